@@ -1,0 +1,377 @@
+"""VTA's instruction set: the one definition of the 128-bit instruction and 32-bit micro-op layouts.
+
+The bit positions are those GCC gives the ``uint64_t`` bit-fields of VTA's ``hw_spec.h`` (a field that would
+cross a 64-bit boundary starts at the next 64-bit word), with widths that follow the configuration the way
+the HLS model derives them.  For the default configuration they are exactly the tables of
+``docs/vta-reference.md`` §3.
+
+The same :class:`Format` objects give
+
+* the hardware decoder its Amaranth layouts (:meth:`Format.amaranth_layout`), and
+* the software encoder and decoder (:meth:`Format.encode`, :meth:`Format.decode`, and the instruction
+  classes :class:`MemInsn`, :class:`GemmInsn`, :class:`AluInsn`, :class:`FinishInsn`, :class:`Uop`).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from dataclasses import dataclass, fields as dc_fields
+from typing import TYPE_CHECKING, ClassVar, Iterable
+
+from . import config as _c
+
+if TYPE_CHECKING:
+    from .config import VTAConfig
+
+__all__ = [
+    "Opcode", "MemType", "AluOp", "Field", "Format", "layouts",
+    "Insn", "MemInsn", "GemmInsn", "AluInsn", "FinishInsn", "Uop",
+    "decode_insn", "encode_insns", "decode_insns", "encode_uops", "decode_uops", "DEP_FLAGS",
+]
+
+
+class Opcode(enum.IntEnum):
+    LOAD = 0
+    STORE = 1
+    GEMM = 2
+    FINISH = 3
+    ALU = 4
+
+
+class MemType(enum.IntEnum):
+    UOP = 0
+    WGT = 1
+    INP = 2
+    ACC = 3
+    OUT = 4
+    ACC_8BIT = 5
+
+
+class AluOp(enum.IntEnum):
+    MIN = 0
+    MAX = 1
+    ADD = 2
+    SHR = 3
+    MUL = 4
+
+
+#: The four dependency flags, in bit order, common to every instruction.
+DEP_FLAGS = ("pop_prev_dep", "pop_next_dep", "push_prev_dep", "push_next_dep")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    offset: int
+    width: int
+    signed: bool = False
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.width) - 1
+
+
+class Format:
+    """A bit layout: named fields at fixed offsets in a word of ``size`` bits."""
+
+    def __init__(self, name: str, size: int, spec: Iterable[tuple], unit: int):
+        self.name = name
+        self.size = size
+        self.fields: dict[str, Field] = {}
+        offset = 0
+        for item in spec:
+            fname, width = item[0], item[1]
+            signed = len(item) > 2 and item[2]
+            if width <= 0:
+                raise _c.ConfigError(f"{name} field {fname} would have width {width}")
+            if offset % unit + width > unit:       # GCC: a bit-field never crosses its storage unit
+                offset = (offset // unit + 1) * unit
+            if fname is not None:
+                self.fields[fname] = Field(fname, offset, width, bool(signed))
+            offset += width
+        if offset > size:
+            last = list(self.fields.values())[-1]
+            raise _c.ConfigError(
+                f"{name} layout needs {offset} bits but has {size}: field {last.name} ends at bit "
+                f"{offset - 1}; the configuration's buffer depths are too large for VTA's instruction set")
+
+    def __getitem__(self, name: str) -> Field:
+        return self.fields[name]
+
+    def __repr__(self):
+        return f"Format({self.name!r}, {self.size}, {list(self.fields.values())!r})"
+
+    def encode(self, **values: int) -> int:
+        """Pack field values into an integer word.  Values are truncated to their field width (as the
+        hardware's registers would); callers that want range checks use :meth:`check`."""
+        word = 0
+        for fname, value in values.items():
+            f = self.fields[fname]
+            word |= (int(value) & f.mask) << f.offset
+        return word
+
+    def check(self, **values: int) -> None:
+        """Raise ValueError naming the first field whose value does not fit."""
+        for fname, value in values.items():
+            f = self.fields[fname]
+            lo, hi = (-(1 << (f.width - 1)), (1 << (f.width - 1)) - 1) if f.signed else (0, f.mask)
+            if not lo <= int(value) <= hi:
+                raise ValueError(f"{self.name}.{fname} = {value} does not fit in {f.width} bits "
+                                 f"({lo}..{hi})")
+
+    def decode(self, word: int) -> dict[str, int]:
+        out = {}
+        for f in self.fields.values():
+            v = (word >> f.offset) & f.mask
+            if f.signed and v >> (f.width - 1):
+                v -= 1 << f.width
+            out[f.name] = v
+        return out
+
+    def amaranth_layout(self):
+        """An Amaranth ``data.FlexibleLayout`` of this format, for the hardware decoder."""
+        from amaranth.lib import data
+        from amaranth.hdl import signed, unsigned
+        return data.FlexibleLayout(self.size, {
+            f.name: data.Field(signed(f.width) if f.signed else unsigned(f.width), f.offset)
+            for f in self.fields.values()})
+
+
+_COMMON = [("opcode", _c.OPCODE_WIDTH), ("pop_prev_dep", 1), ("pop_next_dep", 1),
+           ("push_prev_dep", 1), ("push_next_dep", 1)]
+
+
+@functools.lru_cache(maxsize=None)
+def _layouts(log_uop: int, log_inp: int, log_wgt: int, log_acc: int) -> dict[str, Format]:
+    mem = Format("mem", _c.INSN_WIDTH, _COMMON + [
+        ("memory_type", _c.MEMOP_ID_WIDTH), ("sram_base", _c.MEMOP_SRAM_ADDR_WIDTH),
+        ("dram_base", _c.MEMOP_DRAM_ADDR_WIDTH), ("y_size", _c.MEMOP_SIZE_WIDTH),
+        ("x_size", _c.MEMOP_SIZE_WIDTH), ("x_stride", _c.MEMOP_STRIDE_WIDTH),
+        ("y_pad_0", _c.MEMOP_PAD_WIDTH), ("y_pad_1", _c.MEMOP_PAD_WIDTH),
+        ("x_pad_0", _c.MEMOP_PAD_WIDTH), ("x_pad_1", _c.MEMOP_PAD_WIDTH)], unit=64)
+    loop = _COMMON + [("reset_reg", 1), ("uop_bgn", log_uop), ("uop_end", log_uop + 1),
+                      ("iter_out", _c.LOOP_ITER_WIDTH), ("iter_in", _c.LOOP_ITER_WIDTH),
+                      ("dst_factor_out", log_acc), ("dst_factor_in", log_acc)]
+    gemm = Format("gemm", _c.INSN_WIDTH, loop + [
+        ("src_factor_out", log_inp), ("src_factor_in", log_inp),
+        ("wgt_factor_out", log_wgt), ("wgt_factor_in", log_wgt)], unit=64)
+    alu = Format("alu", _c.INSN_WIDTH, loop + [
+        ("src_factor_out", log_acc), ("src_factor_in", log_acc),
+        ("alu_opcode", _c.ALU_OPCODE_WIDTH), ("use_imm", 1), ("imm", _c.ALU_IMM_WIDTH, True)], unit=64)
+    # The micro-op's src_idx indexes inp (GEMM) or acc (ALU): wide enough for both.
+    uop = Format("uop", _c.UOP_WIDTH, [
+        ("dst_idx", log_acc), ("src_idx", max(log_acc, log_inp)), ("wgt_idx", log_wgt)], unit=32)
+    generic = Format("generic", _c.INSN_WIDTH, _COMMON, unit=64)
+    return {"generic": generic, "mem": mem, "gemm": gemm, "alu": alu, "uop": uop}
+
+
+def layouts(cfg: "VTAConfig") -> dict[str, Format]:
+    """The instruction and micro-op formats of configuration ``cfg``: keys ``generic``, ``mem``,
+    ``gemm``, ``alu`` (FINISH uses ``gemm``) and ``uop``."""
+    return _layouts(cfg.log_uop_depth, cfg.log_inp_depth, cfg.log_wgt_depth, cfg.log_acc_depth)
+
+
+# -- instruction objects ------------------------------------------------------------------------------
+
+@dataclass
+class Insn:
+    """Base of the instruction classes.  Field names are those of the layouts."""
+    pop_prev_dep: bool = False
+    pop_next_dep: bool = False
+    push_prev_dep: bool = False
+    push_next_dep: bool = False
+
+    FORMAT: ClassVar[str] = "generic"
+
+    def values(self) -> dict[str, int]:
+        return {f.name: int(getattr(self, f.name)) for f in dc_fields(self)}
+
+    def encode(self, cfg: "VTAConfig", check: bool = True) -> int:
+        fmt = layouts(cfg)[self.FORMAT]
+        vals = self.values()
+        if check:
+            fmt.check(**vals)
+        return fmt.encode(**vals)
+
+    def flags_str(self) -> str:
+        names = {"pop_prev_dep": "pop_prev", "pop_next_dep": "pop_next",
+                 "push_prev_dep": "push_prev", "push_next_dep": "push_next"}
+        on = [names[f] for f in DEP_FLAGS if getattr(self, f)]
+        return " [" + " ".join(on) + "]" if on else ""
+
+
+@dataclass
+class MemInsn(Insn):
+    """LOAD (``opcode`` 0) or STORE (``opcode`` 1)."""
+    opcode: int = Opcode.LOAD
+    memory_type: int = MemType.INP
+    sram_base: int = 0
+    dram_base: int = 0
+    y_size: int = 0
+    x_size: int = 0
+    x_stride: int = 0
+    y_pad_0: int = 0
+    y_pad_1: int = 0
+    x_pad_0: int = 0
+    x_pad_1: int = 0
+
+    FORMAT: ClassVar[str] = "mem"
+
+    def __str__(self):
+        op = Opcode(self.opcode).name if self.opcode in (0, 1) else f"op{self.opcode}"
+        try:
+            mt = MemType(self.memory_type).name
+        except ValueError:
+            mt = f"mem{self.memory_type}"
+        if self.x_size == 0 and not any((self.y_pad_0, self.y_pad_1, self.x_pad_0, self.x_pad_1)):
+            return f"{op:<6} {mt:<4} nop{self.flags_str()}"
+        pads = ""
+        if any((self.y_pad_0, self.y_pad_1, self.x_pad_0, self.x_pad_1)):
+            pads = f" pad y({self.y_pad_0},{self.y_pad_1}) x({self.x_pad_0},{self.x_pad_1})"
+        return (f"{op:<6} {mt:<4} sram {self.sram_base} dram {self.dram_base} "
+                f"y {self.y_size} x {self.x_size} stride {self.x_stride}{pads}{self.flags_str()}")
+
+
+@dataclass
+class _LoopInsn(Insn):
+    opcode: int = Opcode.GEMM
+    reset_reg: bool = False
+    uop_bgn: int = 0
+    uop_end: int = 0
+    iter_out: int = 0
+    iter_in: int = 0
+    dst_factor_out: int = 0
+    dst_factor_in: int = 0
+    src_factor_out: int = 0
+    src_factor_in: int = 0
+
+    def loop_str(self):
+        return (f"uop [{self.uop_bgn},{self.uop_end}) out {self.iter_out}"
+                f"(dst {self.dst_factor_out} src {self.src_factor_out}{self._wgt('out')}) "
+                f"in {self.iter_in}(dst {self.dst_factor_in} src {self.src_factor_in}{self._wgt('in')})")
+
+    def _wgt(self, which):
+        return ""
+
+    @property
+    def n_uop_iters(self) -> int:
+        """Micro-op executions: iter_out x iter_in x (uop_end - uop_bgn)."""
+        return self.iter_out * self.iter_in * max(self.uop_end - self.uop_bgn, 0)
+
+
+@dataclass
+class GemmInsn(_LoopInsn):
+    opcode: int = Opcode.GEMM
+    wgt_factor_out: int = 0
+    wgt_factor_in: int = 0
+
+    FORMAT: ClassVar[str] = "gemm"
+
+    def _wgt(self, which):
+        return f" wgt {getattr(self, 'wgt_factor_' + which)}"
+
+    def __str__(self):
+        return f"GEMM{' reset' if self.reset_reg else ''} {self.loop_str()}{self.flags_str()}"
+
+
+@dataclass
+class AluInsn(_LoopInsn):
+    opcode: int = Opcode.ALU
+    alu_opcode: int = AluOp.ADD
+    use_imm: bool = False
+    imm: int = 0
+
+    FORMAT: ClassVar[str] = "alu"
+
+    def __str__(self):
+        try:
+            op = AluOp(self.alu_opcode).name
+        except ValueError:
+            op = f"aluop{self.alu_opcode}"
+        operand = f"imm {self.imm}" if self.use_imm else "acc"
+        return f"ALU    {op} {operand} {self.loop_str()}{self.flags_str()}"
+
+
+@dataclass
+class FinishInsn(Insn):
+    opcode: int = Opcode.FINISH
+
+    FORMAT: ClassVar[str] = "generic"
+
+    def __str__(self):
+        return f"FINISH{self.flags_str()}"
+
+
+@dataclass
+class IllegalInsn(Insn):
+    """An instruction word whose opcode is not one of VTA's (5, 6, 7)."""
+    opcode: int = 7
+
+    FORMAT: ClassVar[str] = "generic"
+
+    def __str__(self):
+        return f"ILLEGAL opcode {self.opcode}{self.flags_str()}"
+
+
+def decode_insn(word: int, cfg: "VTAConfig") -> Insn:
+    """Decode one 128-bit instruction word into its instruction object."""
+    lay = layouts(cfg)
+    opcode = word & ((1 << _c.OPCODE_WIDTH) - 1)
+    if opcode in (Opcode.LOAD, Opcode.STORE):
+        cls, fmt = MemInsn, lay["mem"]
+    elif opcode == Opcode.GEMM:
+        cls, fmt = GemmInsn, lay["gemm"]
+    elif opcode == Opcode.ALU:
+        cls, fmt = AluInsn, lay["alu"]
+    elif opcode == Opcode.FINISH:
+        cls, fmt = FinishInsn, lay["generic"]
+    else:
+        cls, fmt = IllegalInsn, lay["generic"]
+    vals = fmt.decode(word)
+    names = {f.name for f in dc_fields(cls)}
+    return cls(**{k: (bool(v) if k in DEP_FLAGS or k in ("reset_reg", "use_imm") else v)
+                  for k, v in vals.items() if k in names})
+
+
+@dataclass
+class Uop:
+    """A micro-op: acc index ``dst_idx``, inp (GEMM) or acc (ALU) index ``src_idx``, wgt index."""
+    dst_idx: int = 0
+    src_idx: int = 0
+    wgt_idx: int = 0
+
+    def encode(self, cfg: "VTAConfig", check: bool = True) -> int:
+        fmt = layouts(cfg)["uop"]
+        vals = {"dst_idx": self.dst_idx, "src_idx": self.src_idx, "wgt_idx": self.wgt_idx}
+        if check:
+            fmt.check(**vals)
+        return fmt.encode(**vals)
+
+    @classmethod
+    def decode(cls, word: int, cfg: "VTAConfig") -> "Uop":
+        return cls(**layouts(cfg)["uop"].decode(word))
+
+    def __str__(self):
+        return f"uop dst {self.dst_idx} src {self.src_idx} wgt {self.wgt_idx}"
+
+
+def encode_insns(insns: Iterable[Insn], cfg: "VTAConfig") -> bytes:
+    """Instructions as VTA's binary: 16 bytes each, little-endian."""
+    return b"".join(i.encode(cfg).to_bytes(16, "little") for i in insns)
+
+
+def decode_insns(data: bytes, cfg: "VTAConfig") -> list[Insn]:
+    if len(data) % 16:
+        raise ValueError(f"instruction data is {len(data)} bytes, not a multiple of 16")
+    return [decode_insn(int.from_bytes(data[i:i + 16], "little"), cfg) for i in range(0, len(data), 16)]
+
+
+def encode_uops(uops: Iterable[Uop], cfg: "VTAConfig") -> bytes:
+    return b"".join(u.encode(cfg).to_bytes(4, "little") for u in uops)
+
+
+def decode_uops(data: bytes, cfg: "VTAConfig") -> list[Uop]:
+    if len(data) % 4:
+        raise ValueError(f"micro-op data is {len(data)} bytes, not a multiple of 4")
+    return [Uop.decode(int.from_bytes(data[i:i + 4], "little"), cfg) for i in range(0, len(data), 4)]
