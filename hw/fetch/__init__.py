@@ -1,0 +1,3 @@
+from .fetch import Fetch
+
+__all__ = ["Fetch"]
