@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, field, fields, asdict
 from typing import Any
 
-__all__ = ["VTAConfig", "ConfigError", "DEFAULT_CONFIG"]
+__all__ = ["VTAConfig", "ConfigError"]
 
 
 class ConfigError(ValueError):
@@ -233,4 +233,4 @@ class VTAConfig:
         return getattr(self, f"{mem}_depth")
 
 
-DEFAULT_CONFIG = VTAConfig()
+

@@ -4,7 +4,7 @@ The register offsets, counter names and error codes come from ``hw/regs.py``; th
 implements them.
 """
 
-from amaranth.hdl import Module, Signal, Cat, Const
+from amaranth.hdl import Module, Signal, Cat, Const, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -98,7 +98,7 @@ class ControlBlock(wiring.Component):
         rd[0x28] = Cat(self.running, done_flag, error_code != 0)
         rd[0x2C] = error_code
         rd[0x30] = error_index
-        rd[0x34] = stall
+        rd[0x34] = Mux(self.running, self.stall, stall)   # live while running
         rd[0x38] = Const(self._config_id, 32)
         for n in COUNTERS:
             rd[counter_offset(n)] = counters[n][:32]

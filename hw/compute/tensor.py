@@ -1,0 +1,290 @@
+"""The GEMM core and the tensor ALU: one pipeline that executes one GEMM or ALU instruction.
+
+The compute control (decode, tokens, LOAD UOP/ACC, FINISH) instantiates :class:`TensorCore` and starts
+it once per GEMM or ALU instruction.  The core owns the micro-op SRAM and the accumulator SRAM; the
+inp, wgt and out SRAMs live outside and are reached through its read/write ports.
+
+Semantics: ``docs/semantics.md`` §3 and ``vta-reference.md`` §6 (GEMM) and §7 (ALU).
+
+Pipeline (one micro-op per cycle, GEMM and ALU alike)::
+
+    S0 issue    loop counters (i_out, i_in, k) and index offsets; uop SRAM address = k
+    S1 index    uop word arrives; dst/src/wgt = uop fields + offsets (mod depth) drive the inp, wgt
+                and two acc read addresses (acc[dst] = x, acc[src] = y for the ALU)
+    S2 read     SRAM data arrives; products inp x wgt registered (GEMM); x, y registered, taking the
+                S4 result instead when S4 writes the entry being read (bypass)
+    S3 compute  new acc = x + sum of products (GEMM), 0 (reset GEMM) or the ALU result, with x/y taken
+                from S4 when S4 writes the same entry (bypass); registered
+    S4 write    acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
+
+The acc read ports are transparent for the acc write port, so a read issued in S1 in the cycle S4
+writes the same entry sees the new value.  With the two bypasses every micro-op sees the results of all
+earlier ones, so consecutive micro-ops may update the same acc entry without stalls.
+
+The heavy arithmetic (products, sums, ALU lanes) sits in synchronous statements guarded by the stage's
+valid bit: Amaranth's simulator then evaluates it once per clock edge, and only while it is needed.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned, MemoryData
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from .. import isa
+from ..config import INSN_WIDTH, VTAConfig
+from ..interfaces import SramReadSignature, SramWriteSignature
+
+__all__ = ["TensorCore"]
+
+
+class TensorCore(wiring.Component):
+    """The GEMM core and tensor ALU of the compute module.
+
+    Executes one GEMM (opcode 2) or ALU (opcode 4) instruction per ``start`` pulse: for
+    ``i_out < iter_out``, ``i_in < iter_in``, ``k`` in ``[uop_bgn, uop_end)`` it applies micro-op
+    ``uop[k]`` with indices ``idx + i_out * factor_out + i_in * factor_in``, each wrapping modulo its
+    SRAM's depth.  Zero iterations are a valid no-op.  One micro-op issues per cycle; the latency from
+    the last issue to the last write is 4 cycles, so ``busy`` lasts
+    ``iter_out * iter_in * (uop_end - uop_bgn) + 4`` cycles (1 for a no-op).
+
+    GEMM: ``acc[dst][b][oc] += sum_ic inp[src][b][ic] * wgt[wgt][oc][ic]`` (int8 x int8, int32 wrap) and
+    ``out[dst][b][oc] <- low 8 bits``; with ``reset_reg`` = 1, ``acc[dst] <- 0`` and out is not written.
+    ALU: ``x = acc[dst]``, ``y = imm`` (sign-extended) or ``acc[src]``; MIN, MAX (signed), ADD (wrap),
+    SHR (amount ``y[4:0]`` read as signed: right if >= 0, left if < 0), MUL (low 32 bits; ALU opcodes
+    5-7 behave as MIN); ``acc[dst] <- result``, ``out[dst] <- low 8 bits``.
+
+    Parameters
+    ----------
+    cfg : VTAConfig
+        The configuration: lane counts, element widths, SRAM depths, field widths.
+
+    Members
+    -------
+    insn : In(128)
+        The GEMM or ALU instruction word; held stable from ``start`` until ``busy`` falls.
+    start : In(1)
+        A one-cycle pulse while ``busy`` is 0: execute ``insn``.
+    busy : Out(1)
+        1 from the cycle after ``start`` until the cycle of the last acc/out write (included); at least
+        one cycle, even for a no-op.  A new ``start`` may come in the cycle after it falls.
+    inp_rd : Out(SramReadSignature(cfg.log_inp_depth, cfg.inp_elem_bits))
+        Read port of the inp SRAM (data the cycle after addr).
+    wgt_rd : Out(SramReadSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits))
+        Read port of the wgt SRAM (data the cycle after addr).
+    out_wr : Out(SramWriteSignature(cfg.log_out_depth, cfg.out_elem_bits))
+        Write port of the out SRAM.
+    uop_wr : In(SramWriteSignature(cfg.log_uop_depth, 32))
+        Write port of the core's uop SRAM, driven by the uop DMA; only while ``busy`` is 0.
+    acc_wr : In(SramWriteSignature(cfg.log_acc_depth, cfg.acc_elem_bits))
+        Write port of the core's acc SRAM, driven by the acc DMA (LOAD ACC); only while ``busy`` is 0.
+    acc_wr_strobe : Out(1)
+        1 in each cycle the core writes one acc element (GEMM including reset, ALU); not for ``acc_wr``.
+    gemm_active : Out(1)
+        1 in each cycle a GEMM micro-op issues, reset GEMMs included (the ``gemm_counter`` of fsim counts
+        only non-reset GEMMs: qualify with the instruction's ``reset_reg``).
+    alu_active : Out(1)
+        1 in each cycle an ALU micro-op issues.
+
+    Attributes
+    ----------
+    uop_mem : MemoryData
+        Contents of the uop SRAM (32 bits x ``cfg.uop_depth``), for testbenches and simulators.
+    acc_mem : MemoryData
+        Contents of the acc SRAM (``cfg.acc_elem_bits`` x ``cfg.acc_depth``).
+
+    Raises
+    ------
+    TypeError
+        If ``cfg`` is not a :class:`VTAConfig`.
+    """
+
+    def __init__(self, cfg: VTAConfig):
+        if not isinstance(cfg, VTAConfig):
+            raise TypeError(f"cfg must be a VTAConfig, not {cfg!r}")
+        self.cfg = cfg
+        super().__init__({
+            "insn": In(INSN_WIDTH),
+            "start": In(1),
+            "busy": Out(1),
+            "inp_rd": Out(SramReadSignature(cfg.log_inp_depth, cfg.inp_elem_bits)),
+            "wgt_rd": Out(SramReadSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits)),
+            "out_wr": Out(SramWriteSignature(cfg.log_out_depth, cfg.out_elem_bits)),
+            "uop_wr": In(SramWriteSignature(cfg.log_uop_depth, cfg.uop_elem_bits)),
+            "acc_wr": In(SramWriteSignature(cfg.log_acc_depth, cfg.acc_elem_bits)),
+            "acc_wr_strobe": Out(1),
+            "gemm_active": Out(1),
+            "alu_active": Out(1),
+        })
+        self.uop_mem = MemoryData(shape=unsigned(cfg.uop_elem_bits), depth=cfg.uop_depth, init=[])
+        self.acc_mem = MemoryData(shape=unsigned(cfg.acc_elem_bits), depth=cfg.acc_depth, init=[])
+
+    def elaborate(self, platform):
+        cfg = self.cfg
+        lay = isa.layouts(cfg)
+        m = Module()
+
+        n_lanes = cfg.batch * cfg.block_out          # acc/out lanes per element, [b][oc]
+        aw, ow = cfg.acc_width, cfg.out_width
+        iw, ww = cfg.inp_width, cfg.wgt_width
+        bi = cfg.block_in
+        pw = iw + ww                                 # product width
+        la, li, lw, lu = cfg.log_acc_depth, cfg.log_inp_depth, cfg.log_wgt_depth, cfg.log_uop_depth
+        ls = max(la, li)                             # src index: inp (GEMM) or acc (ALU)
+
+        # -- SRAMs owned by the core -------------------------------------------------------------------
+        m.submodules.uop_mem = uop_mem = Memory(self.uop_mem)
+        uop_w = uop_mem.write_port()
+        uop_r = uop_mem.read_port()
+        m.submodules.acc_mem = acc_mem = Memory(self.acc_mem)
+        acc_w = acc_mem.write_port()
+        acc_rx = acc_mem.read_port(transparent_for=(acc_w,))     # x = acc[dst]
+        acc_ry = acc_mem.read_port(transparent_for=(acc_w,))     # y = acc[src] (ALU)
+        m.d.comb += [uop_w.addr.eq(self.uop_wr.addr), uop_w.data.eq(self.uop_wr.data),
+                     uop_w.en.eq(self.uop_wr.en)]
+
+        # -- instruction fields (insn is stable while busy) ---------------------------------------------
+        g = lay["gemm"].amaranth_layout()(self.insn)
+        a = lay["alu"].amaranth_layout()(self.insn)
+        is_alu = Signal()
+        reset = Signal()
+        m.d.comb += [is_alu.eq(g.opcode == isa.Opcode.ALU),
+                     reset.eq(g.reset_reg & ~is_alu)]
+        src_fo = Mux(is_alu, a.src_factor_out, g.src_factor_out)
+        src_fi = Mux(is_alu, a.src_factor_in, g.src_factor_in)
+
+        # -- S0: issue -----------------------------------------------------------------------------------
+        issuing = Signal()
+        nop = Signal()                                # busy for one cycle after a no-op start
+        k = Signal(lu + 1)
+        i_in = Signal(len(g.iter_in))
+        i_out = Signal(len(g.iter_out))
+        dst_o, dst_off = Signal(la), Signal(la)      # i_out*factor_out, + i_in*factor_in
+        src_o, src_off = Signal(ls), Signal(ls)
+        wgt_o, wgt_off = Signal(lw), Signal(lw)
+
+        v1, v2, v3, v4 = Signal(), Signal(), Signal(), Signal()
+        dst_off1, src_off1, wgt_off1 = Signal(la), Signal(ls), Signal(lw)
+
+        empty = (g.iter_out == 0) | (g.iter_in == 0) | (g.uop_end <= g.uop_bgn)
+        m.d.comb += uop_r.addr.eq(k[:lu])
+        m.d.sync += nop.eq(0)
+        with m.If(self.start & ~self.busy):
+            m.d.sync += [issuing.eq(~empty), nop.eq(empty), k.eq(g.uop_bgn), i_in.eq(0), i_out.eq(0),
+                         dst_o.eq(0), dst_off.eq(0), src_o.eq(0), src_off.eq(0),
+                         wgt_o.eq(0), wgt_off.eq(0)]
+        m.d.sync += v1.eq(issuing)
+        with m.If(issuing):
+            m.d.sync += [dst_off1.eq(dst_off), src_off1.eq(src_off), wgt_off1.eq(wgt_off)]
+            with m.If(k + 1 == g.uop_end):
+                m.d.sync += k.eq(g.uop_bgn)
+                with m.If(i_in + 1 == g.iter_in):
+                    m.d.sync += i_in.eq(0)
+                    with m.If(i_out + 1 == g.iter_out):
+                        m.d.sync += issuing.eq(0)
+                    with m.Else():
+                        nd, ns, nw = dst_o + g.dst_factor_out, src_o + src_fo, wgt_o + g.wgt_factor_out
+                        m.d.sync += [i_out.eq(i_out + 1),
+                                     dst_o.eq(nd), dst_off.eq(nd), src_o.eq(ns), src_off.eq(ns),
+                                     wgt_o.eq(nw), wgt_off.eq(nw)]
+                with m.Else():
+                    m.d.sync += [i_in.eq(i_in + 1), dst_off.eq(dst_off + g.dst_factor_in),
+                                 src_off.eq(src_off + src_fi), wgt_off.eq(wgt_off + g.wgt_factor_in)]
+            with m.Else():
+                m.d.sync += k.eq(k + 1)
+
+        # -- S1: indices -> SRAM read addresses ----------------------------------------------------------
+        u = lay["uop"].amaranth_layout()(uop_r.data)
+        dst1 = Signal(la)
+        src1 = Signal(ls)
+        wgt1 = Signal(lw)
+        m.d.comb += [dst1.eq(u.dst_idx + dst_off1), src1.eq(u.src_idx + src_off1),
+                     wgt1.eq(u.wgt_idx + wgt_off1),
+                     self.inp_rd.addr.eq(src1[:li]), self.inp_rd.en.eq(v1 & ~is_alu),
+                     self.wgt_rd.addr.eq(wgt1), self.wgt_rd.en.eq(v1 & ~is_alu),
+                     acc_rx.addr.eq(dst1), acc_ry.addr.eq(src1[:la])]
+        dst2, src2 = Signal(la), Signal(la)
+        m.d.sync += [v2.eq(v1), dst2.eq(dst1), src2.eq(src1[:la])]
+
+        # -- S2: read data; products; x/y with bypass from S4 ---------------------------------------------
+        res4 = Signal(cfg.acc_elem_bits)
+        dst4 = Signal(la)
+        dst3, src3 = Signal(la), Signal(la)
+        x3, y3 = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
+        prod = Signal(n_lanes * bi * pw)             # [b][oc][ic] products, registered
+        m.d.sync += v3.eq(v2)
+        with m.If(v2):
+            m.d.sync += [dst3.eq(dst2), src3.eq(src2),
+                         x3.eq(Mux(v4 & (dst4 == dst2), res4, acc_rx.data))]
+            with m.If(is_alu):
+                m.d.sync += y3.eq(Mux(v4 & (dst4 == src2), res4, acc_ry.data))
+            with m.Elif(~reset):
+                inp, wgt = self.inp_rd.data, self.wgt_rd.data
+                products = []
+                for b in range(cfg.batch):
+                    ins = [inp.word_select(b * bi + ic, iw).as_signed() for ic in range(bi)]
+                    for oc in range(cfg.block_out):
+                        for ic in range(bi):
+                            w = wgt.word_select(oc * bi + ic, ww).as_signed()
+                            products.append((ins[ic] * w)[:pw])
+                m.d.sync += prod.eq(Cat(*products))
+
+        # -- S3: compute with bypass from S4 -------------------------------------------------------------
+        x, y = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
+        m.d.comb += [x.eq(Mux(v4 & (dst4 == dst3), res4, x3)),
+                     y.eq(Mux(v4 & (dst4 == src3), res4, y3))]
+        wout4 = Signal()                              # S4 writes out (not for a reset GEMM)
+        m.d.sync += [v4.eq(v3), wout4.eq(v3 & ~reset)]
+        with m.If(v3):
+            m.d.sync += dst4.eq(dst3)
+            xl = [x.word_select(j, aw).as_signed() for j in range(n_lanes)]
+            with m.If(~is_alu):
+                with m.If(reset):
+                    m.d.sync += res4.eq(0)
+                with m.Else():
+                    lanes = []
+                    for j in range(n_lanes):
+                        terms = [prod.word_select(j * bi + ic, pw).as_signed() for ic in range(bi)]
+                        while len(terms) > 1:          # balanced adder tree
+                            terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
+                                     for i in range(0, len(terms), 2)]
+                        lanes.append((xl[j] + terms[0])[:aw])
+                    m.d.sync += res4.eq(Cat(*lanes))
+            with m.Else():
+                imm = a.imm.as_signed()
+                yl = [Mux(a.use_imm, imm, y.word_select(j, aw).as_signed()) for j in range(n_lanes)]
+                with m.Switch(a.alu_opcode):
+                    with m.Case(isa.AluOp.MAX):
+                        m.d.sync += res4.eq(Cat(*[Mux(xl[j] > yl[j], xl[j], yl[j])[:aw]
+                                                  for j in range(n_lanes)]))
+                    with m.Case(isa.AluOp.ADD):
+                        m.d.sync += res4.eq(Cat(*[(xl[j] + yl[j])[:aw] for j in range(n_lanes)]))
+                    with m.Case(isa.AluOp.SHR):
+                        lanes = []
+                        for j in range(n_lanes):
+                            s = yl[j][:5]                # amount: signed 5-bit, -16..15
+                            right = (xl[j] >> s[:4])[:aw]
+                            left = (xl[j] << (-s.as_signed())[:5])[:aw]
+                            lanes.append(Mux(s[4], left, right))
+                        m.d.sync += res4.eq(Cat(*lanes))
+                    with m.Case(isa.AluOp.MUL):
+                        m.d.sync += res4.eq(Cat(*[(xl[j] * yl[j])[:aw] for j in range(n_lanes)]))
+                    with m.Default():                    # MIN (opcodes 5-7 never arrive: fetch refuses)
+                        m.d.sync += res4.eq(Cat(*[Mux(xl[j] < yl[j], xl[j], yl[j])[:aw]
+                                                  for j in range(n_lanes)]))
+
+        # -- S4: write acc and out; the DMA's acc writes while idle ----------------------------------------
+        m.d.comb += [
+            acc_w.addr.eq(Mux(v4, dst4, self.acc_wr.addr)),
+            acc_w.data.eq(Mux(v4, res4, self.acc_wr.data)),
+            acc_w.en.eq(v4 | self.acc_wr.en),
+            self.out_wr.addr.eq(dst4),
+            self.out_wr.data.eq(Cat(*[res4.word_select(j, aw)[:ow] for j in range(n_lanes)])),
+            self.out_wr.en.eq(wout4),
+            self.busy.eq(issuing | v1 | v2 | v3 | v4 | nop),
+            self.acc_wr_strobe.eq(v4),
+            self.gemm_active.eq(issuing & ~is_alu),
+            self.alu_active.eq(issuing & is_alu),
+        ]
+        return m

@@ -1,0 +1,3 @@
+from .load import Load
+
+__all__ = ["Load"]

@@ -1,0 +1,203 @@
+"""Backend ``amaranth``: the core, cycle by cycle, in Amaranth's own simulator.
+
+The program is placed in the memory model's initial contents (``sim/memimage.py``), the registers are
+written over AXI4-Lite by a testbench, and the design then runs by itself until ``irq`` rises, the cycle
+bound passes, or an error stops it; the testbench wakes only at ``irq`` or every ``CHUNK`` cycles (for
+the progress line and the bound), so simulation speed is the design's own.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from amaranth.sim import Simulator
+
+from hw.regs import REG_BY_NAME, COUNTERS, counter_offset, ErrorCode, STATUS_ERROR, STALL_BITS
+from sw.program import Program
+from .memimage import MemImage
+from .result import RunResult, VTARunError
+from .simtop import SimTop, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY, cycle_bound
+
+__all__ = ["run", "AxiLiteDriver", "describe_error", "read_counters"]
+
+PERIOD = 1e-8     # 100 MHz, as the Pynq VTA
+CHUNK = 5000      # cycles between progress updates
+
+
+class AxiLiteDriver:
+    """Minimal AXI4-Lite master for a testbench context: one transaction at a time."""
+
+    def __init__(self, ctx, dut, prefix="s_axil_"):
+        self.ctx, self.dut, self.p = ctx, dut, prefix
+
+    def _s(self, name):
+        return getattr(self.dut, self.p + name)
+
+    async def write(self, addr: int, value: int):
+        ctx, s = self.ctx, self._s
+        ctx.set(s("awaddr"), addr)
+        ctx.set(s("awvalid"), 1)
+        ctx.set(s("wdata"), value & 0xFFFFFFFF)
+        ctx.set(s("wstrb"), 0xF)
+        ctx.set(s("wvalid"), 1)
+        ctx.set(s("bready"), 1)
+        aw_done = w_done = False
+        for _ in range(100):
+            aw_ok, w_ok = ctx.get(s("awready")), ctx.get(s("wready"))
+            await ctx.tick()
+            if aw_ok:
+                aw_done = True
+                ctx.set(s("awvalid"), 0)
+            if w_ok:
+                w_done = True
+                ctx.set(s("wvalid"), 0)
+            if aw_done and w_done:
+                break
+        for _ in range(100):
+            if ctx.get(s("bvalid")):
+                await ctx.tick()
+                ctx.set(s("bready"), 0)
+                return
+            await ctx.tick()
+        raise RuntimeError(f"AXI4-Lite write to 0x{addr:x} got no response")
+
+    async def read(self, addr: int) -> int:
+        ctx, s = self.ctx, self._s
+        ctx.set(s("araddr"), addr)
+        ctx.set(s("arvalid"), 1)
+        ctx.set(s("rready"), 1)
+        for _ in range(100):
+            ready = ctx.get(s("arready"))
+            await ctx.tick()
+            if ready:
+                break
+        ctx.set(s("arvalid"), 0)
+        for _ in range(100):
+            if ctx.get(s("rvalid")):
+                value = ctx.get(s("rdata"))
+                await ctx.tick()
+                ctx.set(s("rready"), 0)
+                return value
+            await ctx.tick()
+        raise RuntimeError(f"AXI4-Lite read of 0x{addr:x} got no response")
+
+
+async def read_counters(read) -> dict[str, int]:
+    """Every counter of ``hw.regs.COUNTERS`` through the register read function ``read(addr)``."""
+    out = {}
+    for name in COUNTERS:
+        lo = await read(counter_offset(name))
+        hi = await read(counter_offset(name) + 4)
+        out[name] = lo | hi << 32
+    return out
+
+
+def describe_error(code: int, index: int, stall: int) -> str:
+    """One line naming what stopped a run, from the error registers."""
+    waits = [name for name, bit in STALL_BITS.items() if stall >> bit & 1]
+    try:
+        code = ErrorCode(code)
+    except ValueError:
+        return f"the core stopped with unknown error code {code} at instruction {index}"
+    if code == ErrorCode.ILLEGAL_INSN:
+        return f"illegal instruction at index {index}"
+    if code == ErrorCode.DEADLOCK:
+        return f"deadlock at instruction {index}: " + ", ".join(waits)
+    if code == ErrorCode.NO_FINISH:
+        return f"the instructions ran out before a FINISH ({index} instructions dispatched)"
+    if code == ErrorCode.AXI_READ:
+        return f"memory read error (SLVERR/DECERR) in instruction {index}"
+    if code == ErrorCode.AXI_WRITE:
+        return f"memory write error (SLVERR/DECERR) in instruction {index}"
+    return f"error {code.name} at instruction {index}"
+
+
+def run(program: Program, *, max_cycles: int | None = None, progress: bool = False, vcd: str | None = None,
+        mem_latency: int | None = None, read_latency: int | None = None, write_latency: int | None = None,
+        **opts) -> RunResult:
+    """Run ``program`` on the core in Amaranth's simulator and return its result.
+
+    Parameters
+    ----------
+    max_cycles : cycle bound (default: ``simtop.cycle_bound(program)``); reaching it raises VTARunError
+    progress : print a progress line on stderr
+    vcd : write a waveform to this file
+    mem_latency : read and write latency of the memory model (cycles); or set them apart with
+        ``read_latency`` / ``write_latency``
+    """
+    cfg = program.config
+    img = MemImage(program)
+    rl = read_latency if read_latency is not None else mem_latency if mem_latency is not None else DEFAULT_READ_LATENCY
+    wl = write_latency if write_latency is not None else mem_latency if mem_latency is not None else DEFAULT_WRITE_LATENCY
+    bound = max_cycles if max_cycles is not None else cycle_bound(program)
+    dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
+    sim = Simulator(dut)
+    sim.add_clock(PERIOD)
+    state: dict = {}
+    bus_bytes = cfg.bus_bytes
+
+    async def bench(ctx):
+        axil = AxiLiteDriver(ctx, dut)
+        for name, value in img.bases.items():
+            await axil.write(REG_BY_NAME[name].offset, value)
+        await axil.write(REG_BY_NAME["insn_count"].offset, program.n_insns)
+        await axil.write(REG_BY_NAME["control"].offset, 1)
+        t0 = time.perf_counter()
+        cycles = 0
+        finished = False
+        while cycles < bound:
+            step = min(CHUNK, bound - cycles)
+            expired, _ = await ctx.delay(step * PERIOD).posedge(dut.irq)
+            if not expired:
+                finished = True
+                break
+            cycles += step
+            if progress:
+                print(f"\ramaranth: {cycles} cycles ({cycles / (time.perf_counter() - t0):.0f} cycles/s)",
+                      end="", file=sys.stderr, flush=True)
+        if progress:
+            print(file=sys.stderr)
+        state["sim_time"] = time.perf_counter() - t0
+        await ctx.tick()
+        state["finished"] = finished
+        state["status"] = await axil.read(REG_BY_NAME["status"].offset)
+        state["error_code"] = await axil.read(REG_BY_NAME["error_code"].offset)
+        state["error_index"] = await axil.read(REG_BY_NAME["error_index"].offset)
+        state["stall"] = await axil.read(REG_BY_NAME["stall"].offset)
+        state["counters"] = await read_counters(axil.read)
+        # Read the out region back through the memory's backdoor port.
+        out = bytearray()
+        first = img.out_addr // bus_bytes
+        n_words = -(-img.out_bytes // bus_bytes)
+        for i in range(n_words):
+            ctx.set(dut.bd_addr, first + i)
+            await ctx.tick()
+            out += ctx.get(dut.bd_rdata).to_bytes(bus_bytes, "little")
+        state["out"] = bytes(out[:img.out_bytes])
+
+    sim.add_testbench(bench)
+    t_start = time.perf_counter()
+    if vcd:
+        with sim.write_vcd(vcd):
+            sim.run()
+    else:
+        sim.run()
+    wall = time.perf_counter() - t_start
+
+    counters = state["counters"]
+    result = RunResult(backend="amaranth", out=state["out"], counters=counters,
+                       cycles=counters["cycle_count"], instructions=program.n_insns, uops=program.n_uops,
+                       wall_time=wall, extra={"read_latency": rl, "write_latency": wl,
+                                              "sim_seconds": state["sim_time"],
+                                              "cycles_per_second": counters["cycle_count"] / max(state["sim_time"], 1e-9)})
+    if not state["finished"]:
+        raise VTARunError(ErrorCode.TIMEOUT,
+                          f"no finish within {bound} cycles (stall bits: "
+                          + (", ".join(n for n, b in STALL_BITS.items() if state['stall'] >> b & 1) or "none")
+                          + ")", result=result)
+    if state["status"] & STATUS_ERROR:
+        raise VTARunError(state["error_code"], describe_error(state["error_code"], state["error_index"],
+                                                              state["stall"]),
+                          index=state["error_index"], result=result)
+    return result
