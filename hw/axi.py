@@ -33,7 +33,7 @@ from amaranth.utils import ceil_log2
 from .interfaces import MemReadSignature, MemWriteSignature, axi4_signature
 
 __all__ = ["MemArbiter", "AXI_BURST_INCR", "AXI_CACHE", "AXI_RESP_OKAY", "AXI_RESP_SLVERR",
-           "AXI_RESP_DECERR", "check_bus_bits"]
+           "AXI_RESP_DECERR", "check_bus_bits", "check_int", "IdQueue", "round_robin"]
 
 AXI_BURST_INCR = 0b01
 AXI_CACHE = 0b0011          # normal non-cacheable bufferable
@@ -49,6 +49,15 @@ def check_bus_bits(bus_bits: int) -> int:
     if isinstance(bus_bits, bool) or not isinstance(bus_bits, int) or bus_bits not in _BUS_WIDTHS:
         raise ValueError(f"bus_bits must be one of {_BUS_WIDTHS}, not {bus_bits!r}")
     return bus_bits
+
+
+def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
+    """Return ``value`` if it is an integer in ``lo..hi``, else raise ``ValueError`` naming it."""
+    if (isinstance(value, bool) or not isinstance(value, int) or value < lo
+            or (hi is not None and value > hi)):
+        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        raise ValueError(f"{name} must be an integer {rng}, not {value!r}")
+    return value
 
 
 class IdQueue:
@@ -143,11 +152,14 @@ class MemArbiter(wiring.Component):
     """
 
     def __init__(self, bus_bits: int, n_read: int, n_write: int = 1, max_outstanding: int = 4):
-        check_bus_bits(bus_bits)
-        for name, value, lo in (("n_read", n_read, 1), ("n_write", n_write, 1),
-                                ("max_outstanding", max_outstanding, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, not {value!r}")
+        try:
+            check_bus_bits(bus_bits)
+            for name, value in (("n_read", n_read), ("n_write", n_write),
+                                ("max_outstanding", max_outstanding)):
+                check_int(name, value, 1)
+        except ValueError:
+            self._MustUse__used = True       # no "created but never used" warning for a refused one
+            raise
         self.bus_bits = bus_bits
         self.n_read = n_read
         self.n_write = n_write

@@ -1,0 +1,255 @@
+"""An AXI4 slave memory in Amaranth, simulated together with the core (in Amaranth's simulator, and as
+generated Verilog under Icarus or Verilator, with the same cycle counts everywhere).
+
+Timing (cycle ``t`` is the cycle in which a handshake's VALID and READY are both high):
+
+* **Read.**  An AR accepted in cycle ``t`` enters the AR queue (``queue_depth`` entries; ARREADY is
+  high while it has room).  Its first R beat is presented (RVALID high) in cycle ``t + read_latency`` at
+  the earliest; the following beats of the burst in the following cycles, one per cycle, each delayed
+  only by RREADY being low (a beat stays on the bus until taken).  The next queued burst's first beat
+  follows the previous burst's last beat in the very next cycle if its own ``t + read_latency`` has
+  passed.  So with RREADY always high and the AR queue kept non-empty, the R channel carries one beat
+  every cycle: a read of ``N`` beats in bursts issued back to back takes ``read_latency + N`` cycles from
+  the first AR handshake to the cycle after the last beat.
+* **Write.**  An AW accepted in cycle ``t`` enters the AW queue (``queue_depth`` entries).  W beats are
+  accepted (WREADY high) only while an AW is queued (so a burst's first beat is taken in the cycle
+  after its AW handshake at the earliest) and the B queue has room; then one per cycle.  The burst ends with its ``AWLEN + 1``-th beat (WLAST is not
+  checked), written into the memory in that cycle; its B response is presented (BVALID high) in
+  cycle ``t_last + write_latency``, held until BREADY.
+* **Errors.**  A beat whose bus-word address (``AxADDR`` rounded down to the bus width, plus the beat
+  index times the bus bytes) is at or beyond ``size_bytes`` reads as zero with RRESP = DECERR, or is not
+  written; a write burst with such a beat gets BRESP = DECERR.  Only INCR bursts of full bus-width
+  beats are modelled (AxBURST and AxSIZE are ignored); addresses wrap at 2^32.
+* WSTRB is honoured byte by byte.
+
+Backdoor
+    ``init`` (bytes) gives the initial contents.  The synchronous backdoor port addresses bus words:
+    with ``bd_we`` high, ``bd_wdata`` is written to word ``bd_addr`` at the clock edge (it takes
+    precedence over a W beat in the same cycle: use it only while the core is idle); ``bd_rdata`` shows
+    word ``bd_addr`` of the previous cycle.  In Amaranth's simulator :meth:`AxiMemory.peek` and
+    :meth:`AxiMemory.poke` read and write the contents directly, in zero time.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Module, Mux, Signal, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory, MemoryData
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from hw.axi import AXI_RESP_DECERR, AXI_RESP_OKAY, check_bus_bits
+from hw.interfaces import ADDR_WIDTH, axi4_signature
+
+__all__ = ["AxiMemory"]
+
+
+class AxiMemory(wiring.Component):
+    """AXI4 slave memory of ``size_bytes`` bytes with fixed read and write latencies.
+
+    Parameters
+    ----------
+    bus_bits : int
+        AXI data width (64, 128, 256, 512 or 1024).
+    size_bytes : int
+        Memory size: a positive multiple of the bus width in bytes, at most 2^32.
+    read_latency : int
+        Cycles from an AR handshake to its first R beat (at least 2).
+    write_latency : int
+        Cycles from a burst's last W handshake to its B response (at least 1).
+    init : bytes
+        Initial contents from address 0 (at most ``size_bytes`` long; the rest is zero).
+    queue_depth : int
+        Entries of the AR queue, the AW queue and the B queue (at least 1).
+
+    Members
+    -------
+    bus : In(axi4_signature(bus_bits))
+        The slave port.
+    bd_addr : In(range(words))
+        Backdoor word address (bus words).
+    bd_wdata : In(bus_bits)
+    bd_we : In(1)
+    bd_rdata : Out(bus_bits)
+        Word ``bd_addr`` as of the previous cycle.
+    """
+
+    def __init__(self, bus_bits: int, size_bytes: int, read_latency: int = 8, write_latency: int = 4,
+                 init: bytes = b"", queue_depth: int = 8):
+        try:
+            init = self._check(bus_bits, size_bytes, read_latency, write_latency, init, queue_depth)
+        except ValueError:
+            self._MustUse__used = True       # no "created but never used" warning for a refused one
+            raise
+        bus_bytes = bus_bits // 8
+        self.bus_bits = bus_bits
+        self.bus_bytes = bus_bytes
+        self.size_bytes = size_bytes
+        self.words = size_bytes // bus_bytes
+        self.read_latency = read_latency
+        self.write_latency = write_latency
+        self.queue_depth = queue_depth
+        padded = init + bytes(-len(init) % bus_bytes)
+        words = [int.from_bytes(padded[i:i + bus_bytes], "little") for i in range(0, len(padded), bus_bytes)]
+        #: The contents (``amaranth.lib.memory.MemoryData``), one bus word per row.
+        self.data = MemoryData(shape=unsigned(bus_bits), depth=self.words, init=words)
+        super().__init__({
+            "bus": In(axi4_signature(bus_bits)),
+            "bd_addr": In(range(max(self.words, 2))),
+            "bd_wdata": In(bus_bits),
+            "bd_we": In(1),
+            "bd_rdata": Out(bus_bits),
+        })
+
+    @staticmethod
+    def _check(bus_bits, size_bytes, read_latency, write_latency, init, queue_depth):
+        check_bus_bits(bus_bits)
+        bus_bytes = bus_bits // 8
+        if (isinstance(size_bytes, bool) or not isinstance(size_bytes, int) or size_bytes <= 0
+                or size_bytes % bus_bytes or size_bytes > 1 << ADDR_WIDTH):
+            raise ValueError(f"size_bytes must be a positive multiple of {bus_bytes} (the bus width in "
+                             f"bytes) up to 2**32, not {size_bytes!r}")
+        for name, value, lo in (("read_latency", read_latency, 2), ("write_latency", write_latency, 1),
+                                ("queue_depth", queue_depth, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, not {value!r}")
+        init = bytes(init)
+        if len(init) > size_bytes:
+            raise ValueError(f"init is {len(init)} bytes, more than size_bytes = {size_bytes}")
+        return init
+
+    # -- zero-time access in Amaranth's simulator ------------------------------------------------------
+
+    def peek(self, ctx, addr: int, n: int) -> bytes:
+        """``n`` bytes from byte address ``addr``, read directly from the memory (testbench only)."""
+        if addr < 0 or n < 0 or addr + n > self.size_bytes:
+            raise ValueError(f"peek of {n} bytes at {addr:#x} is outside the {self.size_bytes}-byte memory")
+        B = self.bus_bytes
+        w0, w1 = addr // B, (addr + n + B - 1) // B
+        raw = b"".join(ctx.get(self.data[w]).to_bytes(B, "little") for w in range(w0, w1))
+        return raw[addr - w0 * B:][:n]
+
+    def poke(self, ctx, addr: int, data: bytes):
+        """Write ``data`` at byte address ``addr`` directly into the memory (testbench only)."""
+        data = bytes(data)
+        if addr < 0 or addr + len(data) > self.size_bytes:
+            raise ValueError(f"poke of {len(data)} bytes at {addr:#x} is outside the "
+                             f"{self.size_bytes}-byte memory")
+        if not data:
+            return
+        B = self.bus_bytes
+        w0, w1 = addr // B, (addr + len(data) + B - 1) // B
+        buf = bytearray((w1 - w0) * B)
+        buf[:B] = ctx.get(self.data[w0]).to_bytes(B, "little")          # partial first word
+        buf[-B:] = ctx.get(self.data[w1 - 1]).to_bytes(B, "little")     # partial last word
+        off = addr - w0 * B
+        buf[off:off + len(data)] = data
+        for i, w in enumerate(range(w0, w1)):
+            ctx.set(self.data[w], int.from_bytes(buf[i * B:(i + 1) * B], "little"))
+
+    # -- hardware --------------------------------------------------------------------------------------
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.mem = mem = Memory(data=self.data)
+        bus = self.bus
+        B = self.bus_bytes
+        lb = ceil_log2(B)
+        word_bits = ADDR_WIDTH - lb
+        in_range_limit = self.words          # word index < words
+        D = self.queue_depth
+
+        now = Signal(32)                     # free-running cycle counter for the latencies
+        m.d.sync += now.eq(now + 1)
+
+        def due(at):                         # "cycle `now` has reached `at`", wrap-safe
+            return ~(now - at)[31]
+
+        def fifo(name, fields):
+            """A register FIFO: returns (push, pop, nonempty, full, head dict, din dict)."""
+            regs = {f: Array(Signal(w, name=f"{name}_{f}{i}") for i in range(D)) for f, w in fields}
+            wptr, rptr = Signal(range(max(D, 2)), name=f"{name}_wptr"), Signal(range(max(D, 2)), name=f"{name}_rptr")
+            level = Signal(range(D + 1), name=f"{name}_level")
+            push, pop = Signal(name=f"{name}_push"), Signal(name=f"{name}_pop")
+            din = {f: Signal(w, name=f"{name}_din_{f}") for f, w in fields}
+            head = {f: Signal(w, name=f"{name}_head_{f}") for f, w in fields}
+            for f, _ in fields:
+                m.d.comb += head[f].eq(regs[f][rptr])
+            with m.If(push):
+                for f, _ in fields:
+                    m.d.sync += regs[f][wptr].eq(din[f])
+                m.d.sync += wptr.eq(Mux(wptr == D - 1, 0, wptr + 1))
+            with m.If(pop):
+                m.d.sync += rptr.eq(Mux(rptr == D - 1, 0, rptr + 1))
+            with m.If(push & ~pop):
+                m.d.sync += level.eq(level + 1)
+            with m.Elif(pop & ~push):
+                m.d.sync += level.eq(level - 1)
+            return push, pop, level != 0, level == D, head, din
+
+        # -- read ------------------------------------------------------------------------------------
+        rport = mem.read_port()
+        ar_push, ar_pop, ar_ne, ar_full, ar_h, ar_d = fifo(
+            "ar", [("word", word_bits), ("len", 8), ("due", 32)])
+        m.d.comb += [bus.arready.eq(~ar_full), ar_push.eq(bus.arvalid & ~ar_full),
+                     ar_d["word"].eq(bus.araddr[lb:]), ar_d["len"].eq(bus.arlen),
+                     ar_d["due"].eq(now + (self.read_latency - 1))]
+        r_idx = Signal(8)                    # beat of the head burst to fetch next
+        r_valid = Signal()                   # a beat is on the R channel (data in the read port)
+        r_err = Signal()
+        r_last = Signal()
+        advance = Signal()                   # the R register takes a new beat or empties
+        fetch = Signal()
+        r_word = Signal(word_bits)
+        m.d.comb += [advance.eq(~r_valid | bus.rready),
+                     fetch.eq(advance & ar_ne & due(ar_h["due"])),
+                     r_word.eq(ar_h["word"] + r_idx),
+                     rport.addr.eq(r_word), rport.en.eq(advance)]
+        with m.If(fetch):
+            m.d.sync += [r_valid.eq(1), r_err.eq(r_word >= in_range_limit),
+                         r_last.eq(r_idx == ar_h["len"])]
+            with m.If(r_idx == ar_h["len"]):
+                m.d.sync += r_idx.eq(0)
+                m.d.comb += ar_pop.eq(1)
+            with m.Else():
+                m.d.sync += r_idx.eq(r_idx + 1)
+        with m.Elif(advance):
+            m.d.sync += r_valid.eq(0)
+        m.d.comb += [bus.rvalid.eq(r_valid), bus.rlast.eq(r_last),
+                     bus.rdata.eq(Mux(r_err, 0, rport.data)),
+                     bus.rresp.eq(Mux(r_err, AXI_RESP_DECERR, AXI_RESP_OKAY))]
+
+        # -- write -----------------------------------------------------------------------------------
+        wport = mem.write_port(granularity=8)
+        aw_push, aw_pop, aw_ne, aw_full, aw_h, aw_d = fifo("aw", [("word", word_bits), ("len", 8)])
+        b_push, b_pop, b_ne, b_full, b_h, b_d = fifo("b", [("err", 1), ("due", 32)])
+        m.d.comb += [bus.awready.eq(~aw_full), aw_push.eq(bus.awvalid & ~aw_full),
+                     aw_d["word"].eq(bus.awaddr[lb:]), aw_d["len"].eq(bus.awlen)]
+        w_idx = Signal(8)
+        w_err = Signal()                     # an earlier beat of this burst was out of range
+        w_word = Signal(word_bits)
+        w_ok = Signal()
+        w_hs = Signal()
+        m.d.comb += [bus.wready.eq(aw_ne & ~b_full), w_hs.eq(bus.wvalid & bus.wready),
+                     w_word.eq(aw_h["word"] + w_idx), w_ok.eq(w_word < in_range_limit)]
+        with m.If(self.bd_we):
+            m.d.comb += [wport.addr.eq(self.bd_addr), wport.data.eq(self.bd_wdata),
+                         wport.en.eq((1 << B) - 1)]
+        with m.Else():
+            m.d.comb += [wport.addr.eq(w_word), wport.data.eq(bus.wdata),
+                         wport.en.eq(Mux(w_hs & w_ok, bus.wstrb, 0))]
+        with m.If(w_hs):
+            with m.If(w_idx == aw_h["len"]):
+                m.d.sync += [w_idx.eq(0), w_err.eq(0)]
+                m.d.comb += [aw_pop.eq(1), b_push.eq(1), b_d["err"].eq(w_err | ~w_ok),
+                             b_d["due"].eq(now + self.write_latency)]
+            with m.Else():
+                m.d.sync += [w_idx.eq(w_idx + 1), w_err.eq(w_err | ~w_ok)]
+        m.d.comb += [bus.bvalid.eq(b_ne & due(b_h["due"])),
+                     bus.bresp.eq(Mux(b_h["err"], AXI_RESP_DECERR, AXI_RESP_OKAY)),
+                     b_pop.eq(bus.bvalid & bus.bready)]
+
+        # -- backdoor read ---------------------------------------------------------------------------
+        bdport = mem.read_port()
+        m.d.comb += [bdport.addr.eq(self.bd_addr), self.bd_rdata.eq(bdport.data)]
+        return m
