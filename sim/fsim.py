@@ -1,0 +1,507 @@
+"""The functional model (backend ``fsim``): the golden reference every other backend is compared with.
+
+It executes a :class:`~sw.program.Program` with the semantics of ``docs/semantics.md`` §3, instruction
+by instruction, with the data work vectorised in numpy, and with the dispatch and dependency-token model
+of the hardware, so that it stops with the same error where the hardware would:
+
+* fetch dispatches the instructions in program order into the load, compute and store command queues
+  (each of ``cfg.cmd_queue_depth`` entries; fetch waits while the target queue is full), and stops after
+  dispatching a FINISH; an illegal instruction stops the run when fetch reaches it;
+* each module takes its next instruction out of its queue when idle, waits until every token it pops is
+  there, pops them, executes, then waits until every token it pushes fits (``cfg.token_queue_depth``)
+  and pushes them;
+* the run is done when FINISH has retired in compute and the load and store modules are idle with empty
+  queues; when nothing can move any more it is ``NO_FINISH`` (everything dispatched, every module idle,
+  no FINISH) or ``DEADLOCK`` (naming each stalled module, what it waits on and the instruction index).
+
+The model is a bounded Kahn network (each token queue has one producer and one consumer), so whether a
+program finishes or deadlocks does not depend on the order in which the modules are stepped.  For a
+correctly synchronised program the data results do not depend on it either; for a racy one they are the
+results of one legal schedule (fetch first, then load, compute, store, each until it blocks).
+
+:class:`FunctionalModel` keeps its state (token counts, SRAM contents) across runs, as the hardware does
+across launches; :meth:`FunctionalModel.reset` clears it.  :func:`run` uses a fresh model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+
+from hw.config import VTAConfig
+from hw.isa import Opcode, MemType, AluOp, decode_insn, layouts
+from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
+from sw.program import Program
+from .result import RunResult, VTARunError
+
+__all__ = ["FunctionalModel", "run", "COUNTER_NAMES", "TOKENS", "FLAG_QUEUES", "module_of"]
+
+#: Counters the functional model reports: VTA fsim's seven and the accumulator-write count.
+COUNTER_NAMES = FSIM_COUNTERS + ("acc_wr_count",)
+
+#: The dependency-token queues.
+TOKENS = ("l2g", "g2l", "g2s", "s2g")
+
+#: Which token queue each dependency flag pops or pushes, per module (vta-reference §3, "Dependency flags
+#: by module").  Flags a module ignores are absent.
+FLAG_QUEUES = {
+    "load":    {"pop": {"pop_next_dep": "g2l"}, "push": {"push_next_dep": "l2g"}},
+    "compute": {"pop": {"pop_prev_dep": "l2g", "pop_next_dep": "s2g"},
+                "push": {"push_prev_dep": "g2l", "push_next_dep": "g2s"}},
+    "store":   {"pop": {"pop_prev_dep": "g2s"}, "push": {"push_prev_dep": "s2g"}},
+}
+
+_MODULES = ("load", "compute", "store")
+_LEGAL_LOAD = (MemType.UOP, MemType.WGT, MemType.INP, MemType.ACC)
+_LOAD_REGION = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
+_CHUNK = 8192          # micro-op iterations per vectorised GEMM step (bounds temporary memory)
+
+
+def module_of(insn) -> str:
+    """The module (command queue) an instruction is dispatched to (vta-reference §4.2).
+
+    Parameters
+    ----------
+    insn : hw.isa.Insn
+        A decoded instruction.
+
+    Returns
+    -------
+    str
+        ``"load"`` for LOAD INP/WGT, ``"store"`` for STORE, ``"compute"`` for everything else.
+    """
+    if insn.opcode == Opcode.STORE:
+        return "store"
+    if insn.opcode == Opcode.LOAD and insn.memory_type in (MemType.INP, MemType.WGT):
+        return "load"
+    return "compute"
+
+
+def illegal_reason(insn) -> str | None:
+    """Why ``insn`` is illegal (semantics.md §3), or None if it is legal.
+
+    Parameters
+    ----------
+    insn : hw.isa.Insn
+        A decoded instruction.
+
+    Returns
+    -------
+    str or None
+        A phrase naming the field and value, e.g. ``"opcode 6"`` or ``"LOAD memory_type 4"``.
+    """
+    op = insn.opcode
+    if op not in tuple(Opcode):
+        return f"opcode {op}"
+    if op == Opcode.ALU and insn.alu_opcode not in tuple(AluOp):
+        return f"ALU alu_opcode {insn.alu_opcode}"
+    if op == Opcode.LOAD and insn.memory_type not in _LEGAL_LOAD:
+        return f"LOAD memory_type {insn.memory_type}"
+    return None
+
+
+def _wrap32(v: np.ndarray) -> np.ndarray:
+    """int64 values reduced to signed 32 bits (two's complement wrap), as int32."""
+    return (((v + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)).astype(np.int32)
+
+
+def _alu_op(op: int, x: np.ndarray, y) -> np.ndarray:
+    """The ALU operation ``op`` on int64 operands; the result is int64 before the 32-bit wrap."""
+    if op == AluOp.MIN:
+        return np.minimum(x, y)
+    if op == AluOp.MAX:
+        return np.maximum(x, y)
+    if op == AluOp.ADD:
+        return x + y
+    if op == AluOp.SHR:
+        # The amount is the low 5 bits of y read as signed (-16..15); a negative amount shifts left.
+        s = ((np.asarray(y, dtype=np.int64) & 31) ^ 16) - 16
+        return np.where(s >= 0, x >> np.maximum(s, 0), x << np.maximum(-s, 0))
+    if op == AluOp.MUL:
+        return x * y
+    raise ValueError(f"ALU opcode {op} is not one of MIN, MAX, ADD, SHR, MUL")
+
+
+class _Unit:
+    """One of the load, compute and store modules: its command queue and the instruction it holds."""
+
+    __slots__ = ("name", "queue", "cur", "phase", "pops", "pushes")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.queue: deque = deque()
+        self.cur = None          # (index, insn) once taken from the queue
+        self.phase = "idle"      # idle -> pop -> push -> idle
+        self.pops: list[str] = []
+        self.pushes: list[str] = []
+
+
+class FunctionalModel:
+    """The functional model of one VTA core.
+
+    Parameters
+    ----------
+    cfg : VTAConfig
+        The configuration; programs run on this model must have an equal configuration.
+
+    Members
+    -------
+    tokens : dict[str, int]
+        The count of each dependency-token queue (``l2g``, ``g2l``, ``g2s``, ``s2g``); kept across runs.
+    inp, wgt, acc, out : numpy.ndarray
+        The SRAMs: ``inp`` (depth, batch, block_in) int8, ``wgt`` (depth, block_out, block_in) int8,
+        ``acc`` (depth, batch, block_out) int32, ``out`` (acc depth, batch, block_out) int8.
+    uop_dst, uop_src, uop_wgt : numpy.ndarray
+        The micro-op SRAM, one array per field.
+    """
+
+    def __init__(self, cfg: VTAConfig):
+        if not isinstance(cfg, VTAConfig):
+            raise TypeError(f"cfg must be a VTAConfig, not {cfg!r}")
+        self.cfg = cfg
+        fmt = layouts(cfg)["uop"]
+        self._uop_fields = [(fmt[n].offset, fmt[n].mask) for n in ("dst_idx", "src_idx", "wgt_idx")]
+        self.reset()
+
+    def reset(self) -> None:
+        """Clear the token queues and the SRAMs, as a hardware reset does (SRAMs read as zero)."""
+        cfg = self.cfg
+        self.tokens = {t: 0 for t in TOKENS}
+        self.inp = np.zeros((cfg.inp_depth, cfg.batch, cfg.block_in), np.int8)
+        self.wgt = np.zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in), np.int8)
+        self.acc = np.zeros((cfg.acc_depth, cfg.batch, cfg.block_out), np.int32)
+        self.out = np.zeros((cfg.out_depth, cfg.batch, cfg.block_out), np.int8)
+        self.uop_dst = np.zeros(cfg.uop_depth, np.int64)
+        self.uop_src = np.zeros(cfg.uop_depth, np.int64)
+        self.uop_wgt = np.zeros(cfg.uop_depth, np.int64)
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def run(self, program: Program, *, max_cycles=None, progress=False, vcd=None, **opts) -> RunResult:
+        """Run ``program`` to completion.
+
+        Parameters
+        ----------
+        program : Program
+            The program; its configuration must equal this model's.
+        max_cycles, progress, vcd, **opts
+            Options of the cycle-level backends (``mem_latency``, ...): accepted and ignored.
+
+        Returns
+        -------
+        RunResult
+            ``out`` is the whole out region after the run, ``counters`` the seven fsim counters and
+            ``acc_wr_count``, ``cycles`` None.  ``extra["tokens"]`` holds the token counts after the run.
+
+        Raises
+        ------
+        VTARunError
+            ``ILLEGAL_INSN``, ``DEADLOCK``, ``NO_FINISH``, ``AXI_READ`` or ``AXI_WRITE``, with the
+            instruction index; its ``result`` holds the state reached.
+        ValueError
+            If the program's configuration differs from the model's.
+        """
+        if not isinstance(program, Program):
+            raise TypeError(f"program must be a Program, not {type(program).__name__}")
+        if program.config != self.cfg:
+            raise ValueError(f"program configuration {program.config.name} differs from the model's "
+                             f"{self.cfg.name}")
+        t0 = time.perf_counter()
+        r = _Run(self, program)
+        try:
+            r.execute()
+        except VTARunError as e:
+            e.result = r.result(time.perf_counter() - t0)
+            raise
+        return r.result(time.perf_counter() - t0)
+
+
+class _Run:
+    """The state of one run of a program on a :class:`FunctionalModel`."""
+
+    def __init__(self, model: FunctionalModel, program: Program):
+        cfg = model.cfg
+        self.m, self.cfg, self.program = model, cfg, program
+        self.n_insns = program.n_insns
+        self.counters = {k: 0 for k in COUNTER_NAMES}
+        self.units = {n: _Unit(n) for n in _MODULES}
+        self.pc = 0                  # next instruction fetch dispatches
+        self.fetch_stopped = False   # a FINISH was dispatched
+        self.finished = False        # the FINISH retired in compute
+        self.pending = None          # (index, insn, unit) decoded but not yet dispatched
+        # DRAM regions, one buffer each; dram_base is an element index inside its region.
+        self.regions = {
+            "uop": np.frombuffer(program.uop, "<u4").astype(np.int64),
+            "inp": np.frombuffer(program.inp, np.int8).reshape(-1, cfg.batch, cfg.block_in),
+            "wgt": np.frombuffer(program.wgt, np.int8).reshape(-1, cfg.block_out, cfg.block_in),
+            "acc": np.frombuffer(program.acc, "<i4").astype(np.int32).reshape(-1, cfg.batch,
+                                                                             cfg.block_out),
+        }
+        self.out_region = np.frombuffer(program.region("out"), np.int8).reshape(
+            -1, cfg.batch, cfg.block_out).copy()
+
+    def result(self, wall: float) -> RunResult:
+        return RunResult(backend="fsim", out=self.out_region.tobytes(), counters=dict(self.counters),
+                         cycles=None, instructions=self.n_insns, uops=self.program.n_uops,
+                         wall_time=wall, extra={"tokens": dict(self.m.tokens)})
+
+    # -- scheduling --------------------------------------------------------------------------------
+
+    def execute(self) -> None:
+        while True:
+            moved = self._fetch()
+            for u in self.units.values():
+                moved |= self._step(u)
+            if self.finished and all(not u.queue and u.phase == "idle"
+                                     for n, u in self.units.items() if n != "compute"):
+                return
+            if not moved:
+                self._stuck()
+
+    def _fetch(self) -> bool:
+        moved = False
+        qdepth = self.cfg.cmd_queue_depth
+        while not self.fetch_stopped:
+            if self.pending is None:
+                if self.pc >= self.n_insns:
+                    break
+                i = self.pc
+                word = int.from_bytes(self.program.insns[16 * i:16 * i + 16], "little")
+                insn = decode_insn(word, self.cfg)
+                why = illegal_reason(insn)
+                if why is not None:
+                    raise VTARunError(ErrorCode.ILLEGAL_INSN,
+                                      f"illegal instruction {i}: {why}", index=i)
+                self.pending = (i, insn, self.units[module_of(insn)])
+            i, insn, unit = self.pending
+            if len(unit.queue) >= qdepth:
+                break
+            unit.queue.append((i, insn))
+            self.pending = None
+            self.pc += 1
+            moved = True
+            if insn.opcode == Opcode.FINISH:
+                self.fetch_stopped = True
+        return moved
+
+    def _step(self, u: _Unit) -> bool:
+        """Advance module ``u`` until it blocks; True if it moved."""
+        tokens, depth = self.m.tokens, self.cfg.token_queue_depth
+        flagmap = FLAG_QUEUES[u.name]
+        moved = False
+        while True:
+            if u.phase == "idle":
+                if not u.queue:
+                    return moved
+                u.cur = u.queue.popleft()
+                insn = u.cur[1]
+                u.pops = [q for f, q in flagmap["pop"].items() if getattr(insn, f)]
+                u.pushes = [q for f, q in flagmap["push"].items() if getattr(insn, f)]
+                u.phase = "pop"
+                moved = True
+            if u.phase == "pop":
+                if any(tokens[q] == 0 for q in u.pops):
+                    return moved
+                for q in u.pops:
+                    tokens[q] -= 1
+                self._exec(*u.cur)
+                u.phase = "push"
+                moved = True
+            if u.phase == "push":
+                if any(tokens[q] >= depth for q in u.pushes):
+                    return moved
+                for q in u.pushes:
+                    tokens[q] += 1
+                if u.cur[1].opcode == Opcode.FINISH:
+                    self.finished = True
+                u.phase, u.cur = "idle", None
+                moved = True
+
+    def _stuck(self) -> None:
+        """Nothing can move: raise NO_FINISH or DEADLOCK."""
+        units = self.units.values()
+        all_idle = all(u.phase == "idle" and not u.queue for u in units)
+        if all_idle and self.pending is None and self.pc >= self.n_insns and not self.fetch_stopped:
+            raise VTARunError(ErrorCode.NO_FINISH,
+                              f"no FINISH: all {self.n_insns} instructions ran without a FINISH",
+                              index=self.n_insns)
+        tokens, depth = self.m.tokens, self.cfg.token_queue_depth
+        stalls, indices, mask = [], [], 0
+        for u in units:
+            if u.phase == "pop":
+                waits = [f"{u.name} pops {q}" for q in u.pops if tokens[q] == 0]
+            elif u.phase == "push":
+                waits = [f"{u.name} pushes {q}" for q in u.pushes if tokens[q] >= depth]
+            else:
+                continue
+            for w in waits:
+                stalls.append(f"{w} at instruction {u.cur[0]}")
+                mask |= 1 << STALL_BITS[w]
+            indices.append(u.cur[0])
+        if self.pending is not None:
+            i, _, unit = self.pending
+            w = f"fetch waits on full {unit.name} queue"
+            stalls.append(f"{w} at instruction {i}")
+            mask |= 1 << STALL_BITS[w]
+            indices.append(i)
+        if not stalls:   # FINISH retired but load/store hold work they cannot start: cannot happen
+            stalls = ["no module can move"]
+        raise VTARunError(ErrorCode.DEADLOCK, "deadlock: " + "; ".join(stalls),
+                          index=min(indices) if indices else None)
+
+    # -- execution ---------------------------------------------------------------------------------
+
+    def _exec(self, i: int, insn) -> None:
+        op = insn.opcode
+        if op == Opcode.LOAD:
+            self._load(i, insn)
+        elif op == Opcode.STORE:
+            self._store(i, insn)
+        elif op == Opcode.GEMM:
+            self._gemm(insn)
+        elif op == Opcode.ALU:
+            self._alu(insn)
+        # FINISH: nothing to execute
+
+    def _dram_rows(self, i: int, insn, region: str, n_elems: int, write: bool) -> np.ndarray:
+        """DRAM element indices (y_size, x_size) of a 2-D access, checked against the region."""
+        y, x, d, stride = insn.y_size, insn.x_size, insn.dram_base, insn.x_stride
+        idx = d + np.arange(y, dtype=np.int64)[:, None] * stride + np.arange(x, dtype=np.int64)[None, :]
+        if y:
+            hi = d + (y - 1) * stride + x - 1
+            if hi >= n_elems:
+                kind = "STORE writes" if write else f"LOAD {MemType(insn.memory_type).name} reads"
+                raise VTARunError(
+                    ErrorCode.AXI_WRITE if write else ErrorCode.AXI_READ,
+                    f"instruction {i}: {kind} {region} elements {d}..{hi} (dram_base {d}, y_size {y}, "
+                    f"x_size {x}, x_stride {stride}) outside the {region} region of {n_elems} elements",
+                    index=i)
+        return idx
+
+    def _load(self, i: int, insn) -> None:
+        if insn.x_size == 0:          # a "sync": flags only
+            return
+        cfg, m = self.cfg, self.m
+        mt = MemType(insn.memory_type)
+        name = _LOAD_REGION[mt]
+        region = self.regions[name]
+        if mt == MemType.UOP:        # 1-D: x_size micro-ops; the other size fields are ignored
+            x, d = insn.x_size, insn.dram_base
+            if d + x > len(region):
+                raise VTARunError(
+                    ErrorCode.AXI_READ,
+                    f"instruction {i}: LOAD UOP reads uop elements {d}..{d + x - 1} (dram_base {d}, "
+                    f"x_size {x}) outside the uop region of {len(region)} elements", index=i)
+            words = region[d:d + x]
+            slots = (insn.sram_base + np.arange(x)) % cfg.uop_depth
+            for arr, (off, mask) in zip((m.uop_dst, m.uop_src, m.uop_wgt), m._uop_fields):
+                arr[slots] = (words >> off) & mask
+            self.counters["uop_load_nbytes"] += x * cfg.uop_elem_bytes
+            return
+        rows = self._dram_rows(i, insn, name, len(region), write=False)
+        sram = {MemType.INP: m.inp, MemType.WGT: m.wgt, MemType.ACC: m.acc}[mt]
+        yp0, yp1, xp0, xp1 = insn.y_pad_0, insn.y_pad_1, insn.x_pad_0, insn.x_pad_1
+        y, x = insn.y_size, insn.x_size
+        h, w = yp0 + y + yp1, xp0 + x + xp1
+        block = np.zeros((h, w) + sram.shape[1:], sram.dtype)
+        block[yp0:yp0 + y, xp0:xp0 + x] = region[rows]
+        slots = (insn.sram_base + np.arange(h * w)) % len(sram)
+        sram[slots] = block.reshape((h * w,) + sram.shape[1:])
+        self.counters[f"{name}_load_nbytes"] += x * y * cfg.elem_bytes(name)
+        if mt == MemType.ACC:
+            self.counters["acc_wr_count"] += h * w
+
+    def _store(self, i: int, insn) -> None:
+        if insn.x_size == 0:
+            return
+        cfg, m = self.cfg, self.m
+        y, x = insn.y_size, insn.x_size
+        rows = self._dram_rows(i, insn, "out", len(self.out_region), write=True)
+        slots = (insn.sram_base + np.arange(y * x)) % cfg.out_depth
+        self.out_region[rows.reshape(-1)] = m.out[slots]
+        self.counters["out_store_nbytes"] += x * y * cfg.out_elem_bytes
+
+    def _indices(self, insn, uop_field: np.ndarray, f_out: int, f_in: int, depth: int) -> np.ndarray:
+        """Flattened SRAM indices of the loop nest (i_out, i_in, k), wrapped modulo ``depth``."""
+        ks = np.arange(insn.uop_bgn, insn.uop_end) % self.cfg.uop_depth
+        idx = (uop_field[ks][None, None, :]
+               + np.arange(insn.iter_out, dtype=np.int64)[:, None, None] * f_out
+               + np.arange(insn.iter_in, dtype=np.int64)[None, :, None] * f_in)
+        return (idx % depth).reshape(-1)
+
+    def _gemm(self, insn) -> None:
+        n = insn.n_uop_iters
+        if n == 0:
+            return
+        cfg, m = self.cfg, self.m
+        dst = self._indices(insn, m.uop_dst, insn.dst_factor_out, insn.dst_factor_in, cfg.acc_depth)
+        self.counters["acc_wr_count"] += n
+        if insn.reset_reg:           # acc <- 0; the out buffer is not written
+            m.acc[dst] = 0
+            return
+        src = self._indices(insn, m.uop_src, insn.src_factor_out, insn.src_factor_in, cfg.inp_depth)
+        wgt = self._indices(insn, m.uop_wgt, insn.wgt_factor_out, insn.wgt_factor_in, cfg.wgt_depth)
+        for c in range(0, n, _CHUNK):
+            d, s, w = dst[c:c + _CHUNK], src[c:c + _CHUNK], wgt[c:c + _CHUNK]
+            prod = np.matmul(m.inp[s].astype(np.int32), m.wgt[w].astype(np.int32).transpose(0, 2, 1))
+            np.add.at(m.acc, d, prod)      # int32 arithmetic wraps; repeated dst accumulate in order
+        touched = np.unique(dst)
+        m.out[touched] = m.acc[touched].astype(np.int8)
+        self.counters["gemm_counter"] += n
+
+    def _alu(self, insn) -> None:
+        n = insn.n_uop_iters
+        self.counters["alu_counter"] += n
+        self.counters["acc_wr_count"] += n
+        if n == 0:
+            return
+        cfg, m = self.cfg, self.m
+        dst = self._indices(insn, m.uop_dst, insn.dst_factor_out, insn.dst_factor_in, cfg.acc_depth)
+        src = None if insn.use_imm else self._indices(
+            insn, m.uop_src, insn.src_factor_out, insn.src_factor_in, cfg.acc_depth)
+        op, imm = insn.alu_opcode, np.int64(insn.imm)
+        # Vectorised when no iteration reads an acc entry an earlier iteration of this instruction wrote.
+        order = np.arange(n)
+        first_write = np.full(cfg.acc_depth, n, np.int64)
+        np.minimum.at(first_write, dst, order)
+        hazard = len(np.unique(dst)) != n
+        if src is not None and not hazard:
+            hazard = bool(np.any(first_write[src] < order))
+        if not hazard:
+            x = m.acc[dst].astype(np.int64)
+            y = imm if src is None else m.acc[src].astype(np.int64)
+            res = _wrap32(_alu_op(op, x, y))
+            m.acc[dst] = res
+            m.out[dst] = res.astype(np.int8)
+            return
+        for k in range(n):           # sequential: each iteration sees the previous ones' writes
+            a = dst[k]
+            x = m.acc[a].astype(np.int64)
+            y = imm if src is None else m.acc[src[k]].astype(np.int64)
+            res = _wrap32(_alu_op(op, x, y))
+            m.acc[a] = res
+            m.out[a] = res.astype(np.int8)
+
+
+def run(program: Program, *, max_cycles=None, progress=False, vcd=None, **opts) -> RunResult:
+    """Run ``program`` on a fresh functional model (the ``fsim`` backend).
+
+    Parameters
+    ----------
+    program : Program
+    max_cycles, progress, vcd, **opts
+        Options of the cycle-level backends; accepted and ignored.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    VTARunError
+        On an illegal instruction, a deadlock, a missing FINISH or a DRAM access outside its region.
+    """
+    return FunctionalModel(program.config).run(program, max_cycles=max_cycles, progress=progress,
+                                               vcd=vcd, **opts)
