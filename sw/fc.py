@@ -1,0 +1,401 @@
+"""The fully-connected-layer compiler: ``res = epilogue(x · wᵀ)`` on VTA.
+
+``build_fc(x, w, shift=, clip=, relu=, schedule=, config=)`` packs the operands (:mod:`sw.pack`), builds
+the instruction stream with :class:`sw.runtime.StreamBuilder` and returns an :class:`FCProgram`.
+
+The epilogue, on VTA's ALU, per output tile: SHR by ``shift`` (split into steps of at most 15, since
+the hardware reads a shift amount as a signed 5-bit value), MAX ``lo`` and MIN ``hi`` if ``clip``,
+MAX 0 if ``relu``; the STORE keeps the low 8 bits.
+
+Schedules (:data:`SCHEDULES`):
+
+``tutorial``
+    The seed tutorial's tiling (vta-reference §10): blocks of 256 output × 256 input channels, one
+    buffer, for each block row a reset GEMM, one INP and one WGT load and a GEMM per 256×256 block, the
+    ALU epilogue, and one single-element STORE per output element block.  One batch block at a time.
+    Where 256-channel blocks do not fit the configuration's SRAMs the block is halved until it does
+    (noted in ``FCProgram.tiles``).
+``default``
+    Tiles chosen from the SRAM sizes for any shape and configuration, double-buffered: two slots in
+    the wgt SRAM (and the inp SRAM when inputs stream) alternate so that the load of the next tile
+    overlaps the GEMM of the current one, and two acc slots alternate so that the store of one output
+    tile overlaps the computation of the next.  It keeps the input row block resident in inp SRAM when
+    that saves traffic, stores whole tiles with multi-element rows, and picks the tiling with the least
+    DRAM traffic (then the fewest instructions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hw.config import VTAConfig
+from hw.isa import AluOp, MemType
+from sw.pack import check_int8_matrix, n_blocks, pack_inp, pack_wgt, unpack_out
+from sw.program import Program
+from sw.runtime import (MAX_LOOP_EXTENT, STAGE_COMPUTE, STAGE_LOAD, STAGE_STORE, StreamBuilder,
+                        UopKernel)
+
+__all__ = ["SCHEDULES", "FCProgram", "build_fc", "epilogue_ops", "fc_reference", "TUTORIAL_CHANNELS"]
+
+SCHEDULES = ("default", "tutorial")
+
+#: The tutorial's block of channels (256 input × 256 output channels).
+TUTORIAL_CHANNELS = 256
+
+#: Largest shift one SHR performs under the hardware's rule (amount = low 5 bits read as signed).
+_MAX_SHR_STEP = 15
+
+_INT16 = (-(1 << 15), (1 << 15) - 1)
+_MAX_FIELD16 = (1 << 16) - 1
+
+
+def fc_reference(x: np.ndarray, w: np.ndarray, shift: int = 0, clip=None, relu: bool = False) -> np.ndarray:
+    """The tutorial's numpy computation: int32 dot product, arithmetic ``>> shift``, ``clip(lo, hi)``
+    if given, ``max(., 0)`` if ``relu``, then the low 8 bits, as int8 (B, N)."""
+    acc = (np.asarray(x, dtype=np.int64) @ np.asarray(w, dtype=np.int64).T).astype(np.int32)
+    acc = acc >> np.int32(shift)
+    if clip is not None:
+        acc = np.clip(acc, clip[0], clip[1])
+    if relu:
+        acc = np.maximum(acc, 0)
+    return acc.astype(np.int8)
+
+
+def epilogue_ops(shift: int = 0, clip=None, relu: bool = False) -> list[tuple[AluOp, int]]:
+    """The ALU instructions (opcode, immediate) of the epilogue, in order.
+
+    Raises
+    ------
+    ValueError
+        If ``shift`` is outside 0..31 or a clip bound does not fit a 16-bit immediate.
+    """
+    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)) or not 0 <= shift <= 31:
+        raise ValueError(f"shift = {shift!r} must be an integer in 0..31")
+    ops: list[tuple[AluOp, int]] = []
+    left = int(shift)
+    while left > 0:
+        step = min(left, _MAX_SHR_STEP)
+        ops.append((AluOp.SHR, step))
+        left -= step
+    if clip is not None:
+        try:
+            lo, hi = (int(v) for v in clip)
+        except (TypeError, ValueError):
+            raise ValueError(f"clip = {clip!r} must be a pair of integers (lo, hi)") from None
+        for name, v in (("lo", lo), ("hi", hi)):
+            if not _INT16[0] <= v <= _INT16[1]:
+                raise ValueError(f"clip {name} = {v} does not fit a 16-bit ALU immediate "
+                                 f"({_INT16[0]}..{_INT16[1]})")
+        ops += [(AluOp.MAX, lo), (AluOp.MIN, hi)]
+    if relu:
+        ops.append((AluOp.MAX, 0))
+    return ops
+
+
+@dataclass
+class FCProgram:
+    """A compiled fully-connected layer.
+
+    Members
+    -------
+    program : Program      instructions, micro-ops and the packed inp/wgt regions
+    x, w : np.ndarray      the int8 operands, (B, K) and (N, K)
+    shift, clip, relu      the epilogue
+    schedule : str
+    config : VTAConfig
+    tiles : dict           facts about the tiling: padded shape in blocks, tile sizes in blocks,
+                           slot counts, tile counts, and the DRAM traffic it implies
+    """
+    program: Program
+    x: np.ndarray
+    w: np.ndarray
+    shift: int
+    clip: tuple | None
+    relu: bool
+    schedule: str
+    config: VTAConfig
+    tiles: dict = field(default_factory=dict)
+
+    @property
+    def batch(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def in_features(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.w.shape[0]
+
+    def unpack(self, out_bytes: bytes | np.ndarray) -> np.ndarray:
+        """The int8 (B, N) result held in the out region ``out_bytes`` (e.g. ``RunResult.out``)."""
+        return unpack_out(out_bytes, self.batch, self.out_features, self.config)
+
+    def reference(self) -> np.ndarray:
+        """The expected int8 (B, N) result, computed with numpy as the tutorial does."""
+        return fc_reference(self.x, self.w, self.shift, self.clip, self.relu)
+
+
+def build_fc(x, w, *, shift: int = 0, clip=None, relu: bool = False, schedule: str = "default",
+             config: VTAConfig | None = None) -> FCProgram:
+    """Compile ``epilogue(x · wᵀ)`` for VTA.
+
+    Parameters
+    ----------
+    x : array (B, K) of int8
+    w : array (N, K) of int8
+    shift : int          arithmetic right shift, 0..31
+    clip : (lo, hi) or None   bounds as 16-bit immediates
+    relu : bool
+    schedule : str       one of :data:`SCHEDULES`
+    config : VTAConfig   default: VTA's default configuration
+
+    Raises
+    ------
+    TypeError, ValueError
+        On operands that are not int8 matrices of matching width, a bad epilogue, an unknown schedule,
+        or a shape too large for the instruction fields.
+    """
+    cfg = config or VTAConfig()
+    if not isinstance(cfg, VTAConfig):
+        raise TypeError(f"config must be a VTAConfig, got {type(cfg).__name__}")
+    x = check_int8_matrix("x", x)
+    w = check_int8_matrix("w", w)
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} input features but w has {w.shape[1]} (w is (N, K))")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule = {schedule!r} is not one of {SCHEDULES}")
+    ops = epilogue_ops(shift, clip, relu)
+    clip_t = None if clip is None else (int(clip[0]), int(clip[1]))
+
+    B, K = x.shape
+    N = w.shape[0]
+    dims = _Dims(n_blocks(B, cfg.batch), n_blocks(K, cfg.block_in), n_blocks(N, cfg.block_out))
+    for name, v in (("K / BLOCK_IN", dims.kb), ("N / BLOCK_OUT", dims.nb)):
+        if v > _MAX_FIELD16:
+            raise ValueError(f"{name} = {v} blocks exceeds the 16-bit x_stride field ({_MAX_FIELD16})")
+
+    sb = StreamBuilder(cfg)
+    if schedule == "tutorial":
+        tiles = _build_tutorial(sb, cfg, dims, ops)
+    else:
+        tiles = _build_default(sb, cfg, dims, ops)
+    sb.finish()
+    tiles = {"padded_blocks": (dims.bb, dims.kb, dims.nb),
+             "padded_shape": (dims.bb * cfg.batch, dims.kb * cfg.block_in, dims.nb * cfg.block_out),
+             **tiles}
+    program = sb.program(inp=pack_inp(x, cfg), wgt=pack_wgt(w, cfg), out_elems=dims.bb * dims.nb,
+                         meta={"workload": "fc", "batch": B, "in_features": K, "out_features": N,
+                               "shift": int(shift), "clip": list(clip_t) if clip_t else None,
+                               "relu": bool(relu), "schedule": schedule})
+    return FCProgram(program=program, x=x, w=w, shift=int(shift), clip=clip_t, relu=bool(relu),
+                     schedule=schedule, config=cfg, tiles=tiles)
+
+
+@dataclass(frozen=True)
+class _Dims:
+    bb: int      # batch blocks
+    kb: int      # input-channel blocks
+    nb: int      # output-channel blocks
+
+
+def _alu_kernel(op: AluOp, imm: int, loops, uop) -> UopKernel:
+    return UopKernel(mode="alu", loops=loops, uops=[uop], alu_opcode=op, use_imm=True, imm=imm)
+
+
+# -- the tutorial's schedule ----------------------------------------------------------------------------
+
+def _build_tutorial(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
+    ob = max(TUTORIAL_CHANNELS // cfg.block_out, 1)
+    ib = max(TUTORIAL_CHANNELS // cfg.block_in, 1)
+    shrunk = False
+    while ob * ib > cfg.wgt_depth or ib > cfg.inp_depth or ob > cfg.acc_depth:
+        if ib >= ob and ib > 1:
+            ib //= 2
+        else:
+            ob //= 2
+        shrunk = True
+    ob, ib = min(ob, d.nb), min(ib, d.kb)
+
+    sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
+    for b in range(d.bb):
+        for oc0 in range(0, d.nb, ob):
+            on = min(ob, d.nb - oc0)
+            sb.dep_pop(STAGE_STORE, STAGE_COMPUTE)
+            sb.gemm(UopKernel(mode="gemm", reset=True, loops=[(on, 1, 0, 0)], uops=[(0, 0, 0)]))
+            sb.dep_push(STAGE_COMPUTE, STAGE_LOAD)
+            for ic0 in range(0, d.kb, ib):
+                inn = min(ib, d.kb - ic0)
+                sb.dep_pop(STAGE_COMPUTE, STAGE_LOAD)
+                sb.load_2d(b * d.kb + ic0, inn, 1, inn, 0, 0, 0, 0, 0, MemType.INP)
+                sb.load_2d(oc0 * d.kb + ic0, inn, on, d.kb, 0, 0, 0, 0, 0, MemType.WGT)
+                sb.dep_push(STAGE_LOAD, STAGE_COMPUTE)
+                sb.dep_pop(STAGE_LOAD, STAGE_COMPUTE)
+                sb.gemm(UopKernel(mode="gemm", loops=[(on, 1, 0, inn), (inn, 0, 1, 1)],
+                                  uops=[(0, 0, 0)]))
+                sb.dep_push(STAGE_COMPUTE, STAGE_LOAD)
+            sb.dep_pop(STAGE_COMPUTE, STAGE_LOAD)
+            for op, imm in ops:
+                sb.alu(_alu_kernel(op, imm, [(on, 1, 1, 0)], (0, 0, 0)))
+            sb.dep_push(STAGE_COMPUTE, STAGE_STORE)
+            sb.dep_pop(STAGE_COMPUTE, STAGE_STORE)
+            for i in range(on):
+                sb.store_2d(i, MemType.OUT, b * d.nb + oc0 + i, 1, 1, 1)
+            sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
+    n_ot, n_it = n_blocks(d.nb, ob), n_blocks(d.kb, ib)
+    return {"o_block": ob, "i_block": ib, "b_block": 1, "shrunk_to_fit": shrunk,
+            "n_tiles": n_ot, "k_tiles": n_it, "b_tiles": d.bb,
+            "inp_load_nbytes": d.bb * n_ot * d.kb * cfg.inp_elem_bytes,
+            "wgt_load_nbytes": d.bb * d.nb * d.kb * cfg.wgt_elem_bytes}
+
+
+# -- the default schedule ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Tiling:
+    tb: int              # batch blocks per tile
+    tn: int              # output blocks per tile
+    tk: int              # input blocks per tile
+    resident: bool       # the input row block stays in inp SRAM for all of its tiles
+    wgt_slots: int
+    inp_slots: int
+    acc_slots: int
+    nbt: int
+    ntn: int
+    nkt: int
+    inp_bytes: int
+    wgt_bytes: int
+
+    @property
+    def n_steps(self) -> int:
+        return self.nbt * self.ntn * self.nkt
+
+
+def _balanced(total: int, cap: int) -> tuple[int, int]:
+    """Split ``total`` into the fewest tiles of at most ``cap``, evened out: (tile size, tile count)."""
+    n = n_blocks(total, cap)
+    return n_blocks(total, n), n
+
+
+def _choose_tiling(cfg: VTAConfig, d: _Dims, n_alu: int) -> _Tiling:
+    inp_d, wgt_d, acc_d, uop_d = cfg.inp_depth, cfg.wgt_depth, cfg.acc_depth, cfg.uop_depth
+    inp_row = d.kb * cfg.inp_elem_bytes          # bytes of one batch block's input row
+    candidates = sorted({n_blocks(d.bb, m) for m in range(1, d.bb + 1)}, reverse=True)
+    best, best_score = None, None
+    for tb0 in candidates:
+        if tb0 > min(acc_d, MAX_LOOP_EXTENT):
+            continue
+        tb, nbt = _balanced(d.bb, tb0)
+        aslots = 2 if acc_d >= 2 * tb else 1
+        for resident in (True, False):
+            wslots = 2 if wgt_d >= 2 else 1
+            if resident:
+                islots = 1 if nbt == 1 else wslots
+                if islots * tb * d.kb > inp_d:
+                    continue
+                kcap = wgt_d // wslots
+            else:
+                islots = 2 if inp_d >= 2 * tb else 1
+                wslots = min(wslots, islots)        # inp tiles ride in the wgt tiles' slots
+                kcap = min(wgt_d // wslots, inp_d // islots // tb)
+            wcap = wgt_d // wslots
+            kcap = min(kcap, MAX_LOOP_EXTENT)
+            # Any k tile up to kcap: a longer one means fewer steps, a shorter one wider n tiles
+            # (fewer passes over a streamed input).
+            tks = {_balanced(d.kb, c)[0] for c in (kcap, *(1 << i for i in range(16)))
+                   if 1 <= c <= kcap}
+            for tk in sorted(tks, reverse=True):
+                nkt = n_blocks(d.kb, tk)
+                ncap = min(wcap // tk, acc_d // aslots // tb, max(uop_d // 8, 1), MAX_LOOP_EXTENT)
+                if ncap < 1:
+                    continue
+                tn, ntn = _balanced(d.nb, ncap)
+                inp_bytes = d.bb * inp_row * (1 if resident else ntn)
+                wgt_bytes = d.nb * d.kb * cfg.wgt_elem_bytes * nbt
+                steps = nbt * ntn * nkt
+                n_insns = steps * (3 if not resident else 2) + nbt * ntn * (3 + n_alu)
+                # Micro-ops: a GEMM kernel per (wgt slot, acc slot, inp offset) in use, tn each.
+                n_kernels = min(steps, wslots * aslots * (nkt * islots if resident else 1))
+                traffic = (inp_bytes + wgt_bytes + n_kernels * tn * cfg.uop_elem_bytes
+                           + n_insns * cfg.insn_elem_bytes)
+                score = (traffic, n_insns, -tn)
+                if best_score is None or score < best_score:
+                    best_score = score
+                    best = _Tiling(tb, tn, tk, resident, wslots, islots, aslots, nbt, ntn, nkt,
+                                   inp_bytes, wgt_bytes)
+    if best is None:
+        raise ValueError(f"no tiling of {d.bb}x{d.kb}x{d.nb} blocks fits the SRAMs of configuration "
+                         f"{cfg.name}")
+    return best
+
+
+def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
+    t = _choose_tiling(cfg, d, len(ops))
+    S = t.wgt_slots if t.n_steps > 1 else 1
+    A = t.acc_slots if t.nbt * t.ntn > 1 else 1
+    wslot_size = t.tn * t.tk
+    islot_size = t.tb * (d.kb if t.resident else t.tk)
+    aslot_size = t.tb * t.tn
+    n_out = t.nbt * t.ntn
+    n_steps = t.n_steps
+
+    step = 0
+    tile = 0
+    for bt in range(t.nbt):
+        b0 = bt * t.tb
+        tb = min(t.tb, d.bb - b0)
+        rbase = (bt % t.inp_slots) * islot_size if t.resident else 0
+        for nt in range(t.ntn):
+            n0 = nt * t.tn
+            tn = min(t.tn, d.nb - n0)
+            abase = (tile % A) * aslot_size
+            # Compute: wait until the store of the tile that used this acc slot is done, then reset.
+            if tile >= A:
+                sb.dep_pop(STAGE_STORE, STAGE_COMPUTE)
+            sb.gemm(UopKernel(mode="gemm", reset=True,
+                              loops=[(tb, tn if tb > 1 else 0, 0, 0), (tn, 1 if tn > 1 else 0, 0, 0)],
+                              uops=[(abase, 0, 0)]))
+            for kt in range(t.nkt):
+                k0 = kt * t.tk
+                tk = min(t.tk, d.kb - k0)
+                wbase = (step % S) * wslot_size
+                # Load: wait until the GEMM that last read this slot is done, then fill it.
+                if step >= S:
+                    sb.dep_pop(STAGE_COMPUTE, STAGE_LOAD)
+                if t.resident:
+                    if nt == 0 and kt == 0:
+                        sb.load_2d(b0 * d.kb, d.kb, tb, d.kb, 0, 0, 0, 0, rbase, MemType.INP)
+                    ibase, irow = rbase + k0, d.kb
+                else:
+                    ibase, irow = (step % S) * islot_size, tk
+                    sb.load_2d(b0 * d.kb + k0, tk, tb, d.kb, 0, 0, 0, 0, ibase, MemType.INP)
+                sb.load_2d(n0 * d.kb + k0, tk, tn, d.kb, 0, 0, 0, 0, wbase, MemType.WGT)
+                sb.dep_push(STAGE_LOAD, STAGE_COMPUTE)
+                # Compute: wait for the tile, accumulate, free the slot for the load two steps on.
+                sb.dep_pop(STAGE_LOAD, STAGE_COMPUTE)
+                sb.gemm(UopKernel(
+                    mode="gemm",
+                    loops=[(tk, 0, 1 if tk > 1 else 0, 1 if tk > 1 else 0),
+                           (tb, tn if tb > 1 else 0, irow if tb > 1 else 0, 0)],
+                    uops=[(abase + n, ibase, wbase + n * tk) for n in range(tn)]))
+                if step + S < n_steps:
+                    sb.dep_push(STAGE_COMPUTE, STAGE_LOAD)
+                step += 1
+            # Epilogue on the ALU, then hand the tile to the store.
+            loops = [(tb, tn if tb > 1 else 0, tn if tb > 1 else 0, 0), (tn, 1 if tn > 1 else 0,
+                                                                          1 if tn > 1 else 0, 0)]
+            for op, imm in ops:
+                sb.alu(_alu_kernel(op, imm, loops, (abase, abase, 0)))
+            sb.dep_push(STAGE_COMPUTE, STAGE_STORE)
+            sb.dep_pop(STAGE_COMPUTE, STAGE_STORE)
+            sb.store_2d(abase, MemType.OUT, b0 * d.nb + n0, tn, tb, d.nb)
+            if tile + A < n_out:
+                sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
+            tile += 1
+    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "inp_resident": t.resident, "wgt_slots": S,
+            "inp_slots": t.inp_slots if t.resident else S, "acc_slots": A,
+            "b_tiles": t.nbt, "n_tiles": t.ntn, "k_tiles": t.nkt,
+            "inp_load_nbytes": t.inp_bytes, "wgt_load_nbytes": t.wgt_bytes}

@@ -1,0 +1,706 @@
+"""A VTA instruction-stream builder with the behaviour of TVM's VTA runtime (vta-reference §9).
+
+:class:`StreamBuilder` replays what TVM's ``vta/runtime/runtime.cc`` does when a lowered program calls
+``VTALoadBuffer2D``, ``VTAStoreBuffer2D``, ``VTAPushGEMMOp``/``VTAPushALUOp`` (with ``VTAUopLoopBegin``,
+``VTAUopPush``, ``VTAUopLoopEnd``), ``VTADepPush``/``VTADepPop`` and ``VTASynchronize``:
+
+* every new instruction takes the pending pops of its stage; a pop that is already pending is first
+  committed as a no-op; a push is merged into the previous instruction when it belongs to the pushing
+  stage and the flag is still clear, otherwise a no-op carries it (§9.3);
+* micro-op kernels live in a cache in uop SRAM: a resident kernel is not loaded again, a new one is
+  appended (wrapping to 0 and evicting what it overlaps when the SRAM is full) and one LOAD UOP of the
+  pending micro-ops precedes the GEMM/ALU that uses it (§9.4).
+
+One deliberate difference from TVM: :meth:`StreamBuilder.finish` leaves **no token in any queue**.  It
+counts the tokens of the four queues statically and, around TVM's synchronisation sequence, emits the
+no-ops that pop whatever would be left (TVM leaves one s2g token per run, §9.5), then the FINISH.
+
+Also different, and invisible to the hardware: kernels are cached by content (TVM keys them by call
+site), and the uop DRAM region is the log of every kernel load in order (TVM copies the cache list at
+sync time), so a kernel evicted and loaded again simply appears twice.
+
+Besides the builder this module offers the static tools the tests and the compiler use:
+:func:`insn_module`, :func:`token_effects`, :func:`token_balance` and :func:`simulate_tokens` (an
+abstract run of the three modules on their token queues that finds deadlocks).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from hw import isa
+from hw.config import LOOP_ITER_WIDTH, VTAConfig
+from hw.isa import AluInsn, AluOp, FinishInsn, GemmInsn, Insn, MemInsn, MemType, Opcode, Uop
+from sw.program import Program
+
+__all__ = [
+    "STAGE_NONE", "STAGE_LOAD", "STAGE_COMPUTE", "STAGE_STORE", "TOKEN_QUEUES", "MAX_LOOP_EXTENT",
+    "LoopEntry", "UopKernel", "UopCache", "StreamBuilder", "StreamError",
+    "insn_module", "insn_stage", "token_effects", "token_balance", "simulate_tokens", "TokenRun",
+]
+
+#: Pipeline stages, numbered as TVM's runtime numbers them (``VTADepPush(from, to)`` uses these).
+STAGE_NONE, STAGE_LOAD, STAGE_COMPUTE, STAGE_STORE = 0, 1, 2, 3
+_STAGE_NAMES = {STAGE_LOAD: "load", STAGE_COMPUTE: "compute", STAGE_STORE: "store"}
+
+#: The four dependency-token queues: load→compute, compute→load, compute→store, store→compute.
+TOKEN_QUEUES = ("l2g", "g2l", "g2s", "s2g")
+
+#: Largest micro-op loop extent a GEMM/ALU instruction can hold (14-bit field, vta-reference §2).
+MAX_LOOP_EXTENT = (1 << LOOP_ITER_WIDTH) - 1
+
+#: Which token queue each dependency flag pops or pushes, by module (vta-reference §3, last table).
+_FLAG_QUEUES = {
+    "load":    {"pop_next_dep": ("pop", "g2l"), "push_next_dep": ("push", "l2g")},
+    "compute": {"pop_prev_dep": ("pop", "l2g"), "pop_next_dep": ("pop", "s2g"),
+                "push_prev_dep": ("push", "g2l"), "push_next_dep": ("push", "g2s")},
+    "store":   {"pop_prev_dep": ("pop", "g2s"), "push_prev_dep": ("push", "s2g")},
+}
+
+
+class StreamError(ValueError):
+    """An instruction stream that cannot be built or would not run; the message names the value."""
+
+
+# -- static views of instructions ---------------------------------------------------------------------
+
+def insn_module(insn: Insn) -> str:
+    """The module that executes ``insn`` as fetch dispatches it (vta-reference §4.2): ``"load"`` for
+    LOAD INP/WGT, ``"store"`` for STORE, ``"compute"`` for everything else."""
+    if isinstance(insn, MemInsn):
+        if insn.opcode == Opcode.STORE:
+            return "store"
+        if insn.memory_type in (MemType.INP, MemType.WGT):
+            return "load"
+    return "compute"
+
+
+def insn_stage(insn: Insn) -> int:
+    """TVM runtime's ``GetPipelineStage``: the stage of an instruction for push merging, with LOADs of
+    ``x_size`` 0 (the runtime's no-ops) in :data:`STAGE_NONE` (vta-reference §9.1)."""
+    if isinstance(insn, MemInsn):
+        if insn.opcode == Opcode.STORE:
+            return STAGE_STORE
+        if insn.x_size == 0:
+            return STAGE_NONE
+        if insn.memory_type in (MemType.ACC, MemType.ACC_8BIT, MemType.UOP):
+            return STAGE_COMPUTE
+        return STAGE_LOAD
+    return STAGE_COMPUTE
+
+
+def token_effects(insn: Insn) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(pops, pushes)``: the token queues ``insn`` pops before it runs and pushes after.  Flags the
+    module ignores (pop_prev/push_prev of load, pop_next/push_next of store) have no effect."""
+    pops, pushes = [], []
+    for flag, (kind, queue) in _FLAG_QUEUES[insn_module(insn)].items():
+        if getattr(insn, flag):
+            (pops if kind == "pop" else pushes).append(queue)
+    return tuple(pops), tuple(pushes)
+
+
+def token_balance(insns: Iterable[Insn]) -> dict[str, int]:
+    """Pushes minus pops of each token queue over a whole stream (a static count)."""
+    bal = dict.fromkeys(TOKEN_QUEUES, 0)
+    for insn in insns:
+        pops, pushes = token_effects(insn)
+        for q in pops:
+            bal[q] -= 1
+        for q in pushes:
+            bal[q] += 1
+    return bal
+
+
+@dataclass
+class TokenRun:
+    """Outcome of :func:`simulate_tokens`.
+
+    Members
+    -------
+    finished : bool          the FINISH executed
+    tokens_at_finish : dict  token counts when the FINISH executed
+    idle_at_finish : bool    load and store had executed everything fetched before the FINISH
+    tokens_final : dict      token counts once nothing can move any more
+    max_tokens : dict        the largest count each queue reached
+    stuck : str              empty, or which module waits on which queue at which instruction
+    """
+    finished: bool
+    tokens_at_finish: dict
+    idle_at_finish: bool
+    tokens_final: dict
+    max_tokens: dict
+    stuck: str = ""
+
+
+def simulate_tokens(insns: Sequence[Insn], cfg: VTAConfig | None = None) -> TokenRun:
+    """Run ``insns`` abstractly: fetch dispatches in order into the three command queues (depth
+    ``cfg.cmd_queue_depth``), each module executes its queue in order, an instruction waits until every
+    queue it pops holds a token and every queue it pushes has room (``cfg.token_queue_depth``).  Data
+    and timing are ignored; the token and queue protocol alone decides whether the stream can run.
+
+    The modules are deterministic and communicate only through bounded counters, so whether the stream
+    deadlocks does not depend on the order in which this model lets them move.
+    """
+    cfg = cfg or VTAConfig()
+    qdepth, tdepth = cfg.cmd_queue_depth, cfg.token_queue_depth
+    effects = [token_effects(i) for i in insns]
+    modules = [insn_module(i) for i in insns]
+    queues = {m: deque() for m in ("load", "compute", "store")}
+    tokens = dict.fromkeys(TOKEN_QUEUES, 0)
+    max_tokens = dict(tokens)
+    pc = 0
+    finished = False
+    tokens_at_finish: dict = {}
+    idle_at_finish = False
+
+    def step(mod: str) -> bool:
+        nonlocal finished, tokens_at_finish, idle_at_finish
+        q = queues[mod]
+        if not q:
+            return False
+        idx = q[0]
+        pops, pushes = effects[idx]
+        if any(tokens[t] == 0 for t in pops) or any(tokens[t] >= tdepth for t in pushes):
+            return False
+        q.popleft()
+        for t in pops:
+            tokens[t] -= 1
+        for t in pushes:
+            tokens[t] += 1
+            max_tokens[t] = max(max_tokens[t], tokens[t])
+        if isinstance(insns[idx], FinishInsn):
+            finished = True
+            tokens_at_finish = dict(tokens)
+            idle_at_finish = not queues["load"] and not queues["store"]
+        return True
+
+    while True:
+        moved = False
+        # Fetch dispatches in program order until the next instruction's queue is full.
+        while pc < len(insns) and len(queues[modules[pc]]) < qdepth:
+            queues[modules[pc]].append(pc)
+            pc += 1
+            moved = True
+        for mod in ("load", "compute", "store"):
+            while not (finished and mod == "compute") and step(mod):
+                moved = True
+        if not moved:
+            break
+
+    stuck = ""
+    if not finished:
+        waits = []
+        for mod, q in queues.items():
+            if q:
+                idx = q[0]
+                pops, pushes = effects[idx]
+                need = [t for t in pops if tokens[t] == 0]
+                full = [t for t in pushes if tokens[t] >= tdepth]
+                why = (f"pop {','.join(need)}" if need else "") + (f" push {','.join(full)} (full)"
+                                                                    if full else "")
+                waits.append(f"{mod} at instruction {idx} waits on {why.strip()}")
+        if pc < len(insns):
+            waits.append(f"fetch at instruction {pc} waits on a full {modules[pc]} queue")
+        stuck = "; ".join(waits) or "the stream has no FINISH"
+    return TokenRun(finished, tokens_at_finish, idle_at_finish, dict(tokens), max_tokens, stuck)
+
+
+# -- micro-op kernels -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoopEntry:
+    """One micro-op loop: ``extent`` iterations, index factors of acc (dst), inp/acc (src) and wgt."""
+    extent: int
+    dst_factor: int
+    src_factor: int
+    wgt_factor: int = 0
+
+
+@dataclass
+class UopKernel:
+    """A micro-op kernel as TVM's runtime records it: at most two loops, then the micro-ops.
+
+    Build it with :meth:`loop_begin` / :meth:`push` / :meth:`loop_end` (``VTAUopLoopBegin``,
+    ``VTAUopPush``, ``VTAUopLoopEnd``) or by giving ``loops`` and ``uops`` directly.
+
+    Members
+    -------
+    mode : str          ``"gemm"`` or ``"alu"``
+    reset : bool        GEMM ``reset_reg``
+    loops : list[LoopEntry]   loop[0] is the outer loop
+    uops : list[Uop]
+    alu_opcode, use_imm, imm : ALU fields (all micro-ops of a kernel share them)
+    """
+    mode: str = "gemm"
+    reset: bool = False
+    loops: list = field(default_factory=list)
+    uops: list = field(default_factory=list)
+    alu_opcode: int = AluOp.ADD
+    use_imm: bool = False
+    imm: int = 0
+
+    def __post_init__(self):
+        if self.mode not in ("gemm", "alu"):
+            raise StreamError(f"micro-op kernel mode {self.mode!r} is not 'gemm' or 'alu'")
+        self.loops = [le if isinstance(le, LoopEntry) else LoopEntry(*le) for le in self.loops]
+        if len(self.loops) > 2:
+            raise StreamError(f"a micro-op kernel has at most 2 loops, got {len(self.loops)}")
+        uops, self.uops = list(self.uops), []
+        for u in uops:
+            self._append(u if isinstance(u, Uop) else Uop(*u))
+        self._open = 0
+
+    # TVM's recording interface
+    def loop_begin(self, extent: int, dst_factor: int, src_factor: int, wgt_factor: int = 0) -> None:
+        """``VTAUopLoopBegin``: declare a loop (at most two, before any micro-op)."""
+        if self.uops:
+            raise StreamError("VTAUopLoopBegin after a micro-op: loops come before the micro-ops")
+        if len(self.loops) >= 2:
+            raise StreamError("a micro-op kernel has at most 2 loops; a third VTAUopLoopBegin")
+        self.loops.append(LoopEntry(extent, dst_factor, src_factor, wgt_factor))
+        self._open += 1
+
+    def loop_end(self) -> None:
+        """``VTAUopLoopEnd``."""
+        if self._open == 0:
+            raise StreamError("VTAUopLoopEnd without a matching VTAUopLoopBegin")
+        self._open -= 1
+
+    def push(self, dst: int, src: int, wgt: int = 0) -> None:
+        """``VTAUopPush`` of one micro-op (mode, reset and ALU fields are the kernel's)."""
+        self._append(Uop(dst, src, wgt))
+
+    def _append(self, u: Uop) -> None:
+        # TVM's VerifyDep: no two micro-ops within 2 of each other write the same acc index.
+        for prev in self.uops[-2:]:
+            if prev.dst_idx == u.dst_idx:
+                raise StreamError(f"micro-op {len(self.uops)} writes acc index {u.dst_idx} like one of "
+                                  f"the two micro-ops before it (TVM's VerifyDep)")
+        self.uops.append(u)
+
+    def key(self) -> tuple:
+        """What identifies the kernel in the micro-op cache."""
+        return (self.mode, bool(self.reset), tuple(self.loops),
+                tuple((u.dst_idx, u.src_idx, u.wgt_idx) for u in self.uops),
+                int(self.alu_opcode) if self.mode == "alu" else None,
+                bool(self.use_imm) if self.mode == "alu" else None,
+                int(self.imm) if self.mode == "alu" else None)
+
+    def loop_fields(self) -> dict[str, int]:
+        """Loop fields of the GEMM/ALU instruction (vta-reference §9.4 loop mapping)."""
+        loops = list(self.loops)
+        if self.mode == "alu" and len(loops) == 1:
+            loops = [LoopEntry(1, 0, 0, 0), loops[0]]      # one ALU loop goes to iter_in
+        while len(loops) < 2:
+            loops.append(LoopEntry(1, 0, 0, 0))
+        out, inn = loops
+        f = {"iter_out": out.extent, "iter_in": inn.extent,
+             "dst_factor_out": out.dst_factor, "dst_factor_in": inn.dst_factor,
+             "src_factor_out": out.src_factor, "src_factor_in": inn.src_factor}
+        if self.mode == "gemm":
+            f.update(wgt_factor_out=out.wgt_factor, wgt_factor_in=inn.wgt_factor)
+        return f
+
+
+class UopCache:
+    """TVM's ``UopQueue``: which kernels are resident in uop SRAM, and where.
+
+    A kernel is appended at the end of what is loaded; when it would run past the SRAM's depth the
+    cache wraps to 0 and evicts the kernels the new one overlaps (TVM's simple eviction policy).
+    """
+
+    def __init__(self, depth: int):
+        self.depth = depth
+        self.ring: list[list] = []        # [key, begin, end], sorted by begin
+        self.where: dict[tuple, tuple[int, int]] = {}
+        self.sram_end = 0
+        self.idx = 0                      # TVM's cache_idx_: insertion point
+
+    def lookup(self, key: tuple) -> tuple[int, int] | None:
+        return self.where.get(key)
+
+    def insert(self, key: tuple, n: int) -> tuple[int, int]:
+        """Place a kernel of ``n`` micro-ops; returns its SRAM range [begin, end)."""
+        if n > self.depth:
+            raise StreamError(f"a micro-op kernel of {n} micro-ops is larger than the uop SRAM "
+                              f"({self.depth} micro-ops)")
+        if self.sram_end + n > self.depth:
+            self.idx, begin, self.sram_end = 0, 0, n
+        else:
+            begin, self.sram_end = self.sram_end, self.sram_end + n
+        evict_begin = self.idx
+        while self.idx < len(self.ring) and self.ring[self.idx][1] < self.sram_end:
+            self.where.pop(self.ring[self.idx][0], None)
+            self.idx += 1
+        self.ring[evict_begin:self.idx] = [[key, begin, self.sram_end]]
+        self.idx = evict_begin + 1
+        self.where[key] = (begin, self.sram_end)
+        return begin, self.sram_end
+
+
+# -- the builder ------------------------------------------------------------------------------------------
+
+_MEM_NAMES = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
+
+
+class StreamBuilder:
+    """Build a VTA program the way TVM's runtime builds its instruction stream.
+
+    Parameters
+    ----------
+    cfg : VTAConfig
+        The configuration; every size, depth and field width comes from it.
+
+    Members
+    -------
+    insns : list[Insn]     instructions so far (encoded by :meth:`program`)
+    uops : list[Uop]       the uop DRAM region: every kernel load, in order
+    finished : bool        :meth:`finish` was called
+
+    Stage numbers for :meth:`dep_push` / :meth:`dep_pop` are TVM's: 1 load, 2 compute, 3 store
+    (:data:`STAGE_LOAD`, :data:`STAGE_COMPUTE`, :data:`STAGE_STORE`).
+
+    Every instruction is range-checked when it is made (field widths by ``encode(check=True)``, SRAM
+    indices against the buffer depths), so a stream that this builder returns never leaves an SRAM.
+    """
+
+    def __init__(self, cfg: VTAConfig | None = None):
+        self.cfg = cfg or VTAConfig()
+        self.insns: list[Insn] = []
+        self.uops: list[Uop] = []
+        self.finished = False
+        self._pending_prev = [False] * 4
+        self._pending_next = [False] * 4
+        self._cache = UopCache(self.cfg.uop_depth)
+        self._recording: UopKernel | None = None
+
+    # -- instruction creation ------------------------------------------------------------------------
+
+    def _check_open(self):
+        if self.finished:
+            raise StreamError("the stream is finished: no instruction can follow the FINISH")
+
+    def _add(self, insn: Insn) -> Insn:
+        insn.encode(self.cfg, check=True)       # field widths; raises ValueError naming the field
+        self.insns.append(insn)
+        return insn
+
+    def _create(self, stage: int, insn: Insn) -> Insn:
+        """TVM's ``Create``: the new instruction takes its stage's pending pops."""
+        self._check_open()
+        insn.pop_prev_dep = self._pending_prev[stage]
+        insn.pop_next_dep = self._pending_next[stage]
+        insn.push_prev_dep = insn.push_next_dep = False
+        self._pending_prev[stage] = self._pending_next[stage] = False
+        return self._add(insn)
+
+    def _noop(self, stage: int, push_prev=False, push_next=False, pop_prev=False, pop_next=False):
+        """TVM's ``PushNoop``: STORE (memory type 0) for the store stage, otherwise LOAD INP (load) or
+        LOAD UOP (compute), all sizes 0."""
+        self._check_open()
+        insn = MemInsn(opcode=Opcode.STORE if stage == STAGE_STORE else Opcode.LOAD,
+                       memory_type=MemType.INP if stage == STAGE_LOAD else MemType.UOP,
+                       pop_prev_dep=pop_prev, pop_next_dep=pop_next,
+                       push_prev_dep=push_prev, push_next_dep=push_next)
+        return self._add(insn)
+
+    @staticmethod
+    def _check_stage(name: str, stage: int):
+        if stage not in _STAGE_NAMES:
+            raise StreamError(f"{name} = {stage} is not a pipeline stage (1 load, 2 compute, 3 store)")
+
+    # -- dependencies (vta-reference §9.3) ---------------------------------------------------------------
+
+    def dep_pop(self, from_stage: int, to_stage: int) -> None:
+        """``VTADepPop(from, to)``: stage ``to`` will wait for a token from ``from``."""
+        self._check_stage("from_stage", from_stage)
+        self._check_stage("to_stage", to_stage)
+        if abs(from_stage - to_stage) != 1:
+            raise StreamError(f"no token queue from stage {from_stage} to stage {to_stage}")
+        pending = self._pending_prev if from_stage < to_stage else self._pending_next
+        if pending[to_stage]:
+            self.commit_pending_pop(to_stage)
+        pending[to_stage] = True
+
+    def dep_push(self, from_stage: int, to_stage: int) -> None:
+        """``VTADepPush(from, to)``: stage ``from`` sends a token to ``to`` after its last instruction."""
+        self._check_stage("from_stage", from_stage)
+        self._check_stage("to_stage", to_stage)
+        if abs(from_stage - to_stage) != 1:
+            raise StreamError(f"no token queue from stage {from_stage} to stage {to_stage}")
+        self.commit_pending_pop(from_stage)
+        flag = "push_next_dep" if from_stage < to_stage else "push_prev_dep"
+        if self.insns and not isinstance(self.insns[-1], FinishInsn):
+            last = self.insns[-1]
+            if insn_stage(last) == from_stage and not getattr(last, flag):
+                setattr(last, flag, True)
+                return
+        self._noop(from_stage, **{flag.replace("_dep", ""): True})
+
+    def commit_pending_pop(self, stage: int) -> None:
+        """``CommitPendingPop``: emit a no-op carrying the pending pops of ``stage``, if any."""
+        self._check_stage("stage", stage)
+        if self._pending_prev[stage] or self._pending_next[stage]:
+            self._noop(stage, pop_prev=self._pending_prev[stage], pop_next=self._pending_next[stage])
+            self._pending_prev[stage] = self._pending_next[stage] = False
+
+    def pending_pops(self) -> dict[str, bool]:
+        """Pops recorded but not yet attached to an instruction, by token queue."""
+        return {"g2l": self._pending_next[STAGE_LOAD], "l2g": self._pending_prev[STAGE_COMPUTE],
+                "s2g": self._pending_next[STAGE_COMPUTE], "g2s": self._pending_prev[STAGE_STORE]}
+
+    # -- loads and stores (vta-reference §9.2) ---------------------------------------------------------
+
+    def load_2d(self, dram_offset: int, x_size: int, y_size: int, x_stride: int,
+                x_pad_before: int, y_pad_before: int, x_pad_after: int, y_pad_after: int,
+                sram_index: int, memory_type: int) -> MemInsn:
+        """``VTALoadBuffer2D``: load ``y_size`` rows of ``x_size`` elements, ``x_stride`` apart, from
+        element ``dram_offset`` of the region of ``memory_type`` into SRAM from ``sram_index``, with zero
+        padding around.  INP and WGT go to the load stage, ACC and UOP to compute."""
+        memory_type = MemType(memory_type)
+        if memory_type not in _MEM_NAMES:
+            raise StreamError(f"memory_type = {memory_type.name} cannot be loaded (UOP, WGT, INP, ACC)")
+        for name, v in (("dram_offset", dram_offset), ("x_size", x_size), ("y_size", y_size),
+                        ("x_stride", x_stride), ("x_pad_before", x_pad_before),
+                        ("y_pad_before", y_pad_before), ("x_pad_after", x_pad_after),
+                        ("y_pad_after", y_pad_after), ("sram_index", sram_index)):
+            if v < 0:
+                raise StreamError(f"load_2d {name} = {v} is negative")
+        if x_size and x_stride < x_size and y_size > 1:
+            raise StreamError(f"load_2d x_stride = {x_stride} is smaller than x_size = {x_size}")
+        mem = _MEM_NAMES[memory_type]
+        width = x_pad_before + x_size + x_pad_after
+        footprint = (y_pad_before + y_size + y_pad_after) * width if memory_type != MemType.UOP \
+            else x_size
+        if x_size and sram_index + footprint > self.cfg.depth(mem):
+            raise StreamError(f"load_2d into {mem} SRAM [{sram_index}, {sram_index + footprint}) runs "
+                              f"past its depth {self.cfg.depth(mem)}")
+        stage = STAGE_LOAD if memory_type in (MemType.INP, MemType.WGT) else STAGE_COMPUTE
+        insn = MemInsn(opcode=Opcode.LOAD, memory_type=memory_type, sram_base=sram_index,
+                       dram_base=dram_offset, y_size=y_size, x_size=x_size, x_stride=x_stride,
+                       y_pad_0=y_pad_before, y_pad_1=y_pad_after, x_pad_0=x_pad_before,
+                       x_pad_1=x_pad_after)
+        return self._create(stage, insn)
+
+    def store_2d(self, sram_index: int, memory_type: int, dram_offset: int, x_size: int, y_size: int,
+                 x_stride: int) -> MemInsn:
+        """``VTAStoreBuffer2D``: store ``y_size`` rows of ``x_size`` out elements (consecutive in SRAM
+        from ``sram_index``) to element ``dram_offset`` of the out region, rows ``x_stride`` apart."""
+        for name, v in (("sram_index", sram_index), ("dram_offset", dram_offset), ("x_size", x_size),
+                        ("y_size", y_size), ("x_stride", x_stride)):
+            if v < 0:
+                raise StreamError(f"store_2d {name} = {v} is negative")
+        if x_size and x_stride < x_size and y_size > 1:
+            raise StreamError(f"store_2d x_stride = {x_stride} is smaller than x_size = {x_size}")
+        if x_size and sram_index + x_size * y_size > self.cfg.out_depth:
+            raise StreamError(f"store_2d from out SRAM [{sram_index}, {sram_index + x_size * y_size}) "
+                              f"runs past its depth {self.cfg.out_depth}")
+        insn = MemInsn(opcode=Opcode.STORE, memory_type=memory_type, sram_base=sram_index,
+                       dram_base=dram_offset, y_size=y_size, x_size=x_size, x_stride=x_stride)
+        return self._create(STAGE_STORE, insn)
+
+    # -- micro-op kernels (vta-reference §9.4) ----------------------------------------------------------
+
+    def uop_loop_begin(self, extent: int, dst_factor: int, src_factor: int, wgt_factor: int = 0):
+        """``VTAUopLoopBegin`` inside a kernel being recorded (started implicitly)."""
+        if self._recording is None:
+            self._recording = UopKernel()
+        self._recording.loop_begin(extent, dst_factor, src_factor, wgt_factor)
+
+    def uop_push(self, mode: int, reset: int, dst: int, src: int, wgt: int = 0, alu_opcode: int = 0,
+                 use_imm: int = 0, imm: int = 0):
+        """``VTAUopPush(mode, reset_out, dst, src, wgt, opcode, use_imm, imm)``; mode 0 GEMM, 1 ALU.
+        All micro-ops of a kernel must agree on mode, reset and the ALU fields."""
+        k = self._recording
+        if k is None:
+            k = self._recording = UopKernel()
+        kmode = "gemm" if mode == 0 else "alu" if mode == 1 else None
+        if kmode is None:
+            raise StreamError(f"VTAUopPush mode = {mode} is not 0 (GEMM) or 1 (ALU)")
+        fields = (kmode, bool(reset), int(alu_opcode), bool(use_imm), int(imm))
+        if not k.uops:
+            k.mode, k.reset, k.alu_opcode, k.use_imm, k.imm = fields
+        elif fields[:2] != (k.mode, k.reset) or (kmode == "alu" and fields[2:] != (
+                int(k.alu_opcode), bool(k.use_imm), int(k.imm))):
+            raise StreamError(f"VTAUopPush {fields} disagrees with the kernel's earlier micro-ops "
+                              f"{(k.mode, k.reset, int(k.alu_opcode), k.use_imm, k.imm)}")
+        k.push(dst, src, wgt)
+
+    def uop_loop_end(self):
+        """``VTAUopLoopEnd``."""
+        if self._recording is None:
+            raise StreamError("VTAUopLoopEnd outside a kernel")
+        self._recording.loop_end()
+
+    def push_gemm_op(self) -> GemmInsn:
+        """``VTAPushGEMMOp`` of the kernel recorded since the last push."""
+        k, self._recording = self._recording, None
+        if k is None or k.mode != "gemm":
+            raise StreamError("push_gemm_op: no GEMM kernel has been recorded")
+        return self.gemm(k)
+
+    def push_alu_op(self) -> AluInsn:
+        """``VTAPushALUOp`` of the kernel recorded since the last push."""
+        k, self._recording = self._recording, None
+        if k is None or k.mode != "alu":
+            raise StreamError("push_alu_op: no ALU kernel has been recorded")
+        return self.alu(k)
+
+    def gemm(self, kernel: UopKernel) -> GemmInsn:
+        """Emit a GEMM running ``kernel`` (loading its micro-ops first unless resident)."""
+        if kernel.mode != "gemm":
+            raise StreamError(f"gemm() of a kernel in mode {kernel.mode!r}")
+        bgn, end = self._stage_kernel(kernel)
+        insn = GemmInsn(reset_reg=bool(kernel.reset), uop_bgn=bgn, uop_end=end, **kernel.loop_fields())
+        return self._create(STAGE_COMPUTE, insn)
+
+    def alu(self, kernel: UopKernel) -> AluInsn:
+        """Emit an ALU instruction running ``kernel`` (loading its micro-ops first unless resident)."""
+        if kernel.mode != "alu":
+            raise StreamError(f"alu() of a kernel in mode {kernel.mode!r}")
+        bgn, end = self._stage_kernel(kernel)
+        insn = AluInsn(reset_reg=bool(kernel.reset), uop_bgn=bgn, uop_end=end,
+                       alu_opcode=int(kernel.alu_opcode), use_imm=bool(kernel.use_imm),
+                       imm=int(kernel.imm), **kernel.loop_fields())
+        return self._create(STAGE_COMPUTE, insn)
+
+    def _check_kernel(self, k: UopKernel) -> None:
+        cfg = self.cfg
+        if not k.uops:
+            raise StreamError("a micro-op kernel needs at least one micro-op")
+        lf = k.loop_fields()
+        for name in ("iter_out", "iter_in"):
+            if not 1 <= lf[name] <= MAX_LOOP_EXTENT:
+                raise StreamError(f"micro-op loop {name} = {lf[name]} is outside 1..{MAX_LOOP_EXTENT}")
+        span = lambda f: (lf["iter_out"] - 1) * lf[f + "_factor_out"] + (lf["iter_in"] - 1) * lf[
+            f + "_factor_in"]
+        src_mem = "inp" if k.mode == "gemm" else "acc"
+        checks = [("dst", "acc", max(u.dst_idx for u in k.uops) + span("dst")),
+                  ("src", src_mem, max(u.src_idx for u in k.uops) + span("src"))]
+        if k.mode == "gemm":
+            checks.append(("wgt", "wgt", max(u.wgt_idx for u in k.uops) + span("wgt")))
+        for what, mem, top in checks:
+            if top >= cfg.depth(mem):
+                raise StreamError(f"{k.mode} kernel reaches {mem} index {top} ({what}) but the {mem} "
+                                  f"SRAM has depth {cfg.depth(mem)}")
+        for u in k.uops:
+            u.encode(cfg, check=True)
+
+    def _stage_kernel(self, k: UopKernel) -> tuple[int, int]:
+        """Make ``k`` resident, emitting its LOAD UOP if it was not (``UopQueue::Push`` +
+        ``FlushUopLoad``); returns its SRAM range."""
+        self._check_open()
+        if k._open:
+            raise StreamError("a micro-op kernel has a VTAUopLoopBegin without VTAUopLoopEnd")
+        key = k.key()
+        where = self._cache.lookup(key)
+        if where is not None:
+            return where
+        self._check_kernel(k)
+        bgn, end = self._cache.insert(key, len(k.uops))
+        dram = len(self.uops)
+        self.uops.extend(Uop(u.dst_idx, u.src_idx, u.wgt_idx) for u in k.uops)
+        n = end - bgn
+        self._create(STAGE_COMPUTE, MemInsn(opcode=Opcode.LOAD, memory_type=MemType.UOP, sram_base=bgn,
+                                            dram_base=dram, y_size=1, x_size=n, x_stride=n))
+        return bgn, end
+
+    # -- the end -------------------------------------------------------------------------------------
+
+    def finish(self) -> list[Insn]:
+        """End the stream: TVM's ``VTASynchronize`` sequence, plus the no-ops that pop every token still
+        in a queue, then FINISH (with no flags).  Returns the instructions.
+
+        Tokens that load or store must pop (g2l, g2s) are popped *before* the synchronisation, so the
+        FINISH still waits for them; tokens compute pops (l2g, s2g) are popped after it.
+
+        Raises
+        ------
+        StreamError
+            If some queue is popped more often than it is pushed (the stream would deadlock).
+        """
+        self._check_open()
+        if self._recording is not None and self._recording.uops:
+            raise StreamError("finish() with a recorded micro-op kernel that was never pushed")
+        bal = self._balance_with_pending()
+        bad = {q: n for q, n in bal.items() if n < 0}
+        if bad:
+            raise StreamError(f"the stream pops more tokens than it pushes ({bad}): it would deadlock")
+        for _ in range(bal["g2l"]):
+            self.dep_pop(STAGE_COMPUTE, STAGE_LOAD)
+        for _ in range(bal["g2s"]):
+            self.dep_pop(STAGE_COMPUTE, STAGE_STORE)
+        # VTASynchronize (non-force-serial path): FINISH waits for the last store and the last load.
+        self.dep_push(STAGE_STORE, STAGE_COMPUTE)
+        self.dep_push(STAGE_LOAD, STAGE_COMPUTE)
+        self.dep_pop(STAGE_STORE, STAGE_COMPUTE)
+        self.dep_pop(STAGE_LOAD, STAGE_COMPUTE)
+        self.commit_pending_pop(STAGE_COMPUTE)
+        # What is left is for compute to pop.
+        bal = token_balance(self.insns)
+        while bal["l2g"] > 0 or bal["s2g"] > 0:
+            if bal["l2g"] > 0:
+                self.dep_pop(STAGE_LOAD, STAGE_COMPUTE)
+                bal["l2g"] -= 1
+            if bal["s2g"] > 0:
+                self.dep_pop(STAGE_STORE, STAGE_COMPUTE)
+                bal["s2g"] -= 1
+            self.commit_pending_pop(STAGE_COMPUTE)
+        self._add(FinishInsn())
+        self.finished = True
+        left = token_balance(self.insns)
+        assert not any(left.values()), f"tokens left at the end: {left}"
+        return self.insns
+
+    def _balance_with_pending(self) -> dict[str, int]:
+        bal = token_balance(self.insns)
+        for q, pending in self.pending_pops().items():
+            bal[q] -= int(pending)
+        return bal
+
+    # -- the program ---------------------------------------------------------------------------------
+
+    def encoded_insns(self) -> bytes:
+        return isa.encode_insns(self.insns, self.cfg)
+
+    def program(self, *, inp: bytes | np.ndarray = b"", wgt: bytes | np.ndarray = b"",
+                acc: bytes | np.ndarray = b"", out_init: bytes | np.ndarray = b"", out_elems: int = 0,
+                meta: dict | None = None) -> Program:
+        """The finished stream as a :class:`Program` with the given data regions (bytes or numpy
+        arrays, taken as their raw bytes) and the uop region the builder made.
+
+        Raises
+        ------
+        StreamError
+            If the stream is not finished, or a LOAD or STORE reaches outside its DRAM region.
+        """
+        if not self.finished:
+            raise StreamError("program() before finish(): the stream has no FINISH")
+        blobs = {k: (v.tobytes() if isinstance(v, np.ndarray) else bytes(v))
+                 for k, v in (("inp", inp), ("wgt", wgt), ("acc", acc), ("out_init", out_init))}
+        uop = isa.encode_uops(self.uops, self.cfg)
+        prog = Program(config=self.cfg, insns=self.encoded_insns(), uop=uop, out_elems=out_elems,
+                       meta=dict(meta or {}), **blobs)
+        self._check_dram(prog)
+        return prog
+
+    def _check_dram(self, prog: Program) -> None:
+        cfg = self.cfg
+        sizes = {name: len(prog.region(name)) // cfg.elem_bytes(name)
+                 for name in ("uop", "inp", "wgt", "acc", "out")}
+        for i, insn in enumerate(self.insns):
+            if not isinstance(insn, MemInsn) or insn.x_size == 0:
+                continue
+            if insn.opcode == Opcode.STORE:
+                mem = "out"
+            else:
+                mem = _MEM_NAMES[MemType(insn.memory_type)]
+            rows = 1 if mem == "uop" else insn.y_size
+            top = insn.dram_base + (rows - 1) * insn.x_stride + insn.x_size if rows else 0
+            if top > sizes[mem]:
+                raise StreamError(f"instruction {i} ({insn}) reaches {mem} element {top - 1} but the "
+                                  f"{mem} region has {sizes[mem]} elements")
