@@ -395,8 +395,9 @@ class StreamBuilder:
         insn.pop_prev_dep = self._pending_prev[stage]
         insn.pop_next_dep = self._pending_next[stage]
         insn.push_prev_dep = insn.push_next_dep = False
+        self._add(insn)
         self._pending_prev[stage] = self._pending_next[stage] = False
-        return self._add(insn)
+        return insn
 
     def _noop(self, stage: int, push_prev=False, push_next=False, pop_prev=False, pop_next=False):
         """TVM's ``PushNoop``: STORE (memory type 0) for the store stage, otherwise LOAD INP (load) or
