@@ -11,8 +11,9 @@ Pipeline (one micro-op per cycle, GEMM and ALU alike)::
     S0 issue    loop counters (i_out, i_in, k) and index offsets; uop SRAM address = k
     S1 index    uop word arrives; dst/src/wgt = uop fields + offsets (mod depth) drive the inp, wgt
                 and two acc read addresses (acc[dst] = x, acc[src] = y for the ALU)
-    S2 read     SRAM data arrives; products inp x wgt registered (GEMM); x, y registered, taking the
-                S4 result instead when S4 writes the entry being read (bypass)
+    S2 read     SRAM data arrives; products inp x wgt and their per-lane sums (dot products)
+                registered (GEMM); x, y registered, taking the S4 result instead when S4 writes the
+                entry being read (bypass)
     S3 compute  new acc = x + sum of products (GEMM), 0 (reset GEMM) or the ALU result, with x/y taken
                 from S4 when S4 writes the same entry (bypass); registered
     S4 write    acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
@@ -147,10 +148,10 @@ class TensorCore(wiring.Component):
         # -- instruction fields (insn is stable while busy) ---------------------------------------------
         g = lay["gemm"].amaranth_layout()(self.insn)
         a = lay["alu"].amaranth_layout()(self.insn)
-        is_alu = Signal()
-        reset = Signal()
-        m.d.comb += [is_alu.eq(g.opcode == isa.Opcode.ALU),
-                     reset.eq(g.reset_reg & ~is_alu)]
+        # Expressions, not signals: a comb signal read by other comb logic of this module would make
+        # the simulator evaluate the whole comb function twice per cycle.
+        is_alu = g.opcode == isa.Opcode.ALU
+        reset = g.reset_reg & ~is_alu
         src_fo = Mux(is_alu, a.src_factor_out, g.src_factor_out)
         src_fi = Mux(is_alu, a.src_factor_in, g.src_factor_in)
 
@@ -196,12 +197,10 @@ class TensorCore(wiring.Component):
 
         # -- S1: indices -> SRAM read addresses ----------------------------------------------------------
         u = lay["uop"].amaranth_layout()(uop_r.data)
-        dst1 = Signal(la)
-        src1 = Signal(ls)
-        wgt1 = Signal(lw)
-        m.d.comb += [dst1.eq(u.dst_idx + dst_off1), src1.eq(u.src_idx + src_off1),
-                     wgt1.eq(u.wgt_idx + wgt_off1),
-                     self.inp_rd.addr.eq(src1[:li]), self.inp_rd.en.eq(v1 & ~is_alu),
+        dst1 = (u.dst_idx + dst_off1)[:la]
+        src1 = (u.src_idx + src_off1)[:ls]
+        wgt1 = (u.wgt_idx + wgt_off1)[:lw]
+        m.d.comb += [self.inp_rd.addr.eq(src1[:li]), self.inp_rd.en.eq(v1 & ~is_alu),
                      self.wgt_rd.addr.eq(wgt1), self.wgt_rd.en.eq(v1 & ~is_alu),
                      acc_rx.addr.eq(dst1), acc_ry.addr.eq(src1[:la])]
         dst2, src2 = Signal(la), Signal(la)
@@ -212,7 +211,8 @@ class TensorCore(wiring.Component):
         dst4 = Signal(la)
         dst3, src3 = Signal(la), Signal(la)
         x3, y3 = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
-        prod = Signal(n_lanes * bi * pw)             # [b][oc][ic] products, registered
+        dw = pw + (bi - 1).bit_length()              # dot product width
+        dot = Signal(n_lanes * dw)                   # [b][oc] dot products, registered
         m.d.sync += v3.eq(v2)
         with m.If(v2):
             m.d.sync += [dst3.eq(dst2), src3.eq(src2),
@@ -221,14 +221,16 @@ class TensorCore(wiring.Component):
                 m.d.sync += y3.eq(Mux(v4 & (dst4 == src2), res4, acc_ry.data))
             with m.Elif(~reset):
                 inp, wgt = self.inp_rd.data, self.wgt_rd.data
-                products = []
+                dots = []
                 for b in range(cfg.batch):
                     ins = [inp.word_select(b * bi + ic, iw).as_signed() for ic in range(bi)]
                     for oc in range(cfg.block_out):
-                        for ic in range(bi):
-                            w = wgt.word_select(oc * bi + ic, ww).as_signed()
-                            products.append((ins[ic] * w)[:pw])
-                m.d.sync += prod.eq(Cat(*products))
+                        terms = [ins[ic] * wgt.word_select(oc * bi + ic, ww).as_signed() for ic in range(bi)]
+                        while len(terms) > 1:          # balanced adder tree
+                            terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
+                                     for i in range(0, len(terms), 2)]
+                        dots.append(terms[0][:dw])
+                m.d.sync += dot.eq(Cat(*dots))
 
         # -- S3: compute with bypass from S4 -------------------------------------------------------------
         x, y = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
@@ -243,13 +245,7 @@ class TensorCore(wiring.Component):
                 with m.If(reset):
                     m.d.sync += res4.eq(0)
                 with m.Else():
-                    lanes = []
-                    for j in range(n_lanes):
-                        terms = [prod.word_select(j * bi + ic, pw).as_signed() for ic in range(bi)]
-                        while len(terms) > 1:          # balanced adder tree
-                            terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
-                                     for i in range(0, len(terms), 2)]
-                        lanes.append((xl[j] + terms[0])[:aw])
+                    lanes = [(xl[j] + dot.word_select(j, dw).as_signed())[:aw] for j in range(n_lanes)]
                     m.d.sync += res4.eq(Cat(*lanes))
             with m.Else():
                 imm = a.imm.as_signed()
