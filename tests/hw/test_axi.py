@@ -33,6 +33,14 @@ class Setter:
             self.ctx.set(sig, value)
 
 
+def check_burst(addr, ln, B, what="burst"):
+    """AXI4 rules of this project's master: bus-aligned, at most 256 beats, never across 4 KiB."""
+    assert addr % B == 0, f"{what} address {addr:#x} not aligned to {B} bytes"
+    assert 0 <= ln <= 255
+    assert addr // 4096 == (addr + (ln + 1) * B - 1) // 4096, \
+        f"{what} of {ln + 1} beats at {addr:#x} crosses a 4 KiB boundary"
+
+
 class AxiSlaveModel:
     """A randomised AXI4 slave over a bytearray.  Bytes at or beyond ``err_base`` answer SLVERR (reads
     return zeros there; writes there are dropped).  ``p``: probability of each ready/valid per cycle."""
@@ -76,6 +84,7 @@ class AxiSlaveModel:
             assert (g(bus.arburst), g(bus.arsize), g(bus.arcache), g(bus.arprot)) == \
                 (1, B.bit_length() - 1, 3, 0)
             self.ar_q.append([g(bus.araddr), g(bus.arlen), 0])
+            check_burst(g(bus.araddr), g(bus.arlen), B, "read burst")
             n = len(self.ar_q)
             self.peak_reads = max(self.peak_reads, n)
             if self.max_outstanding:
@@ -91,6 +100,7 @@ class AxiSlaveModel:
             assert (g(bus.awburst), g(bus.awsize), g(bus.awcache), g(bus.awprot)) == \
                 (1, B.bit_length() - 1, 3, 0)
             self.aw_q.append((g(bus.awaddr), g(bus.awlen)))
+            check_burst(g(bus.awaddr), g(bus.awlen), B, "write burst")
         if g(bus.wvalid) and g(bus.wready):
             self.w_count += 1
             self.w_beats.append((g(bus.wdata), g(bus.wstrb), g(bus.wlast)))

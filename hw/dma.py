@@ -1,0 +1,423 @@
+"""2-D DMA engines between DRAM (through a ``hw.axi.MemArbiter`` client port) and an on-chip SRAM.
+
+:class:`DmaRead` is VTA's ``load_pad_2d`` (vta-reference §5.1, semantics.md §3): a strided 2-D copy from
+DRAM into a contiguous block of SRAM, with zero padding on all four sides.  :class:`DmaWrite` is VTA's
+``store`` (§5.5): a contiguous block of SRAM to a strided 2-D region of DRAM.
+
+Both split every row into INCR bursts of at most 256 beats that never cross a 4 KiB boundary, and issue
+them ahead of the data (the arbiter bounds how many are in flight), so long transfers stream at one bus
+beat per cycle when an element is at least as wide as the bus.  Elements and the bus are powers of two
+wide.  When an element is narrower than the bus, an element may start at any multiple of its own size
+within a beat: the engine reads the bus-aligned beats that cover the row and selects lanes (load), or
+writes partial beats with WSTRB (store); the SRAM side then moves one element per cycle.
+
+Addresses: ``dram_addr`` is taken modulo 2^32 and rounded down to a multiple of min(element bytes, bus
+bytes) (VTA's base registers and element strides keep it aligned; this engine does not report a
+misaligned address).  SRAM addresses wrap modulo 2^``sram_addr_width``.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from .axi import IdQueue, check_bus_bits, check_int
+from .interfaces import (ADDR_WIDTH, DmaReadCmd, DmaWriteCmd, MemReadSignature, MemWriteSignature,
+                         SramReadSignature, SramWriteSignature)
+
+__all__ = ["DmaRead", "DmaWrite", "MAX_BURST_BEATS", "PAGE_BYTES"]
+
+MAX_BURST_BEATS = 256
+PAGE_BYTES = 4096
+
+
+def _check(self, elem_bits, bus_bits, sram_addr_width):
+    try:
+        check_bus_bits(bus_bits)
+        if (isinstance(elem_bits, bool) or not isinstance(elem_bits, int) or elem_bits < 8
+                or elem_bits & (elem_bits - 1)):
+            raise ValueError(f"elem_bits must be a power of two >= 8, not {elem_bits!r}")
+        if elem_bits // 8 > PAGE_BYTES:
+            raise ValueError(f"elem_bits = {elem_bits}: an element larger than a 4 KiB page is not supported")
+        check_int("sram_addr_width", sram_addr_width, 1, 16)
+    except ValueError:
+        self._MustUse__used = True           # no "created but never used" warning for a refused one
+        raise
+
+
+def _bursts(m: Module, req, *, bus_bytes: int, start, addr, rows, row_bytes, stride_bytes, allow=1):
+    """Burst requests for ``rows`` rows of ``row_bytes`` bytes, row ``y`` at ``addr + y*stride_bytes``,
+    built into ``m``; ``req`` is a ``stream.Signature(MemReq)`` interface (the client's side).
+
+    ``start`` (a one-cycle pulse) loads the generator from ``addr``, ``rows``, ``row_bytes`` and
+    ``stride_bytes``, which must stay stable until it is done.  ``addr`` must be aligned so that a row's
+    first byte starts an element.  Each row covers the bus-aligned beats holding its bytes.  One request
+    per cycle at most, only while ``allow``.
+
+    Returns ``(active, issued, n)``: requests remain; a request is accepted this cycle; its beats.
+    """
+    lb = ceil_log2(bus_bytes)
+    row_addr = Signal(ADDR_WIDTH, name="bg_row_addr")
+    rows_left = Signal(16, name="bg_rows_left")
+    cur = Signal(ADDR_WIDTH, name="bg_cur")       # bus-aligned address of the next burst
+    left = Signal(ADDR_WIDTH, name="bg_left")     # beats of this row not yet requested
+    active = Signal(name="bg_active")
+    n = Signal(range(MAX_BURST_BEATS + 1), name="bg_n")
+    to_page = Signal(range(PAGE_BYTES // bus_bytes + 1), name="bg_to_page")
+    issued = Signal(name="bg_issued")
+    nxt = Signal(ADDR_WIDTH, name="bg_next_row")
+
+    def row_beats(a):
+        return (a[:lb] + row_bytes + (bus_bytes - 1)) >> lb
+
+    def aligned(a):
+        return Cat(Const(0, lb), a[lb:])
+
+    m.d.comb += to_page.eq((PAGE_BYTES - cur[:12]) >> lb)
+    with m.If((left <= MAX_BURST_BEATS) & (left <= to_page)):
+        m.d.comb += n.eq(left)
+    with m.Elif(to_page <= MAX_BURST_BEATS):
+        m.d.comb += n.eq(to_page)
+    with m.Else():
+        m.d.comb += n.eq(MAX_BURST_BEATS)
+    m.d.comb += [req.valid.eq(active & allow), req.payload.addr.eq(cur), req.payload.len.eq(n - 1),
+                 issued.eq(req.valid & req.ready), nxt.eq(row_addr + stride_bytes)]
+    with m.If(start):
+        m.d.sync += [row_addr.eq(addr), rows_left.eq(rows), cur.eq(aligned(addr)),
+                     left.eq(row_beats(addr)), active.eq((rows != 0) & (row_bytes != 0))]
+    with m.Elif(issued):
+        with m.If(left == n):                     # last burst of the row
+            m.d.sync += [row_addr.eq(nxt), cur.eq(aligned(nxt)), left.eq(row_beats(nxt)),
+                         rows_left.eq(rows_left - 1)]
+            with m.If(rows_left == 1):
+                m.d.sync += active.eq(0)
+        with m.Else():
+            m.d.sync += [cur.eq(cur + (n << lb)), left.eq(left - n)]
+    return active, issued, n
+
+
+class DmaRead(wiring.Component):
+    """2-D load with zero padding (``load_pad_2d``), DRAM to SRAM.
+
+    For a command (``hw.interfaces.DmaReadCmd``), with W = x_pad_0 + x_size + x_pad_1, the engine
+    writes to consecutive SRAM addresses from ``sram_base``: y_pad_0·W zeros; then for each row y of
+    y_size: x_pad_0 zeros, the x_size elements at DRAM ``dram_addr + y·x_stride·elem_bytes``, x_pad_1
+    zeros; then y_pad_1·W zeros.  A command with x_size = 0 writes nothing at all.  One element is
+    written per cycle at most (zeros need no memory, so padding goes at one element per cycle).
+
+    Parameters
+    ----------
+    elem_bits : int
+        Element width (a power of two, 8 to 32768).
+    bus_bits : int
+        Memory bus width (64, 128, 256, 512 or 1024).
+    sram_addr_width : int
+        Address bits of the SRAM (1..16); addresses wrap modulo 2^sram_addr_width.
+
+    Members
+    -------
+    cmd : In(stream.Signature(DmaReadCmd))
+        Commands; one is taken when the engine is idle.
+    mem : Out(MemReadSignature(bus_bits))
+        Read client of the memory arbiter.
+    sram : Out(SramWriteSignature(sram_addr_width, elem_bits))
+        SRAM write port (registered outputs).
+    busy : Out(1)
+        A command is being executed (from the cycle after it is taken up to its ``done`` pulse).
+    done : Out(1)
+        One-cycle pulse: the command's last SRAM write has taken place (the cycle after the last
+        ``sram.en``, or a few cycles after an empty command is taken).
+    err : Out(1)
+        With ``done``: some beat of the command came back with an error response.
+    """
+
+    def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
+        _check(self, elem_bits, bus_bits, sram_addr_width)
+        self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
+        super().__init__({
+            "cmd": In(stream.Signature(DmaReadCmd)),
+            "mem": Out(MemReadSignature(bus_bits)),
+            "sram": Out(SramWriteSignature(sram_addr_width, elem_bits)),
+            "busy": Out(1), "done": Out(1), "err": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        E, B, A = self.elem_bits, self.bus_bits, self.sram_addr_width
+        le, lb = ceil_log2(E // 8), ceil_log2(B // 8)
+        la = min(le, lb)
+        resp = self.mem.resp
+
+        # -- the command, held while it runs -------------------------------------------------------
+        c_sram = Signal(A)
+        c_addr = Signal(ADDR_WIDTH)          # rounded down to min(elem, bus) bytes
+        c_y, c_x, c_stride = Signal(16), Signal(16), Signal(16)
+        c_xp0, c_xp1, c_yp0, c_yp1 = Signal(4), Signal(4), Signal(4), Signal(4)
+        W = Signal(18)                       # row width with padding
+        d_hi = Signal(17)                    # first column after the data
+        r_hi = Signal(17)                    # first row after the data rows
+        r_end = Signal(18)                   # rows in all
+        m.d.comb += [W.eq(c_xp0 + c_x + c_xp1), d_hi.eq(c_xp0 + c_x), r_hi.eq(c_yp0 + c_y),
+                     r_end.eq(r_hi + c_yp1)]
+
+        start = Signal()
+        running = Signal()
+        active, _, _ = _bursts(m, self.mem.req, bus_bytes=B // 8, start=start,
+                               addr=c_addr, rows=c_y, row_bytes=c_x << le, stride_bytes=c_stride << le)
+
+        # -- the SRAM write sequence -----------------------------------------------------------------
+        row, col = Signal(18), Signal(18)
+        sram_ptr = Signal(A)
+        err_acc = Signal()
+        want = Signal()                      # this element comes from memory (else it is a zero)
+        data_row = Signal()
+        step = Signal()                      # this element is written this cycle
+        elem = Signal(E)
+        last_col, last_row = Signal(), Signal()
+        m.d.comb += [data_row.eq((row >= c_yp0) & (row < r_hi)),
+                     want.eq(data_row & (col >= c_xp0) & (col < d_hi)),
+                     last_col.eq(col == W - 1), last_row.eq(row == r_end - 1)]
+
+        if E < B:
+            nl = B // E                      # elements per beat
+            lnl = ceil_log2(nl)
+            row_lane = Signal(lnl)           # lane of the current data row's first element
+            lane = Signal(lnl)
+            m.d.comb += [lane.eq(row_lane + (col - c_xp0)[:lnl]),
+                         elem.eq(resp.payload.data.word_select(lane, E)),
+                         resp.ready.eq(running & want & ((lane == nl - 1) | (col == d_hi - 1))),
+                         step.eq(running & (~want | resp.valid))]
+        else:
+            k = E // B                       # beats per element
+            m.d.comb += resp.ready.eq(running & want)
+            if k == 1:
+                m.d.comb += [elem.eq(resp.payload.data), step.eq(running & (~want | resp.valid))]
+            else:
+                bcnt = Signal(range(k))
+                gathered = Signal((k - 1) * B)       # beats 0..k-2 of the element, beat 0 lowest
+                m.d.comb += [elem.eq(Cat(gathered, resp.payload.data)),
+                             step.eq(running & (~want | (resp.valid & (bcnt == k - 1))))]
+                with m.If(resp.valid & resp.ready):
+                    with m.If(bcnt == k - 1):
+                        m.d.sync += bcnt.eq(0)
+                    with m.Else():
+                        m.d.sync += bcnt.eq(bcnt + 1)
+                        m.d.sync += gathered.eq(Cat(gathered[B:], resp.payload.data) if k > 2
+                                                else resp.payload.data)
+        with m.If(resp.valid & resp.ready & resp.payload.err):
+            m.d.sync += err_acc.eq(1)
+
+        # registered SRAM write port
+        m.d.sync += self.sram.en.eq(step)
+        with m.If(step):
+            m.d.sync += [self.sram.addr.eq(sram_ptr), self.sram.data.eq(Mux(want, elem, 0)),
+                         sram_ptr.eq(sram_ptr + 1)]
+            with m.If(last_col):
+                m.d.sync += [col.eq(0), row.eq(row + 1)]
+                if E < B:
+                    with m.If(data_row):
+                        m.d.sync += row_lane.eq(row_lane + c_stride[:lnl])
+            with m.Else():
+                m.d.sync += col.eq(col + 1)
+
+        # -- control -----------------------------------------------------------------------------------
+        p = self.cmd.payload
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.cmd.ready.eq(1)
+                with m.If(self.cmd.valid):
+                    m.d.sync += [c_sram.eq(p.sram_base), c_addr.eq(Cat(Const(0, la), p.dram_addr[la:])),
+                                 c_y.eq(p.y_size), c_x.eq(p.x_size), c_stride.eq(p.x_stride),
+                                 c_xp0.eq(p.x_pad_0), c_xp1.eq(p.x_pad_1), c_yp0.eq(p.y_pad_0),
+                                 c_yp1.eq(p.y_pad_1)]
+                    m.next = "START"
+            with m.State("START"):
+                m.d.comb += [start.eq(1), self.busy.eq(1)]
+                m.d.sync += [row.eq(0), col.eq(0), sram_ptr.eq(c_sram), err_acc.eq(0)]
+                if E < B:
+                    m.d.sync += row_lane.eq(c_addr[le:lb])
+                with m.If((c_x == 0) | (r_end == 0)):
+                    m.next = "DONE"
+                with m.Else():
+                    m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += [running.eq(1), self.busy.eq(1)]
+                with m.If(step & last_col & last_row):
+                    m.next = "FLUSH"
+            with m.State("FLUSH"):           # the last write is on the SRAM port this cycle
+                m.d.comb += self.busy.eq(1)
+                m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += [self.busy.eq(1), self.done.eq(1), self.err.eq(err_acc)]
+                m.next = "IDLE"
+        return m
+
+
+class DmaWrite(wiring.Component):
+    """2-D store (VTA's ``store``), SRAM to DRAM.
+
+    For a command (``hw.interfaces.DmaWriteCmd``): for each row y of y_size, the x_size elements at SRAM
+    ``sram_base + y·x_size`` (consecutive, wrapping) go to DRAM ``dram_addr + y·x_stride·elem_bytes``.
+    Partial beats (elements narrower than the bus) are written with WSTRB, so the bytes around the row
+    are untouched.  x_size = 0 (or y_size = 0) writes nothing.
+
+    Parameters
+    ----------
+    elem_bits : int
+        Element width (a power of two, 8 to 32768).
+    bus_bits : int
+        Memory bus width (64, 128, 256, 512 or 1024).
+    sram_addr_width : int
+        Address bits of the SRAM (1..16).
+
+    Members
+    -------
+    cmd : In(stream.Signature(DmaWriteCmd))
+        Commands; one is taken when the engine is idle.
+    mem : Out(MemWriteSignature(bus_bits))
+        Write client of the memory arbiter.
+    sram : Out(SramReadSignature(sram_addr_width, elem_bits))
+        Synchronous SRAM read port: data the cycle after ``addr`` with ``en``.  The engine holds ``en``
+        low to keep the read data while the bus stalls, so ``en`` must drive the read port's enable.
+    busy : Out(1)
+        A command is being executed (up to its ``done`` pulse).
+    done : Out(1)
+        One-cycle pulse after the command's last B response.
+    err : Out(1)
+        With ``done``: some B response of the command was an error.
+    """
+
+    def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
+        _check(self, elem_bits, bus_bits, sram_addr_width)
+        self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
+        super().__init__({
+            "cmd": In(stream.Signature(DmaWriteCmd)),
+            "mem": Out(MemWriteSignature(bus_bits)),
+            "sram": Out(SramReadSignature(sram_addr_width, elem_bits)),
+            "busy": Out(1), "done": Out(1), "err": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        E, B, A = self.elem_bits, self.bus_bits, self.sram_addr_width
+        Bb = B // 8
+        le, lb = ceil_log2(E // 8), ceil_log2(Bb)
+        la = min(le, lb)
+        wdata, wresp = self.mem.data, self.mem.resp
+
+        c_sram = Signal(A)
+        c_addr = Signal(ADDR_WIDTH)
+        c_y, c_x, c_stride = Signal(16), Signal(16), Signal(16)
+
+        start = Signal()
+        running = Signal()
+        lens = IdQueue(m, "wlen", 4, 8)      # burst lengths, from the AW side to the W side
+        active, issued, n = _bursts(m, self.mem.req, bus_bytes=Bb, start=start, addr=c_addr, rows=c_y,
+                                    row_bytes=c_x << le, stride_bytes=c_stride << le, allow=~lens.full)
+        m.d.comb += [lens.push.eq(issued), lens.din.eq(n - 1)]
+
+        pending = Signal(16)                 # bursts requested whose B response has not come back
+        err_acc = Signal()
+        got_resp = Signal()
+        m.d.comb += [wresp.ready.eq(1), got_resp.eq(wresp.valid)]
+        with m.If(issued & ~got_resp):
+            m.d.sync += pending.eq(pending + 1)
+        with m.Elif(got_resp & ~issued):
+            m.d.sync += pending.eq(pending - 1)
+        with m.If(got_resp & wresp.payload.err):
+            m.d.sync += err_acc.eq(1)
+
+        # -- SRAM reads, one element per cycle, held (en low) while the bus side stalls -----------------
+        rd_more = Signal()                   # elements left to read
+        rd_valid = Signal()                  # the SRAM read port holds an element not yet sent
+        rd_ptr = Signal(A)
+        rx, ry = Signal(16), Signal(16)
+        advance = Signal()                   # the held element leaves (or there is none)
+        m.d.comb += [self.sram.addr.eq(rd_ptr), self.sram.en.eq(running & advance)]
+        with m.If(running & advance):
+            m.d.sync += rd_valid.eq(rd_more)
+            with m.If(rd_more):
+                m.d.sync += rd_ptr.eq(rd_ptr + 1)
+                with m.If(rx == c_x - 1):
+                    m.d.sync += [rx.eq(0), ry.eq(ry + 1)]
+                    with m.If(ry == c_y - 1):
+                        m.d.sync += rd_more.eq(0)
+                with m.Else():
+                    m.d.sync += rx.eq(rx + 1)
+
+        # -- W beats -------------------------------------------------------------------------------------
+        bcount = Signal(8)                   # beat within the current burst
+        hs = Signal()
+        m.d.comb += [wdata.payload.last.eq(bcount == lens.head), hs.eq(wdata.valid & wdata.ready),
+                     lens.pop.eq(hs & wdata.payload.last)]
+        with m.If(hs):
+            m.d.sync += bcount.eq(Mux(wdata.payload.last, 0, bcount + 1))
+        if E >= B:
+            k = E // B
+            m.d.comb += [wdata.valid.eq(rd_valid & lens.nonempty), wdata.payload.strb.eq((1 << Bb) - 1)]
+            if k == 1:
+                m.d.comb += [wdata.payload.data.eq(self.sram.data), advance.eq(~rd_valid | hs)]
+            else:
+                bidx = Signal(range(k))
+                m.d.comb += [wdata.payload.data.eq(self.sram.data.word_select(bidx, B)),
+                             advance.eq(~rd_valid | (hs & (bidx == k - 1)))]
+                with m.If(hs):
+                    m.d.sync += bidx.eq(Mux(bidx == k - 1, 0, bidx + 1))
+            drained = Signal()
+            m.d.comb += drained.eq(~rd_valid)
+        else:
+            nl = B // E
+            lnl = ceil_log2(nl)
+            row_lane = Signal(lnl)
+            e_lane, e_end = Signal(lnl), Signal()       # lane of the held element, last of its beat
+            nx_lane = Signal(lnl)
+            m.d.comb += nx_lane.eq(row_lane + rx[:lnl])
+            with m.If(running & advance & rd_more):
+                m.d.sync += [e_lane.eq(nx_lane), e_end.eq((nx_lane == nl - 1) | (rx == c_x - 1))]
+                with m.If(rx == c_x - 1):
+                    m.d.sync += row_lane.eq(row_lane + c_stride[:lnl])
+            bfull = Signal()                 # the beat register is complete and offered on W
+            bdata, bstrb = Signal(B), Signal(Bb)
+            accept = Signal()
+            lane_mask = Signal(Bb)
+            m.d.comb += [wdata.valid.eq(bfull & lens.nonempty), wdata.payload.data.eq(bdata),
+                         wdata.payload.strb.eq(bstrb),
+                         accept.eq(rd_valid & (~bfull | hs)), advance.eq(~rd_valid | accept),
+                         lane_mask.eq(Const((1 << (E // 8)) - 1, Bb) << (e_lane << le))]
+            with m.If(accept):
+                m.d.sync += [bdata.word_select(e_lane, E).eq(self.sram.data),
+                             bstrb.eq(Mux(bfull, 0, bstrb) | lane_mask), bfull.eq(e_end)]
+            with m.Elif(hs):
+                m.d.sync += [bfull.eq(0), bstrb.eq(0)]
+            drained = Signal()
+            m.d.comb += drained.eq(~rd_valid & ~bfull)
+
+        # -- control -------------------------------------------------------------------------------------
+        p = self.cmd.payload
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.cmd.ready.eq(1)
+                with m.If(self.cmd.valid):
+                    m.d.sync += [c_sram.eq(p.sram_base), c_addr.eq(Cat(Const(0, la), p.dram_addr[la:])),
+                                 c_y.eq(p.y_size), c_x.eq(p.x_size), c_stride.eq(p.x_stride)]
+                    m.next = "START"
+            with m.State("START"):
+                m.d.comb += [start.eq(1), self.busy.eq(1)]
+                m.d.sync += [rd_ptr.eq(c_sram), rx.eq(0), ry.eq(0), rd_more.eq((c_x != 0) & (c_y != 0)),
+                             err_acc.eq(0), bcount.eq(0)]
+                if E < B:
+                    m.d.sync += row_lane.eq(c_addr[le:lb])
+                with m.If((c_x == 0) | (c_y == 0)):
+                    m.next = "DONE"
+                with m.Else():
+                    m.next = "RUN"
+            with m.State("RUN"):
+                m.d.comb += [running.eq(1), self.busy.eq(1)]
+                with m.If(~active & (pending == 0) & ~rd_more & drained):
+                    m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += [self.busy.eq(1), self.done.eq(1), self.err.eq(err_acc)]
+                m.next = "IDLE"
+        return m
