@@ -372,6 +372,7 @@ class StreamBuilder:
         self.cfg = cfg or VTAConfig()
         self.insns: list[Insn] = []
         self.uops: list[Uop] = []
+        self._words: list[int] = []          # encoded self.insns (flags kept up to date)
         self.finished = False
         self._pending_prev = [False] * 4
         self._pending_next = [False] * 4
@@ -385,8 +386,9 @@ class StreamBuilder:
             raise StreamError("the stream is finished: no instruction can follow the FINISH")
 
     def _add(self, insn: Insn) -> Insn:
-        insn.encode(self.cfg, check=True)       # field widths; raises ValueError naming the field
+        word = insn.encode(self.cfg, check=True)    # field widths; raises ValueError naming the field
         self.insns.append(insn)
+        self._words.append(word)
         return insn
 
     def _create(self, stage: int, insn: Insn) -> Insn:
@@ -439,6 +441,7 @@ class StreamBuilder:
             last = self.insns[-1]
             if insn_stage(last) == from_stage and not getattr(last, flag):
                 setattr(last, flag, True)
+                self._words[-1] = last.encode(self.cfg, check=False)
                 return
         self._noop(from_stage, **{flag.replace("_dep", ""): True})
 
@@ -666,7 +669,9 @@ class StreamBuilder:
     # -- the program ---------------------------------------------------------------------------------
 
     def encoded_insns(self) -> bytes:
-        return isa.encode_insns(self.insns, self.cfg)
+        """The instructions in VTA's binary format (16 little-endian bytes each)."""
+        assert len(self._words) == len(self.insns), "instructions were added behind the builder's back"
+        return b"".join(w.to_bytes(16, "little") for w in self._words)
 
     def program(self, *, inp: bytes | np.ndarray = b"", wgt: bytes | np.ndarray = b"",
                 acc: bytes | np.ndarray = b"", out_init: bytes | np.ndarray = b"", out_elems: int = 0,
