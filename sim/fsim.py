@@ -193,7 +193,8 @@ class FunctionalModel:
         -------
         RunResult
             ``out`` is the whole out region after the run, ``counters`` the seven fsim counters and
-            ``acc_wr_count``, ``cycles`` None.  ``extra["tokens"]`` holds the token counts after the run.
+            ``acc_wr_count``, ``cycles`` None.  ``extra["tokens"]`` holds the token counts after the run,
+            ``extra["stall"]`` the ``hw.regs.STALL_BITS`` mask of a deadlock (0 otherwise).
 
         Raises
         ------
@@ -231,6 +232,7 @@ class _Run:
         self.fetch_stopped = False   # a FINISH was dispatched
         self.finished = False        # the FINISH retired in compute
         self.pending = None          # (index, insn, unit) decoded but not yet dispatched
+        self.stall = 0               # STALL_BITS mask of a deadlock
         # DRAM regions, one buffer each; dram_base is an element index inside its region.
         self.regions = {
             "uop": np.frombuffer(program.uop, "<u4").astype(np.int64),
@@ -245,7 +247,7 @@ class _Run:
     def result(self, wall: float) -> RunResult:
         return RunResult(backend="fsim", out=self.out_region.tobytes(), counters=dict(self.counters),
                          cycles=None, instructions=self.n_insns, uops=self.program.n_uops,
-                         wall_time=wall, extra={"tokens": dict(self.m.tokens)})
+                         wall_time=wall, extra={"tokens": dict(self.m.tokens), "stall": self.stall})
 
     # -- scheduling --------------------------------------------------------------------------------
 
@@ -320,16 +322,22 @@ class _Run:
                 moved = True
 
     def _stuck(self) -> None:
-        """Nothing can move: raise NO_FINISH or DEADLOCK."""
-        units = self.units.values()
-        all_idle = all(u.phase == "idle" and not u.queue for u in units)
+        """Nothing can move: raise NO_FINISH or DEADLOCK.
+
+        The error index follows the hardware's ``error_index`` rule: for NO_FINISH the number of
+        instructions dispatched; for a deadlock the instruction of the first module, in the order
+        compute, load, store, that waits on a token.  ``result.extra["stall"]`` holds the waits as the
+        ``hw.regs.STALL_BITS`` mask.
+        """
+        units = self.units
+        all_idle = all(u.phase == "idle" and not u.queue for u in units.values())
         if all_idle and self.pending is None and self.pc >= self.n_insns and not self.fetch_stopped:
             raise VTARunError(ErrorCode.NO_FINISH,
                               f"no FINISH: all {self.n_insns} instructions ran without a FINISH",
-                              index=self.n_insns)
+                              index=self.pc)
         tokens, depth = self.m.tokens, self.cfg.token_queue_depth
-        stalls, indices, mask = [], [], 0
-        for u in units:
+        stalls, mask, waiting = [], 0, {}
+        for u in units.values():
             if u.phase == "pop":
                 waits = [f"{u.name} pops {q}" for q in u.pops if tokens[q] == 0]
             elif u.phase == "push":
@@ -339,17 +347,18 @@ class _Run:
             for w in waits:
                 stalls.append(f"{w} at instruction {u.cur[0]}")
                 mask |= 1 << STALL_BITS[w]
-            indices.append(u.cur[0])
+            if waits:
+                waiting[u.name] = u.cur[0]
         if self.pending is not None:
             i, _, unit = self.pending
             w = f"fetch waits on full {unit.name} queue"
             stalls.append(f"{w} at instruction {i}")
             mask |= 1 << STALL_BITS[w]
-            indices.append(i)
-        if not stalls:   # FINISH retired but load/store hold work they cannot start: cannot happen
-            stalls = ["no module can move"]
-        raise VTARunError(ErrorCode.DEADLOCK, "deadlock: " + "; ".join(stalls),
-                          index=min(indices) if indices else None)
+        self.stall = mask
+        index = next((waiting[n] for n in ("compute", "load", "store") if n in waiting),
+                     self.pending[0] if self.pending is not None else None)
+        raise VTARunError(ErrorCode.DEADLOCK, "deadlock: " + "; ".join(stalls or ["no module can move"]),
+                          index=index)
 
     # -- execution ---------------------------------------------------------------------------------
 

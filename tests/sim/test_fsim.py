@@ -6,7 +6,7 @@ import pytest
 
 from hw.config import VTAConfig
 from hw.isa import AluOp, MemType
-from hw.regs import ErrorCode, FSIM_COUNTERS
+from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
 from sim import fsim
 from sim.result import VTARunError
 from tests import programs as P
@@ -40,11 +40,13 @@ def run_err(prog, exp: P.ExpectedError):
         fsim.run(prog)
     e = ei.value
     assert e.code == exp.code, e.message
-    if exp.index is not None:
-        assert e.index == exp.index, e.message
-    for frag in exp.fragments:
+    assert e.index == exp.index, e.message
+    for frag in exp.fsim_fragments:
         assert frag in e.message, e.message
     assert "\n" not in e.message
+    if exp.code == ErrorCode.DEADLOCK:
+        stall = e.result.extra["stall"]
+        assert {n for n, bit in STALL_BITS.items() if stall >> bit & 1} == set(exp.stalls)
     return e
 
 
