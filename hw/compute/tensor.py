@@ -12,8 +12,8 @@ Pipeline (one micro-op per cycle, GEMM and ALU alike)::
     S1 index    uop word arrives; dst/src/wgt = uop fields + offsets (mod depth) drive the inp, wgt
                 and two acc read addresses (acc[dst] = x, acc[src] = y for the ALU)
     S2 read     SRAM data arrives; products inp x wgt and their per-lane sums (dot products)
-                registered (GEMM); x, y registered, taking the S4 result instead when S4 writes the
-                entry being read (bypass)
+                registered (GEMM); x and y (the immediate, if use_imm) registered, taking the S4
+                result instead when S4 writes the entry being read (bypass)
     S3 compute  new acc = x + sum of products (GEMM), 0 (reset GEMM) or the ALU result, with x/y taken
                 from S4 when S4 writes the same entry (bypass); registered
     S4 write    acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
@@ -211,13 +211,17 @@ class TensorCore(wiring.Component):
         dst4 = Signal(la)
         dst3, src3 = Signal(la), Signal(la)
         x3, y3 = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
+        imm = Signal(aw)                              # the ALU immediate, sign-extended
+        m.d.comb += imm.eq(a.imm)
         dw = pw + (bi - 1).bit_length()              # dot product width
         dot = Signal(n_lanes * dw)                   # [b][oc] dot products, registered
         m.d.sync += v3.eq(v2)
         with m.If(v2):
             m.d.sync += [dst3.eq(dst2), src3.eq(src2),
                          x3.eq(Mux(v4 & (dst4 == dst2), res4, acc_rx.data))]
-            with m.If(is_alu):
+            with m.If(is_alu & a.use_imm):                # y = the immediate, in every lane
+                m.d.sync += y3.eq(imm.replicate(n_lanes))
+            with m.Elif(is_alu):
                 m.d.sync += y3.eq(Mux(v4 & (dst4 == src2), res4, acc_ry.data))
             with m.Elif(~reset):
                 inp, wgt = self.inp_rd.data, self.wgt_rd.data
@@ -235,7 +239,7 @@ class TensorCore(wiring.Component):
         # -- S3: compute with bypass from S4 -------------------------------------------------------------
         x, y = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
         m.d.comb += [x.eq(Mux(v4 & (dst4 == dst3), res4, x3)),
-                     y.eq(Mux(v4 & (dst4 == src3), res4, y3))]
+                     y.eq(Mux(v4 & (dst4 == src3) & ~a.use_imm, res4, y3))]
         wout4 = Signal()                              # S4 writes out (not for a reset GEMM)
         m.d.sync += [v4.eq(v3), wout4.eq(v3 & ~reset)]
         with m.If(v3):
@@ -248,8 +252,7 @@ class TensorCore(wiring.Component):
                     lanes = [(xl[j] + dot.word_select(j, dw).as_signed())[:aw] for j in range(n_lanes)]
                     m.d.sync += res4.eq(Cat(*lanes))
             with m.Else():
-                imm = a.imm.as_signed()
-                yl = [Mux(a.use_imm, imm, y.word_select(j, aw).as_signed()) for j in range(n_lanes)]
+                yl = [y.word_select(j, aw).as_signed() for j in range(n_lanes)]
                 with m.Switch(a.alu_opcode):
                     with m.Case(isa.AluOp.MAX):
                         m.d.sync += res4.eq(Cat(*[Mux(xl[j] > yl[j], xl[j], yl[j])[:aw]

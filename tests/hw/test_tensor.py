@@ -24,6 +24,8 @@ from hw.isa import AluInsn, AluOp, GemmInsn, Uop
 DEFAULT = VTAConfig()
 SMALL = VTAConfig(log_batch=1, log_block=3, log_inp_buff_size=13, log_wgt_buff_size=15,
                   log_acc_buff_size=15)
+# inp shallower than acc: the GEMM src index wraps at 256 while the ALU's wraps at 1024
+NARROW = VTAConfig(log_block=3, log_inp_buff_size=11, log_wgt_buff_size=15, log_acc_buff_size=15)
 CONFIGS = [pytest.param(DEFAULT, id="default"), pytest.param(SMALL, id="b2x8")]
 
 MAX_CYCLES = 20_000      # bound of every wait on the core
@@ -238,9 +240,10 @@ def rand_uops(rng, cfg, n, dst_max=None, src_max=None, wgt_max=None, alu=False):
 
 # -- tests ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("cfg", CONFIGS)
+@pytest.mark.parametrize("cfg", CONFIGS + [pytest.param(NARROW, id="b1x8-inp256")])
 def test_gemm_loops_factors_wrap_and_reset(cfg):
-    """GEMM with two loops, factors on every index, indices that wrap, then a reset GEMM."""
+    """GEMM with two loops, factors on every index, indices that wrap, then a reset GEMM, then an ALU
+    whose indices wrap."""
     h = Harness(cfg, seed=1, acc_rows=range(cfg.acc_depth - 8, cfg.acc_depth))
     rng = h.rng
     # uop indices near the top of each SRAM and factors that push them past the end: they wrap
@@ -253,9 +256,13 @@ def test_gemm_loops_factors_wrap_and_reset(cfg):
                      dst_factor_out=3, dst_factor_in=1)
     # accumulate again on top of the reset entries: the reset must have left zeros in acc
     again = GemmInsn(uop_bgn=1, uop_end=3, iter_out=1, iter_in=1)
-    h.run(uops, [gemm, reset, again])
-    assert [s["out_wr"] for s in h.stats] == [18, 0, 2]      # a reset GEMM does not write out
-    assert [s["acc_wr_strobe"] for s in h.stats] == [18, 4, 2]
+    # an ALU whose dst and src (acc indices) wrap past the end of acc
+    uops.append(Uop(cfg.acc_depth - 2, cfg.acc_depth - 1))
+    alu = AluInsn(alu_opcode=AluOp.ADD, uop_bgn=3, uop_end=4, iter_out=2, iter_in=3,
+                  dst_factor_out=1, dst_factor_in=2, src_factor_out=3, src_factor_in=1)
+    h.run(uops, [gemm, reset, again, alu])
+    assert [s["out_wr"] for s in h.stats] == [18, 0, 2, 6]      # a reset GEMM does not write out
+    assert [s["acc_wr_strobe"] for s in h.stats] == [18, 4, 2, 6]
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
@@ -271,7 +278,7 @@ def test_gemm_back_to_back_same_entry(cfg):
     h.run(uops, [tutorial, mixed])
 
 
-@pytest.mark.parametrize("cfg", CONFIGS)
+@pytest.mark.parametrize("cfg", CONFIGS + [pytest.param(NARROW, id="b1x8-inp256")])
 def test_alu_back_to_back_src_written_before(cfg):
     """ALU micro-ops whose src (and dst) is a dst written one, two or three micro-ops earlier."""
     h = Harness(cfg, seed=3, acc_rows=range(8), acc_range=(-2**12, 2**12))
