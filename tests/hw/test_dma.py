@@ -315,6 +315,13 @@ def test_load_throughput(E, B, x, y):
     assert rate >= 0.95
 
 
+def test_load_padding_one_element_per_cycle():
+    """A command of padding only (y_size = 0): 30 rows of 31 zeros at one element per cycle."""
+    c = cmd(sram_base=7, y_size=0, x_size=1, y_pad_0=15, y_pad_1=15, x_pad_0=15, x_pad_1=15)
+    res = check_loads(64, 64, 10, [c], seed=4)
+    assert res[0][0] <= 30 * 31 + 5
+
+
 def test_load_narrow_elements_one_per_cycle():
     """Elements narrower than the bus: one element per cycle into the SRAM."""
     E, B, x = 64, 256, 512
@@ -404,3 +411,11 @@ def test_bad_parameters():
         DmaWrite(64, 64, 17)
     with pytest.raises(ValueError, match="bus_bits"):
         DmaRead(64, 32, 8)
+
+
+@pytest.mark.parametrize("make", [lambda: DmaRead(64, 256, 9), lambda: DmaWrite(128, 64, 9),
+                                  lambda: MemArbiter(128, 5, 1)])
+def test_verilog(make):
+    from amaranth.back import verilog
+    text = verilog.convert(make(), name="unit")
+    assert "module unit" in text
