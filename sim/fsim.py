@@ -407,7 +407,8 @@ class _Run:
             slots = (insn.sram_base + np.arange(x)) % cfg.uop_depth
             for arr, (off, mask) in zip((m.uop_dst, m.uop_src, m.uop_wgt), m._uop_fields):
                 arr[slots] = (words >> off) & mask
-            self.counters["uop_load_nbytes"] += x * cfg.uop_elem_bytes
+            # fsim's definition (vta-reference §8.1): x_size * y_size * 4, though only x_size move
+            self.counters["uop_load_nbytes"] += x * insn.y_size * cfg.uop_elem_bytes
             return
         rows = self._dram_rows(i, insn, name, len(region), write=False)
         sram = {MemType.INP: m.inp, MemType.WGT: m.wgt, MemType.ACC: m.acc}[mt]

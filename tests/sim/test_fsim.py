@@ -268,6 +268,27 @@ def test_strided_store_and_load_uop_offsets():
     assert r.counters["out_store_nbytes"] == 4 * cfg.out_elem_bytes
 
 
+def test_load_uop_is_one_dimensional_but_counted_as_fsim_does():
+    """LOAD UOP copies x_size micro-ops whatever y_size and x_stride say; uop_load_nbytes keeps fsim's
+    definition x_size * y_size * 4."""
+    cfg = SMALL
+    b = P.Builder(cfg)
+    for i in range(4):
+        b.uop(i, i)
+    b.load(MemType.UOP, 0, 0, 3, 2, 7)            # y_size 3, x_stride 7: still micro-ops 0, 1 -> slots 0, 1
+    b.load(MemType.ACC, 0, 0, 1, 4)
+    b.alu(AluOp.ADD, 0, 4, imm=1, push_next=True)   # slots 2, 3 were never loaded: zero micro-ops
+    b.store(0, 0, 1, 4, pop_prev=True, push_prev=True)
+    b.finish(pop_next=True)
+    acc = np.arange(4 * cfg.batch * cfg.block_out).reshape(4, cfg.batch, cfg.block_out)
+    exp = acc.copy()
+    exp[0] += 3                                   # dst 0 from slots 0, 2, 3
+    exp[1] += 1
+    exp[2:] = 0                                   # out 2, 3 never written
+    r = run_ok(b.program(acc=acc, out_elems=4), (exp & 0xFF).astype(np.uint8).tobytes())
+    assert r.counters["uop_load_nbytes"] == 2 * 3 * 4
+
+
 # -- the seed tutorial ---------------------------------------------------------------------------------
 
 def test_tutorial_fc_statistics_and_speed():
