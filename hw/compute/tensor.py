@@ -28,7 +28,7 @@ valid bit: Amaranth's simulator then evaluates it once per clock edge, and only 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned, MemoryData
+from amaranth.hdl import Cat, MemoryData, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

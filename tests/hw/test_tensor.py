@@ -16,7 +16,6 @@ from amaranth.hdl import Elaboratable, MemoryData, Module, unsigned
 from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
-from hw import isa
 from hw.compute import TensorCore
 from hw.config import VTAConfig
 from hw.isa import AluInsn, AluOp, GemmInsn, Uop
@@ -345,6 +344,18 @@ def test_alu_mul_overflow_and_shr_extremes():
                      iter_in=1, dst_factor_out=0, dst_factor_in=0)]
     h.run(uops, insns)
     assert (np.abs(big.astype(np.int64) * big[:, ::-1]) >= 2**31).any()   # the test data overflows
+
+
+def test_uop_index_wraps():
+    """Micro-ops at the top of the uop SRAM: uop_end beyond the depth wraps to the bottom."""
+    cfg = SMALL
+    h = Harness(cfg, seed=7)
+    uops = rand_uops(h.rng, cfg, 4, dst_max=16) + rand_uops(h.rng, cfg, 2, dst_max=16, alu=True)
+    top = cfg.uop_depth - 2
+    insns = [GemmInsn(uop_bgn=top, uop_end=top + 4, iter_out=2, iter_in=1, dst_factor_out=1,
+                      src_factor_out=1, wgt_factor_out=1),
+             AluInsn(alu_opcode=AluOp.ADD, uop_bgn=2, uop_end=4, iter_out=1, iter_in=2, dst_factor_in=1)]
+    h.run(uops, insns, uop_base=top)
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
