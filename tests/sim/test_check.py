@@ -181,3 +181,17 @@ def test_unloaded_slots_count_as_zero_micro_ops():
     check_program(b.program())
     b.insns[0].iter_out = 3
     refused(b.program(), 0, "dst_factor_out")
+
+
+@pytest.mark.parametrize("schedule", ["default", "tutorial"])
+@pytest.mark.parametrize("cfg", [VTAConfig(), CFG], ids=["default", "small"])
+@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 100, 70), (20, 300, 260)])
+def test_fc_compiler_output_passes(schedule, cfg, shape):
+    """The FC compiler's programs are never refused (no false alarms on real streams)."""
+    from sw import fc
+    rng = np.random.default_rng(1)
+    B, K, N = shape
+    fcp = fc.build_fc(rng.integers(-128, 128, (B, K), dtype=np.int8),
+                      rng.integers(-128, 128, (N, K), dtype=np.int8),
+                      shift=3, clip=(0, 127), schedule=schedule, config=cfg)
+    check_program(fcp.program)
