@@ -19,13 +19,13 @@ compute pops l2g (``pop_prev``) and s2g (``pop_next``), pushes g2l (``push_prev`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from hw.config import VTAConfig
 from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, MemInsn, MemType, Opcode, Uop,
-                    encode_insns, encode_uops, layouts)
+                    encode_uops, layouts)
 from hw.regs import ErrorCode
 from sw.program import Program
 

@@ -305,7 +305,7 @@ def test_tutorial_fc_small(cfg):
     run_ok(*P.tutorial_fc_program(cfg, in_blocks=4, out_blocks=4, tile_in=2, tile_out=2))
 
 
-def test_suite_runs(tmp_path):
+def test_suite_runs():
     for cfg in (DEFAULT, SMALL):
         for name, prog, exp in P.suite(cfg):
             run_ok(prog, exp)
