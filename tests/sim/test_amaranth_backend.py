@@ -1,0 +1,152 @@
+"""The core in Amaranth's simulator against the functional model: output bytes and every counter fsim
+defines, on VTA-style programs, bad programs, and small FCs over the configuration matrix."""
+
+import numpy as np
+import pytest
+
+from hw.config import VTAConfig
+from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
+from sim import amaranth_backend, fsim
+from sim.result import VTARunError
+from sw.fc import build_fc
+from tests import programs as P
+
+#: A 4x4 core with small buffers: the same logic as the default, and fast to simulate.
+SMALL = VTAConfig(log_block=2, log_inp_buff_size=8, log_wgt_buff_size=9, log_acc_buff_size=10,
+                  log_uop_buff_size=8)
+
+
+def agree(prog, expected=None, **kw):
+    """Run ``prog`` on both backends; assert identical bytes and counters; return the amaranth result."""
+    ref = fsim.run(prog)
+    res = amaranth_backend.run(prog, **kw)
+    if expected is not None:
+        assert ref.out == expected
+    assert res.out == ref.out
+    for k in FSIM_COUNTERS + ("acc_wr_count",):
+        assert res.counters[k] == ref.counters[k], k
+    assert res.cycles == res.counters["cycle_count"] > 0
+    return res
+
+
+@pytest.mark.parametrize("name", [n for n, _, _ in P.suite(SMALL)])
+def test_suite_small_config(name):
+    prog, expected = next((p, e) for n, p, e in P.suite(SMALL) if n == name)
+    agree(prog, expected)
+
+
+@pytest.mark.parametrize("name", ["alu_shr_imm_compressed", "alu_add_acc_uncompressed_wide",
+                                  "blocked_gemm_vt2_compressed", "gemm_same_acc", "padded_wgt_1_1_1_1",
+                                  "tutorial_fc_small"])
+def test_suite_default_config(name):
+    cfg = VTAConfig()
+    prog, expected = next((p, e) for n, p, e in P.suite(cfg) if n == name)
+    agree(prog, expected)
+
+
+@pytest.mark.parametrize("pads", [(0, 0, 0, 0), (2, 0, 0, 1), (0, 3, 2, 0), (15, 1, 0, 15)])
+@pytest.mark.parametrize("mem", ["inp", "wgt", "acc"])
+def test_padded_loads(mem, pads):
+    prog, expected = P.padded_load_program(SMALL, mem, pads, y_size=2, x_size=3)
+    agree(prog, expected)
+
+
+def expect_error(prog, exp: "P.ExpectedError", cfg_stalls=True):
+    with pytest.raises(VTARunError) as info:
+        amaranth_backend.run(prog, max_cycles=200_000)
+    err = info.value
+    assert err.code == exp.code, err.message
+    if exp.index is not None:
+        assert err.index == exp.index, err.message
+    for stall in exp.stalls:
+        assert stall in err.message
+    # The functional model reports the same code and index.
+    with pytest.raises(VTARunError) as ref:
+        fsim.run(prog)
+    assert ref.value.code == err.code and ref.value.index == err.index
+    return err
+
+
+@pytest.mark.parametrize("kind", P.ILLEGAL_KINDS)
+def test_illegal_instruction(kind):
+    prog, exp = P.illegal_program(SMALL, kind)
+    expect_error(prog, exp)
+
+
+@pytest.mark.parametrize("kind", ["compute", "store"])
+def test_deadlock_names_module_and_queue(kind):
+    prog, exp = P.deadlock_program(SMALL, kind)
+    err = expect_error(prog, exp)
+    assert "deadlock" in err.message
+
+
+def test_no_finish():
+    prog, exp = P.no_finish_program(SMALL)
+    expect_error(prog, exp)
+
+
+def test_full_command_queue_deadlocks_exactly_when_fsim_does():
+    cfg = SMALL.replace(cmd_queue_depth=4)
+    prog, exp = P.queue_full_program(cfg)
+    expect_error(prog, exp)
+    prog, expected = P.queue_full_program(cfg, n_stores=cfg.cmd_queue_depth + 1)
+    agree(prog)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_full_token_queue(depth):
+    cfg = SMALL.replace(token_queue_depth=depth)
+    prog, exp = P.token_full_program(cfg)
+    if isinstance(exp, P.ExpectedError):
+        expect_error(prog, exp)
+    else:
+        agree(prog)
+
+
+def test_address_outside_memory_is_a_bus_error():
+    """A LOAD far beyond the memory image: the memory model answers DECERR and the core stops with
+    AXI_READ naming the instruction (the static checker would refuse this program before a run)."""
+    prog, _ = P.dram_out_of_range_program(SMALL, "inp")
+    insns = prog.decoded()
+    idx = next(i for i, insn in enumerate(insns) if getattr(insn, "memory_type", None) == 2 and insn.opcode == 0)
+    insns[idx].dram_base = 1 << 20          # 16 MiB past the inp region: outside the image
+    from hw.isa import encode_insns
+    from dataclasses import replace
+    bad = replace(prog, insns=encode_insns(insns, SMALL))
+    with pytest.raises(VTARunError) as info:
+        amaranth_backend.run(bad, max_cycles=100_000)
+    assert info.value.code == ErrorCode.AXI_READ and info.value.index == idx
+
+
+def test_cycle_bound_stops_a_run_and_says_so():
+    prog, _ = P.tutorial_fc_program(SMALL, in_blocks=2, out_blocks=2, tile_in=1, tile_out=1)
+    with pytest.raises(VTARunError) as info:
+        amaranth_backend.run(prog, max_cycles=50)
+    assert info.value.code == ErrorCode.TIMEOUT and "50 cycles" in info.value.message
+
+
+CONFIGS = [
+    dict(log_block=lb, log_batch=bt, log_bus_width=bus)
+    for lb in (3, 4, 5) for bt in (0, 1) for bus in (6, 7)
+]
+
+
+def _sized(log_block, log_batch, log_bus_width):
+    """A configuration of the matrix with buffers that fit VTA's instruction fields (LOG_BLOCK 3 does
+    not fit with the default buffer sizes)."""
+    if log_block == 3:
+        return VTAConfig(log_block=3, log_batch=log_batch, log_bus_width=log_bus_width,
+                         log_inp_buff_size=13, log_wgt_buff_size=15, log_acc_buff_size=15)
+    return VTAConfig(log_block=log_block, log_batch=log_batch, log_bus_width=log_bus_width)
+
+
+@pytest.mark.parametrize("conf", CONFIGS, ids=lambda c: "block{log_block}_batch{log_batch}_bus{log_bus_width}".format(**c))
+def test_small_fc_on_every_configuration(conf):
+    cfg = _sized(**conf)
+    rng = np.random.default_rng(sum(conf.values()))
+    B, K, N = 3, 2 * cfg.block + 5, cfg.block + 3
+    x = rng.integers(-128, 128, (B, K), dtype=np.int8)
+    w = rng.integers(-128, 128, (N, K), dtype=np.int8)
+    fc = build_fc(x, w, shift=6, clip=(-20, 100), relu=True, config=cfg)
+    res = agree(fc.program)
+    np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
