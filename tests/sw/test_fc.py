@@ -13,6 +13,7 @@ from hw.config import VTAConfig
 from hw.isa import AluInsn, AluOp, GemmInsn, MemInsn, MemType, Opcode, decode_uops
 from sim import fsim
 from sw.fc import SCHEDULES, build_fc
+from sw.check import check_program
 from sw.pack import pack_inp, pack_wgt, unpack_out
 from sw.program import Program
 from sw.runtime import simulate_tokens
@@ -80,6 +81,7 @@ def run_and_check(x, w, schedule="default", cfg=None, **epi):
     cfg = cfg or VTAConfig()
     fc = build_fc(x, w, schedule=schedule, config=cfg, **epi)
     check_in_range(fc)
+    check_program(fc.program)          # the project's static checker agrees
     tok = simulate_tokens(fc.program.decoded(), cfg)
     assert tok.finished and tok.idle_at_finish and not any(tok.tokens_final.values()), tok
     r = fsim.run(fc.program)
