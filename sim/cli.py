@@ -58,17 +58,19 @@ def _add_config(p):
 
 def _add_backend(p):
     g = p.add_argument_group("backend")
-    g.add_argument("--backend", default="fsim", choices=BACKENDS, metavar="NAME",
-                   help=f"where to run: {', '.join(BACKENDS)} (default: fsim, the functional model; "
-                        "the others simulate the hardware cycle by cycle)")
+    g.add_argument("--backend", default="amaranth", choices=BACKENDS, metavar="NAME",
+                   help=f"where to run: {', '.join(BACKENDS)} (default: amaranth, the core cycle by "
+                        "cycle in Amaranth's simulator; fsim is the functional model; icarus and "
+                        "verilator run the generated Verilog under cocotb)")
     g.add_argument("--max-cycles", type=int, metavar="N",
                    help="cycle bound of the cycle-level backends; reaching it is an error "
                         "(default: a bound derived from the program)")
     g.add_argument("--vcd", metavar="FILE", help="write a waveform (cycle-level backends)")
     g.add_argument("--mem-latency", type=int, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
-    g.add_argument("--progress", action="store_true",
-                   help="show a progress line on stderr while a cycle-level backend runs")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress line on stderr while a cycle-level backend runs "
+                        "(default: when stderr is a terminal)")
     g.add_argument("--no-check", action="store_true",
                    help="skip the static program checker (to exercise the hardware's own error paths)")
     g.add_argument("--json", action="store_true",
@@ -252,7 +254,7 @@ def _check(program):
 
 
 def _backend_opts(args) -> dict:
-    opts = {"max_cycles": args.max_cycles, "progress": args.progress, "vcd": args.vcd}
+    opts = {"max_cycles": args.max_cycles, "progress": sys.stderr.isatty() if args.progress is None else args.progress, "vcd": args.vcd}
     if args.mem_latency is not None:
         opts["mem_latency"] = args.mem_latency
     return opts

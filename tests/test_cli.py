@@ -22,7 +22,10 @@ SMALL = VTAConfig(log_batch=1, log_block=2, log_inp_buff_size=9, log_wgt_buff_si
 
 
 def vta(capsys, *args):
-    rc = cli.main([str(a) for a in args])
+    args = [str(a) for a in args]
+    if args[:1] in (["run"], ["exec"]) and "--backend" not in args and "--help" not in args:
+        args += ["--backend", "fsim"]       # the default backend (amaranth) has tests of its own
+    rc = cli.main(args)
     cap = capsys.readouterr()
     return rc, cap.out, cap.err
 
@@ -367,14 +370,23 @@ def test_console_script_and_module(tmp_path):
     prog, _ = P.deadlock_program(SMALL, "compute")
     args = [str(a) for a in save(prog, tmp_path)]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    p = subprocess.run([sys.executable, "-m", "sim", "exec", *args, "--out", str(tmp_path / "o.bin")],
+    p = subprocess.run([sys.executable, "-m", "sim", "exec", *args, "--out", str(tmp_path / "o.bin"),
+                        "--backend", "fsim"],
                        capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 2 and p.stdout == ""
     one_error_line(p.stderr, "deadlock: compute pops l2g at instruction 1")
     exe = os.path.join(os.path.dirname(sys.executable), "vta")
     if not os.path.exists(exe):
         pytest.skip("console script vta not installed next to this Python")
-    p = subprocess.run([exe, "run", "fc", "--batch", "1", "--in-features", "16", "--out-features", "16"],
+    p = subprocess.run([exe, "run", "fc", "--batch", "1", "--in-features", "16", "--out-features", "16",
+                        "--backend", "fsim"],
                        capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode == 0, p.stderr
     assert "Result matches numpy: yes" in p.stdout
+
+
+def test_default_backend_is_the_amaranth_simulation(capsys):
+    rc = cli.main(["run", "fc", "--batch", "1", "--in-features", "16", "--out-features", "16", "--json"])
+    obj = json.loads(capsys.readouterr().out)
+    assert rc == 0 and obj["verified"] is True
+    assert obj["backend"] == "amaranth" and obj["cycles"] > 0
