@@ -75,6 +75,9 @@ def run(program: Program, *, max_cycles: int | None = None, progress: bool = Fal
     wl = write_latency if write_latency is not None else mem_latency if mem_latency is not None else DEFAULT_WRITE_LATENCY
     bound = max_cycles if max_cycles is not None else cycle_bound(program)
     dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
+    # Amaranth's simulator compiles a memory's write enable bit by bit into one expression; a wide
+    # SRAM (the 8192-bit weight element of LOG_BLOCK 5) nests deeper than Python's default limit.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * cfg.wgt_elem_bits + 1000))
     sim = Simulator(dut)
     sim.add_clock(PERIOD)
     state: dict = {}
