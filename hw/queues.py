@@ -82,6 +82,7 @@ class Stage:
     insn, index : the current instruction and its program index
     start : one-cycle pulse: execution begins
     busy : an instruction is in progress
+    executing : the instruction executes (between its pops and its pushes)
     wait_pop, wait_push : list of 1-bit signals, one per entry of ``pops`` / ``pushes``
     stuck : waiting for something only another module can give (an empty queue, a token, a free slot)
     """
@@ -135,4 +136,5 @@ class Stage:
         # Keep the per-token wait outputs meaningful only in their states.
         self._fsm = fsm
         self.in_pop = fsm.ongoing("POP")
+        self.executing = fsm.ongoing("EXEC")
         self.in_push = fsm.ongoing("PUSH")

@@ -198,7 +198,7 @@ class VTACore(wiring.Component):
         m.d.comb += halt.eq(halted)
 
         # -- counters -------------------------------------------------------------------------------------
-        lb, cb, sb = load.busy, comp.busy, store.busy
+        lb, cb, sb = load.active, comp.active, store.active
         inc = {
             "inp_load_nbytes": load.inc_inp_nbytes, "wgt_load_nbytes": load.inc_wgt_nbytes,
             "acc_load_nbytes": comp.inc_acc_load_nbytes, "uop_load_nbytes": comp.inc_uop_load_nbytes,

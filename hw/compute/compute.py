@@ -30,7 +30,9 @@ class Compute(wiring.Component):
     out_wr : Out(SramWriteSignature)             the out buffer's write port
     finish : Out(1)                              a FINISH has retired (sticky until ``clear``)
     clear : In(1)                                launch: forget the previous FINISH
-    busy, stuck, err : Out(1)
+    busy : Out(1)    an instruction is in progress (token waits included)
+    active : Out(1)  an instruction executes (token waits excluded)
+    stuck, err : Out(1)
     wait_l2g, wait_s2g, wait_g2l, wait_g2s : Out(1)
     index : Out(32)
     inc_uop_load_nbytes, inc_acc_load_nbytes, inc_gemm_counter, inc_alu_counter : Out(40)
@@ -50,7 +52,7 @@ class Compute(wiring.Component):
             "inp_rd": Out(SramReadSignature(cfg.log_inp_depth, cfg.inp_elem_bits)),
             "wgt_rd": Out(SramReadSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits)),
             "out_wr": Out(SramWriteSignature(cfg.log_out_depth, cfg.out_elem_bits)),
-            "finish": Out(1), "busy": Out(1), "stuck": Out(1), "err": Out(1),
+            "finish": Out(1), "busy": Out(1), "active": Out(1), "stuck": Out(1), "err": Out(1),
             "wait_l2g": Out(1), "wait_s2g": Out(1), "wait_g2l": Out(1), "wait_g2s": Out(1),
             "index": Out(32),
             "inc_uop_load_nbytes": Out(40), "inc_acc_load_nbytes": Out(40),
@@ -82,7 +84,8 @@ class Compute(wiring.Component):
                    exec_done=exec_done, halt=self.halt, name="compute")
         mem = data.View(lay["mem"].amaranth_layout(), st.insn)
         gemm = data.View(lay["gemm"].amaranth_layout(), st.insn)
-        m.d.comb += [self.busy.eq(st.busy), self.stuck.eq(st.stuck), self.index.eq(st.index),
+        m.d.comb += [self.busy.eq(st.busy), self.active.eq(st.executing), self.stuck.eq(st.stuck),
+                     self.index.eq(st.index),
                      self.wait_l2g.eq(st.in_pop & st.wait_pop[0]),
                      self.wait_s2g.eq(st.in_pop & st.wait_pop[1]),
                      self.wait_g2l.eq(st.in_push & st.wait_push[0]),

@@ -46,7 +46,9 @@ class Load(wiring.Component):
     halt : In(1)
     mem_inp, mem_wgt : Out(MemReadSignature)   memory read clients
     inp_wr, wgt_wr : Out(SramWriteSignature)   the SRAM write ports
-    busy, stuck : Out(1)
+    busy : Out(1)    an instruction is in progress (token waits included)
+    active : Out(1)  an instruction executes (token waits excluded)
+    stuck : Out(1)
     wait_g2l, wait_l2g : Out(1)                waiting to pop g2l / to push l2g
     err : Out(1)                               a read error (sticky until the next start of a load)
     index : Out(32)                            the current instruction's index
@@ -63,7 +65,7 @@ class Load(wiring.Component):
             "mem_wgt": Out(MemReadSignature(cfg.bus_bits)),
             "inp_wr": Out(SramWriteSignature(cfg.log_inp_depth, cfg.inp_elem_bits)),
             "wgt_wr": Out(SramWriteSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits)),
-            "busy": Out(1), "stuck": Out(1), "wait_g2l": Out(1), "wait_l2g": Out(1),
+            "busy": Out(1), "active": Out(1), "stuck": Out(1), "wait_g2l": Out(1), "wait_l2g": Out(1),
             "err": Out(1), "index": Out(32),
             "inc_inp_nbytes": Out(40), "inc_wgt_nbytes": Out(40),
         })
@@ -84,7 +86,8 @@ class Load(wiring.Component):
                    pushes=[(FLAG_BITS["push_next_dep"], self.l2g_full, self.l2g_push)],
                    exec_done=exec_done, halt=self.halt, name="load")
         insn = data.View(layouts(cfg)["mem"].amaranth_layout(), st.insn)
-        m.d.comb += [self.busy.eq(st.busy), self.stuck.eq(st.stuck), self.index.eq(st.index),
+        m.d.comb += [self.busy.eq(st.busy), self.active.eq(st.executing), self.stuck.eq(st.stuck),
+                     self.index.eq(st.index),
                      self.wait_g2l.eq(st.in_pop & st.wait_pop[0]),
                      self.wait_l2g.eq(st.in_push & st.wait_push[0])]
 

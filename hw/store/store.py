@@ -27,7 +27,9 @@ class Store(wiring.Component):
     halt : In(1)
     mem : Out(MemWriteSignature)            the memory write client
     out_rd : Out(SramReadSignature)         the out buffer's read port
-    busy, stuck, wait_g2s, wait_s2g, err : Out(1)
+    busy : Out(1)    an instruction is in progress (token waits included)
+    active : Out(1)  an instruction executes (token waits excluded)
+    stuck, wait_g2s, wait_s2g, err : Out(1)
     index : Out(32)
     inc_out_store_nbytes : Out(40)
     """
@@ -40,7 +42,7 @@ class Store(wiring.Component):
             "out_base": In(32), "halt": In(1),
             "mem": Out(MemWriteSignature(cfg.bus_bits)),
             "out_rd": Out(SramReadSignature(cfg.log_out_depth, cfg.out_elem_bits)),
-            "busy": Out(1), "stuck": Out(1), "wait_g2s": Out(1), "wait_s2g": Out(1),
+            "busy": Out(1), "active": Out(1), "stuck": Out(1), "wait_g2s": Out(1), "wait_s2g": Out(1),
             "err": Out(1), "index": Out(32), "inc_out_store_nbytes": Out(40),
         })
 
@@ -57,7 +59,8 @@ class Store(wiring.Component):
                    pushes=[(FLAG_BITS["push_prev_dep"], self.s2g_full, self.s2g_push)],
                    exec_done=exec_done, halt=self.halt, name="store")
         insn = data.View(layouts(cfg)["mem"].amaranth_layout(), st.insn)
-        m.d.comb += [self.busy.eq(st.busy), self.stuck.eq(st.stuck), self.index.eq(st.index),
+        m.d.comb += [self.busy.eq(st.busy), self.active.eq(st.executing), self.stuck.eq(st.stuck),
+                     self.index.eq(st.index),
                      self.wait_g2s.eq(st.in_pop & st.wait_pop[0]),
                      self.wait_s2g.eq(st.in_push & st.wait_push[0])]
 
