@@ -182,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         p_v.set_defaults(verilog_error=f"vta verilog is not available: {type(e).__name__}: {_one_line(e)}")
         p_v.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
+    p_b = sub.add_parser("bench", help="measure the core's throughput on a cycle-level backend",
+                         description="Measure GEMM and ALU micro-ops per cycle, DMA beats per cycle, and the "
+                                     "seed FC's cycles against the memory-bus bound, with the backend's "
+                                     "simulation speed.")
+    from . import bench as _bench
+    _bench.add_arguments(p_b)
+
     sub.add_parser("backends", help="list the backends and whether each can be loaded",
                    description="List the backends and whether each can be loaded.")
     return parser
@@ -432,6 +439,17 @@ def _cmd_verilog(args) -> int:
         raise CliError(_one_line(e)) from None
 
 
+def _cmd_bench(args) -> int:
+    from . import bench
+    from .backends import BackendUnavailable
+    try:
+        return bench.run(args)
+    except (ConfigError, BackendUnavailable) as e:
+        raise CliError(_one_line(e)) from None
+    except VTARunError as e:
+        raise CliError(f"benchmark run stopped: {_one_line(e.message)}") from None
+
+
 def _cmd_backends(args) -> int:
     from .backends import available
     for name, why in available().items():
@@ -440,7 +458,7 @@ def _cmd_backends(args) -> int:
 
 
 _COMMANDS = {"exec": _cmd_exec, "check": _cmd_check, "disasm": _cmd_disasm, "verilog": _cmd_verilog,
-             "backends": _cmd_backends}
+             "backends": _cmd_backends, "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

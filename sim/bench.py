@@ -1,0 +1,135 @@
+"""``vta bench``: throughput of the core, measured on a cycle-level backend, printed as numbers.
+
+Each figure is a difference of two runs that differ only in the amount of work, so fixed costs (launch,
+memory latency, pipeline fill, FINISH) cancel:
+
+* GEMM and ALU micro-ops per cycle: one GEMM (ALU) instruction of N micro-op iterations, N large vs small.
+* DMA beats per cycle: one long LOAD WGT (and one long STORE) vs a short one.
+* The seed FC (tutorial schedule): cycles, the memory-bus bound (bytes moved, instructions included,
+  over the bus width), their ratio, and the backend's simulated cycles per second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from hw.config import VTAConfig
+from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, MemInsn, MemType, Opcode, Uop,
+                    encode_insns, encode_uops)
+from sw.program import Program
+
+__all__ = ["add_arguments", "run", "measure"]
+
+
+def _program(cfg: VTAConfig, body, *, wgt_elems=0, out_elems=1) -> Program:
+    insns = [MemInsn(opcode=Opcode.LOAD, memory_type=MemType.UOP, sram_base=0, dram_base=0,
+                     y_size=1, x_size=1, x_stride=1)] + body + [FinishInsn()]
+    return Program(config=cfg, insns=encode_insns(insns, cfg), uop=encode_uops([Uop(0, 0, 0)], cfg),
+                   wgt=bytes(wgt_elems * cfg.wgt_elem_bytes), out_elems=out_elems)
+
+
+def _gemm(cfg, n):
+    side = int(np.sqrt(n))
+    return _program(cfg, [GemmInsn(uop_bgn=0, uop_end=1, iter_out=side, iter_in=n // side,
+                                   dst_factor_out=1, src_factor_in=1, wgt_factor_in=1)])
+
+
+def _alu(cfg, n):
+    side = int(np.sqrt(n))
+    return _program(cfg, [AluInsn(alu_opcode=AluOp.ADD, use_imm=True, imm=1, uop_bgn=0, uop_end=1,
+                                  iter_out=side, iter_in=n // side, dst_factor_out=1, src_factor_out=1)])
+
+
+def _load(cfg, n):
+    rows = max(n // 256, 1)
+    return _program(cfg, [MemInsn(opcode=Opcode.LOAD, memory_type=MemType.WGT, y_size=rows,
+                                  x_size=n // rows, x_stride=n // rows)], wgt_elems=n)
+
+
+def _store(cfg, n):
+    return _program(cfg, [MemInsn(opcode=Opcode.STORE, memory_type=MemType.OUT, y_size=1, x_size=n,
+                                  x_stride=n)], out_elems=n)
+
+
+def _rate(runner, make, small, large, work):
+    a, b = runner(make(small)), runner(make(large))
+    return (work(b) - work(a)) / (b.cycles - a.cycles)
+
+
+def measure(backend: str = "amaranth", config: VTAConfig | None = None, *, seed_fc: bool = True,
+            fc_features: int = 1024, **opts) -> dict:
+    """Run the micro-benchmarks (and the seed FC) on ``backend``; return the figures."""
+    from . import backends
+    cfg = config or VTAConfig()
+    runner = lambda p: backends.run(p, backend, **opts)
+    beats_per_elem = lambda eb: max(eb // cfg.bus_bytes, 1)
+    out = {"backend": backend, "config": cfg.name}
+    n_small, n_large = 64, 1024
+    out["gemm_uops_per_cycle"] = _rate(runner, lambda n: _gemm(cfg, n), n_small, n_large,
+                                       lambda r: r.counters["gemm_counter"])
+    out["alu_uops_per_cycle"] = _rate(runner, lambda n: _alu(cfg, n), n_small, n_large,
+                                      lambda r: r.counters["alu_counter"])
+    wgt_small, wgt_large = 16, min(256, cfg.wgt_depth)
+    out["load_beats_per_cycle"] = _rate(runner, lambda n: _load(cfg, n), wgt_small, wgt_large,
+                                        lambda r: r.counters["wgt_load_nbytes"] / cfg.bus_bytes)
+    st_small, st_large = 16, min(1024, cfg.out_depth)
+    out["store_beats_per_cycle"] = _rate(runner, lambda n: _store(cfg, n), st_small, st_large,
+                                         lambda r: r.counters["out_store_nbytes"] / cfg.bus_bytes)
+    if seed_fc:
+        from sw.fc import build_fc
+        rng = np.random.default_rng(0)
+        k = n = fc_features
+        x = rng.integers(-128, 128, (1, k), dtype=np.int8)
+        w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+        fc = build_fc(x, w, shift=8, clip=(0, 127), schedule="tutorial", config=cfg)
+        t0 = time.perf_counter()
+        r = runner(fc.program)
+        wall = time.perf_counter() - t0
+        moved = sum(r.counters[c] for c in ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
+                                             "uop_load_nbytes", "out_store_nbytes")) + 16 * r.instructions
+        bound = moved / cfg.bus_bytes
+        out["seed_fc"] = {
+            "features": fc_features, "verified": bool((fc.unpack(r.out) == fc.reference()).all()),
+            "cycles": r.cycles, "bus_bound_cycles": round(bound), "cycles_over_bound": r.cycles / bound,
+            "sim_cycles_per_second": r.cycles / r.wall_time, "wall_time": wall,
+            "axi_read_beats": r.counters.get("axi_read_beats"),
+            "overlap_load_compute": r.counters.get("overlap_load_compute"),
+        }
+    return out
+
+
+def add_arguments(p):
+    p.add_argument("--backend", default="amaranth", help="cycle-level backend (default amaranth)")
+    p.add_argument("--config", metavar="FILE", help="VTA configuration (default: VTA's default)")
+    p.add_argument("--mem-latency", type=int, metavar="N", help="memory model latency in cycles")
+    p.add_argument("--fc-features", type=int, default=1024, metavar="K",
+                   help="in and out features of the seed FC (default 1024, the tutorial's)")
+    p.add_argument("--no-fc", action="store_true", help="skip the seed FC")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args) -> int:
+    cfg = VTAConfig.load(args.config)
+    opts = {}
+    if args.mem_latency is not None:
+        opts["mem_latency"] = args.mem_latency
+    res = measure(args.backend, cfg, seed_fc=not args.no_fc, fc_features=args.fc_features, **opts)
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
+    print(f"backend {res['backend']}, configuration {res['config']}")
+    print(f"  GEMM micro-ops per cycle   {res['gemm_uops_per_cycle']:.3f}   (target 1.0)")
+    print(f"  ALU micro-ops per cycle    {res['alu_uops_per_cycle']:.3f}   (target 1.0)")
+    print(f"  LOAD WGT beats per cycle   {res['load_beats_per_cycle']:.3f}   (target >= 0.95)")
+    print(f"  STORE beats per cycle      {res['store_beats_per_cycle']:.3f}")
+    fc = res.get("seed_fc")
+    if fc:
+        print(f"  seed FC {fc['features']}x{fc['features']} (tutorial schedule): verified {fc['verified']}, "
+              f"{fc['cycles']} cycles, bus bound {fc['bus_bound_cycles']}, "
+              f"ratio {fc['cycles_over_bound']:.3f} (target <= 1.10)")
+        print(f"  simulation speed           {fc['sim_cycles_per_second']:.0f} cycles/s "
+              f"({fc['wall_time']:.1f} s wall)")
+    return 0
