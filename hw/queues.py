@@ -45,6 +45,7 @@ class TokenQueue(wiring.Component):
 
     def __init__(self, depth: int):
         if depth < 1:
+            self._MustUse__silence = True      # never elaborated: no "unused elaboratable" warning
             raise ValueError(f"token queue depth must be at least 1, not {depth}")
         self.depth = depth
         super().__init__({"push": In(1), "pop": In(1), "avail": Out(1), "full": Out(1),

@@ -123,7 +123,6 @@ def test_token_queue_counts_and_saturates_at_depth(depth):
     run_tb(dut, bench, 1000)
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 def test_token_queue_rejects_zero_depth():
     with pytest.raises(ValueError, match="depth"):
         TokenQueue(0)

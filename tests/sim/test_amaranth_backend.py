@@ -156,3 +156,20 @@ def test_small_fc_on_every_configuration(conf):
     fc = build_fc(x, w, shift=6, clip=(-20, 100), relu=True, config=cfg)
     res = agree(fc.program)
     np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
+
+
+@pytest.mark.slow
+def test_seed_fc_tutorial_counters_and_bus_bound():
+    """The seed tutorial's FC (1024x1024, tutorial schedule) on the core: verified, the seven counters
+    exactly VTA's, and the cycle count within 1.10x of the memory-bus bound."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, (1, 1024), dtype=np.int8)
+    w = rng.integers(-128, 128, (1024, 1024), dtype=np.int8)
+    fc = build_fc(x, w, shift=8, clip=(0, 127), schedule="tutorial")
+    res = amaranth_backend.run(fc.program)
+    np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
+    assert res.fsim_counters() == P.TUTORIAL_COUNTERS
+    moved = sum(res.counters[k] for k in ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
+                                          "uop_load_nbytes", "out_store_nbytes")) + 16 * res.instructions
+    assert res.cycles <= 1.10 * moved / fc.program.config.bus_bytes
+    assert res.counters["axi_read_beats"] >= 1048576 // 8
