@@ -28,6 +28,7 @@ __all__ = [
     "Opcode", "MemType", "AluOp", "Field", "Format", "layouts",
     "Insn", "MemInsn", "GemmInsn", "AluInsn", "FinishInsn", "Uop",
     "decode_insn", "encode_insns", "decode_insns", "encode_uops", "decode_uops", "DEP_FLAGS",
+    "TOKEN_QUEUES", "FLAG_QUEUES", "LOAD_MEM_TYPES", "module_of", "illegal_reason", "token_effects",
 ]
 
 
@@ -58,6 +59,52 @@ class AluOp(enum.IntEnum):
 
 #: The four dependency flags, in bit order, common to every instruction.
 DEP_FLAGS = ("pop_prev_dep", "pop_next_dep", "push_prev_dep", "push_next_dep")
+
+#: The dependency-token queues: load→compute, compute→load, compute→store, store→compute.
+TOKEN_QUEUES = ("l2g", "g2l", "g2s", "s2g")
+
+#: Which token queue each dependency flag pops or pushes, per module (vta-reference §3, "Dependency flags
+#: by module").  Flags a module ignores are absent.
+FLAG_QUEUES = {
+    "load":    {"pop": {"pop_next_dep": "g2l"}, "push": {"push_next_dep": "l2g"}},
+    "compute": {"pop": {"pop_prev_dep": "l2g", "pop_next_dep": "s2g"},
+                "push": {"push_prev_dep": "g2l", "push_next_dep": "g2s"}},
+    "store":   {"pop": {"pop_prev_dep": "g2s"}, "push": {"push_prev_dep": "s2g"}},
+}
+
+#: The memory types a LOAD may name (semantics.md §3: any other is an illegal instruction).
+LOAD_MEM_TYPES = (MemType.UOP, MemType.WGT, MemType.INP, MemType.ACC)
+
+
+def module_of(insn) -> str:
+    """The module (command queue) fetch dispatches ``insn`` to (vta-reference §4.2): ``"load"`` for
+    LOAD INP/WGT, ``"store"`` for STORE, ``"compute"`` for everything else."""
+    if insn.opcode == Opcode.STORE:
+        return "store"
+    if insn.opcode == Opcode.LOAD and insn.memory_type in (MemType.INP, MemType.WGT):
+        return "load"
+    return "compute"
+
+
+def illegal_reason(insn) -> str | None:
+    """Why ``insn`` is illegal (semantics.md §3), as a phrase naming the field and value (``"opcode 6"``,
+    ``"LOAD memory_type 4"``), or None if it is legal."""
+    op = insn.opcode
+    if op not in tuple(Opcode):
+        return f"opcode {op}"
+    if op == Opcode.ALU and insn.alu_opcode not in tuple(AluOp):
+        return f"ALU alu_opcode {insn.alu_opcode}"
+    if op == Opcode.LOAD and insn.memory_type not in LOAD_MEM_TYPES:
+        return f"LOAD memory_type {insn.memory_type}"
+    return None
+
+
+def token_effects(insn) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(pops, pushes)``: the token queues ``insn`` pops before it runs and pushes after.  Flags its
+    module ignores have no effect."""
+    fq = FLAG_QUEUES[module_of(insn)]
+    return (tuple(q for f, q in fq["pop"].items() if getattr(insn, f)),
+            tuple(q for f, q in fq["push"].items() if getattr(insn, f)))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from amaranth.hdl import Module, Signal, Cat
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["QueueEntry", "TokenQueue", "TOKEN_QUEUES", "Stage", "FLAG_BITS"]
+__all__ = ["QueueEntry", "TokenQueue", "Stage", "FLAG_BITS"]
 
 #: One command-queue entry: the instruction word and its index in the program (for error reports).
 QueueEntry = data.StructLayout({"insn": 128, "index": 32})
@@ -25,11 +25,6 @@ def _flag_bits():
 
 
 FLAG_BITS = _flag_bits()
-
-#: The four token queues: name -> (producer, consumer).
-TOKEN_QUEUES = {"l2g": ("load", "compute"), "g2l": ("compute", "load"),
-                "g2s": ("compute", "store"), "s2g": ("store", "compute")}
-
 
 class TokenQueue(wiring.Component):
     """A dependency-token queue of capacity ``depth``.

@@ -18,7 +18,8 @@ from amaranth.lib.wiring import In, Out
 from .config import VTAConfig
 from .interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from .regs import ErrorCode, STALL_BITS, COUNTERS
-from .queues import QueueEntry, TokenQueue, TOKEN_QUEUES
+from .queues import QueueEntry, TokenQueue
+from .isa import TOKEN_QUEUES
 from .control import ControlBlock, COUNTER_INC_WIDTH
 from .axi import MemArbiter
 from .fetch import Fetch

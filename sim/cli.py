@@ -400,7 +400,7 @@ def _cmd_check(args) -> int:
 
 def _cmd_disasm(args) -> int:
     from hw.isa import Opcode, decode_insn, decode_uops
-    from .fsim import illegal_reason, module_of
+    from hw.isa import illegal_reason, module_of
     cfg = _config(args.config)
     data = _read(args.insn, "instruction")
     if len(data) % 16:

@@ -31,7 +31,8 @@ from collections import deque
 import numpy as np
 
 from hw.config import VTAConfig
-from hw.isa import Opcode, MemType, AluOp, decode_insn, layouts
+from hw.isa import (Opcode, MemType, AluOp, decode_insn, layouts, TOKEN_QUEUES, FLAG_QUEUES, module_of,
+                    illegal_reason)
 from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
 from sw.program import Program
 from .result import RunResult, VTARunError
@@ -42,64 +43,11 @@ __all__ = ["FunctionalModel", "run", "COUNTER_NAMES", "TOKENS", "FLAG_QUEUES", "
 COUNTER_NAMES = FSIM_COUNTERS + ("acc_wr_count",)
 
 #: The dependency-token queues.
-TOKENS = ("l2g", "g2l", "g2s", "s2g")
-
-#: Which token queue each dependency flag pops or pushes, per module (vta-reference §3, "Dependency flags
-#: by module").  Flags a module ignores are absent.
-FLAG_QUEUES = {
-    "load":    {"pop": {"pop_next_dep": "g2l"}, "push": {"push_next_dep": "l2g"}},
-    "compute": {"pop": {"pop_prev_dep": "l2g", "pop_next_dep": "s2g"},
-                "push": {"push_prev_dep": "g2l", "push_next_dep": "g2s"}},
-    "store":   {"pop": {"pop_prev_dep": "g2s"}, "push": {"push_prev_dep": "s2g"}},
-}
+TOKENS = TOKEN_QUEUES
 
 _MODULES = ("load", "compute", "store")
-_LEGAL_LOAD = (MemType.UOP, MemType.WGT, MemType.INP, MemType.ACC)
 _LOAD_REGION = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
 _CHUNK = 8192          # micro-op iterations per vectorised GEMM step (bounds temporary memory)
-
-
-def module_of(insn) -> str:
-    """The module (command queue) an instruction is dispatched to (vta-reference §4.2).
-
-    Parameters
-    ----------
-    insn : hw.isa.Insn
-        A decoded instruction.
-
-    Returns
-    -------
-    str
-        ``"load"`` for LOAD INP/WGT, ``"store"`` for STORE, ``"compute"`` for everything else.
-    """
-    if insn.opcode == Opcode.STORE:
-        return "store"
-    if insn.opcode == Opcode.LOAD and insn.memory_type in (MemType.INP, MemType.WGT):
-        return "load"
-    return "compute"
-
-
-def illegal_reason(insn) -> str | None:
-    """Why ``insn`` is illegal (semantics.md §3), or None if it is legal.
-
-    Parameters
-    ----------
-    insn : hw.isa.Insn
-        A decoded instruction.
-
-    Returns
-    -------
-    str or None
-        A phrase naming the field and value, e.g. ``"opcode 6"`` or ``"LOAD memory_type 4"``.
-    """
-    op = insn.opcode
-    if op not in tuple(Opcode):
-        return f"opcode {op}"
-    if op == Opcode.ALU and insn.alu_opcode not in tuple(AluOp):
-        return f"ALU alu_opcode {insn.alu_opcode}"
-    if op == Opcode.LOAD and insn.memory_type not in _LEGAL_LOAD:
-        return f"LOAD memory_type {insn.memory_type}"
-    return None
 
 
 def _wrap32(v: np.ndarray) -> np.ndarray:

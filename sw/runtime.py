@@ -34,7 +34,8 @@ import numpy as np
 
 from hw import isa
 from hw.config import LOOP_ITER_WIDTH, VTAConfig
-from hw.isa import AluInsn, AluOp, FinishInsn, GemmInsn, Insn, MemInsn, MemType, Opcode, Uop
+from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, Insn, MemInsn, MemType, Opcode, Uop,
+                    TOKEN_QUEUES, token_effects)
 from sw.program import Program
 
 __all__ = [
@@ -47,20 +48,8 @@ __all__ = [
 STAGE_NONE, STAGE_LOAD, STAGE_COMPUTE, STAGE_STORE = 0, 1, 2, 3
 _STAGE_NAMES = {STAGE_LOAD: "load", STAGE_COMPUTE: "compute", STAGE_STORE: "store"}
 
-#: The four dependency-token queues: load→compute, compute→load, compute→store, store→compute.
-TOKEN_QUEUES = ("l2g", "g2l", "g2s", "s2g")
-
 #: Largest micro-op loop extent a GEMM/ALU instruction can hold (14-bit field, vta-reference §2).
 MAX_LOOP_EXTENT = (1 << LOOP_ITER_WIDTH) - 1
-
-#: Which token queue each dependency flag pops or pushes, by module (vta-reference §3, last table).
-_FLAG_QUEUES = {
-    "load":    {"pop_next_dep": ("pop", "g2l"), "push_next_dep": ("push", "l2g")},
-    "compute": {"pop_prev_dep": ("pop", "l2g"), "pop_next_dep": ("pop", "s2g"),
-                "push_prev_dep": ("push", "g2l"), "push_next_dep": ("push", "g2s")},
-    "store":   {"pop_prev_dep": ("pop", "g2s"), "push_prev_dep": ("push", "s2g")},
-}
-
 
 class StreamError(ValueError):
     """An instruction stream that cannot be built or would not run; the message names the value."""
@@ -68,15 +57,8 @@ class StreamError(ValueError):
 
 # -- static views of instructions ---------------------------------------------------------------------
 
-def insn_module(insn: Insn) -> str:
-    """The module that executes ``insn`` as fetch dispatches it (vta-reference §4.2): ``"load"`` for
-    LOAD INP/WGT, ``"store"`` for STORE, ``"compute"`` for everything else."""
-    if isinstance(insn, MemInsn):
-        if insn.opcode == Opcode.STORE:
-            return "store"
-        if insn.memory_type in (MemType.INP, MemType.WGT):
-            return "load"
-    return "compute"
+#: The module fetch dispatches an instruction to (one definition: ``hw.isa.module_of``).
+insn_module = isa.module_of
 
 
 def insn_stage(insn: Insn) -> int:
@@ -91,16 +73,6 @@ def insn_stage(insn: Insn) -> int:
             return STAGE_COMPUTE
         return STAGE_LOAD
     return STAGE_COMPUTE
-
-
-def token_effects(insn: Insn) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(pops, pushes)``: the token queues ``insn`` pops before it runs and pushes after.  Flags the
-    module ignores (pop_prev/push_prev of load, pop_next/push_next of store) have no effect."""
-    pops, pushes = [], []
-    for flag, (kind, queue) in _FLAG_QUEUES[insn_module(insn)].items():
-        if getattr(insn, flag):
-            (pops if kind == "pop" else pushes).append(queue)
-    return tuple(pops), tuple(pushes)
 
 
 def token_balance(insns: Iterable[Insn]) -> dict[str, int]:

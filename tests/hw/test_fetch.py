@@ -31,14 +31,6 @@ def program(cfg, n, rng):
     return insns
 
 
-def queue_of(insn):
-    if insn.opcode == Opcode.STORE:
-        return "store"
-    if insn.opcode == Opcode.LOAD and insn.memory_type in (MemType.INP, MemType.WGT):
-        return "load"
-    return "compute"
-
-
 def run_fetch(cfg, words, insn_count, base=0x2000, stall_prob=0.3, seed=1, max_cycles=20000):
     """Serve the fetch's memory client from ``words`` (list of 128-bit ints at ``base``), pull the three
     queues with random stalls, return what each queue received and the fetch's final state."""
@@ -108,7 +100,7 @@ def test_dispatch_in_order_to_the_right_queue(log_bus):
     got, state = run_fetch(cfg, words, len(insns), seed=log_bus)
     assert not state["illegal"] and not state["busy"] and state["index"] == len(insns)
     for name, entries in got.items():
-        expect = [(k, words[k]) for k, insn in enumerate(insns) if queue_of(insn) == name]
+        expect = [(k, words[k]) for k, insn in enumerate(insns) if isa.module_of(insn) == name]
         assert entries == expect, name
 
 
