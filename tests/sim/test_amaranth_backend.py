@@ -173,3 +173,27 @@ def test_seed_fc_tutorial_counters_and_bus_bound():
                                           "uop_load_nbytes", "out_store_nbytes")) + 16 * res.instructions
     assert res.cycles <= 1.10 * moved / fc.program.config.bus_bytes
     assert res.counters["axi_read_beats"] >= 1048576 // 8
+
+
+def test_vta_exec_on_amaranth_reports_a_deadlock_in_one_line(tmp_path, capsys):
+    from sim import cli
+    import json
+    prog, exp = P.deadlock_program(SMALL, "store")
+    prog.save(tmp_path)
+    (tmp_path / "cfg.json").write_text(json.dumps(SMALL.to_json()))
+    out = tmp_path / "out.bin"
+    rc = cli.main(["exec", "--insn", str(tmp_path / "insn.bin"), "--uop", str(tmp_path / "uop.bin"),
+                   "--out-elems", "1", "--out", str(out), "--config", str(tmp_path / "cfg.json"),
+                   "--backend", "amaranth"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and not out.exists()
+    assert "deadlock" in err[0] and f"instruction {exp.index}" in err[0]
+    assert "compute pops s2g" in err[0] and "store pops g2s" in err[0]
+
+
+def test_vcd_waveform(tmp_path):
+    prog, expected = P.alu_program(SMALL, 2, True, True, rows=1, vector=2)
+    vcd = tmp_path / "wave.vcd"
+    agree(prog, expected, vcd=str(vcd))
+    text = vcd.read_text()
+    assert "$enddefinitions" in text and "irq" in text
