@@ -51,19 +51,16 @@ from sim import verilog
 from sim.result import RunResult, VTARunError
 
 __all__ = [
-    "SIMULATORS", "MEMORIES", "DEFAULT_MAX_CYCLES", "DEFAULT_MEM_BYTES", "DEFAULT_LATENCY",
+    "SIMULATORS", "MEMORIES", "DEFAULT_MEM_BYTES",
     "SimulatorNotFound", "Build", "cache_dir", "check_simulator", "build", "run_program",
-    "run_icarus", "run_verilator", "error_message",
+    "run_icarus", "run_verilator",
 ]
 
 SIMULATORS = ("icarus", "verilator")
 MEMORIES = ("simtop", "axiram")
-#: Cycle bound of a run when the caller gives none.
-DEFAULT_MAX_CYCLES = 20_000_000
-#: Size of the simulation memory; a program whose image is larger gets the next power of two.
+#: Size of the simulation memory; a program whose image is larger gets the next power of two.  One
+#: size for most programs keeps one cached build (the size is part of the hardware).
 DEFAULT_MEM_BYTES = 4 << 20
-#: (read, write) latency in cycles of the SimTop memory when ``mem_latency`` is None.
-DEFAULT_LATENCY = (8, 4)
 
 #: Verilator options: warnings are not errors (Amaranth's Verilog has many WIDTHEXPAND), speed.
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
@@ -214,7 +211,7 @@ def _verilog_text(cfg, memory: str, mem_bytes: int, latency, design) -> tuple[st
 
 
 def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAULT_MEM_BYTES,
-          latency: tuple[int, int] = DEFAULT_LATENCY, waves: bool = False, design=None) -> Build:
+          latency: tuple[int, int] | None = None, waves: bool = False, design=None) -> Build:
     """Build (or reuse) the simulation model of ``cfg`` for ``simulator``.
 
     The build directory is ``cache_dir()/build/<simulator>/<top>-<config name>-<hash>``, where the
@@ -251,7 +248,7 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
     if memory != "simtop":
         mem_bytes, latency = 0, None
     else:
-        latency = tuple(int(x) for x in latency)
+        latency = _latencies(None, *(latency or (None, None)))
     t0 = time.perf_counter()
     text, vpath = _verilog_text(cfg, memory, mem_bytes, latency, design)
     top = _toplevel(memory)
@@ -295,44 +292,17 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
 
 # -- runs -------------------------------------------------------------------------------------------
 
-def _latency(mem_latency) -> tuple[int, int]:
-    """``mem_latency`` as (read, write): None (defaults), an int (both), a pair, or a dict with
-    ``read``/``write``."""
-    if mem_latency is None:
-        return DEFAULT_LATENCY
-    if isinstance(mem_latency, int) and not isinstance(mem_latency, bool):
-        return (mem_latency, mem_latency)
-    if isinstance(mem_latency, dict):
-        return (int(mem_latency.get("read", DEFAULT_LATENCY[0])),
-                int(mem_latency.get("write", DEFAULT_LATENCY[1])))
-    try:
-        r, w = mem_latency
-        return (int(r), int(w))
-    except (TypeError, ValueError):
-        raise ValueError(f"mem_latency must be None, an int, (read, write) or a dict, "
-                         f"got {mem_latency!r}") from None
-
-
-def error_message(code: int, index: int, stall: int, *, n_insns: int | None = None) -> str:
-    """One line describing an error status read from the registers."""
-    waiting = [name for name, bit in regs.STALL_BITS.items() if stall >> bit & 1]
-    waits = ("; waiting: " + ", ".join(waiting)) if waiting else ""
-    try:
-        code = ErrorCode(code)
-    except ValueError:
-        return f"unknown error code {code} at instruction {index}{waits}"
-    if code == ErrorCode.ILLEGAL_INSN:
-        return f"illegal instruction at index {index}{waits}"
-    if code == ErrorCode.DEADLOCK:
-        return f"deadlock after instruction {index}{waits or '; no module reports a wait'}"
-    if code == ErrorCode.NO_FINISH:
-        n = f" (all {n_insns} instructions ran)" if n_insns is not None else ""
-        return f"the instructions ran out before a FINISH{n}{waits}"
-    if code == ErrorCode.AXI_READ:
-        return f"memory read error (SLVERR/DECERR) while running instruction {index}{waits}"
-    if code == ErrorCode.AXI_WRITE:
-        return f"memory write error (SLVERR/DECERR) while running instruction {index}{waits}"
-    return f"{code.name} at instruction {index}{waits}"
+def _latencies(mem_latency, read_latency, write_latency) -> tuple[int, int]:
+    """(read, write) latency as the ``amaranth`` backend takes them: ``read_latency`` /
+    ``write_latency`` if given, else ``mem_latency`` for both, else SimTop's defaults."""
+    from sim.simtop import DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY
+    both = mem_latency
+    rl = read_latency if read_latency is not None else both if both is not None else DEFAULT_READ_LATENCY
+    wl = write_latency if write_latency is not None else both if both is not None else DEFAULT_WRITE_LATENCY
+    for name, v in (("read_latency", rl), ("write_latency", wl)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{name} must be an integer number of cycles, got {v!r}")
+    return rl, wl
 
 
 def _next_pow2(n: int) -> int:
@@ -340,7 +310,9 @@ def _next_pow2(n: int) -> int:
 
 
 def run_program(program, simulator: str, *, max_cycles: int | None = None, progress: bool = False,
-                vcd: str | os.PathLike | None = None, mem_latency=None, memory: str = "simtop",
+                vcd: str | os.PathLike | None = None, mem_latency: int | None = None,
+                read_latency: int | None = None, write_latency: int | None = None,
+                memory: str = "simtop",
                 pause: float = 0.0, seed: int = 0, mem_bytes: int | None = None,
                 design=None) -> RunResult:
     """Run ``program`` on ``simulator`` (``"icarus"`` or ``"verilator"``) under cocotb.
@@ -350,14 +322,16 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     program : sw.program.Program
     simulator : str
     max_cycles : int, optional
-        Cycle bound from launch (default :data:`DEFAULT_MAX_CYCLES`); reaching it raises
-        ``VTARunError`` with code ``TIMEOUT``.
+        Cycle bound from launch (default ``sim.simtop.cycle_bound(program)``, as the ``amaranth``
+        backend); reaching it raises ``VTARunError`` with code ``TIMEOUT``.
     progress : bool
         Print a line every 200k cycles, and let the simulator's own output through.
     vcd : path, optional
         Write a waveform there (Verilator: VCD; Icarus: FST).  Needs a separate build with tracing.
-    mem_latency : None, int, (read, write) or dict
-        Latency of the ``simtop`` memory in cycles (default :data:`DEFAULT_LATENCY`).
+    mem_latency, read_latency, write_latency : int, optional
+        Latencies of the ``simtop`` memory in cycles, as the ``amaranth`` backend takes them
+        (``mem_latency`` sets both; default ``sim.simtop.DEFAULT_READ_LATENCY`` / ``..._WRITE_...``).
+        Each setting is a separate build.
     memory : str
         ``"simtop"`` or ``"axiram"`` (module docstring).
     pause : float
@@ -387,7 +361,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     if pause and memory != "axiram":
         raise ValueError(f"pause={pause} needs memory='axiram' (the simtop memory has fixed latency)")
     if max_cycles is None:
-        max_cycles = DEFAULT_MAX_CYCLES
+        from sim.simtop import cycle_bound
+        max_cycles = cycle_bound(program)
     if max_cycles <= 0:
         raise ValueError(f"max_cycles must be positive, got {max_cycles}")
     layout = MemImage(program)
@@ -396,7 +371,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     if layout.size > mem_bytes:
         raise ValueError(f"the program's memory image ({layout.size} bytes) does not fit "
                          f"mem_bytes = {mem_bytes}")
-    latency = _latency(mem_latency)
+    latency = _latencies(mem_latency, read_latency, write_latency) if memory == "simtop" else None
     b = build(cfg, simulator, memory, mem_bytes=mem_bytes, latency=latency, waves=vcd is not None,
               design=design)
 
@@ -459,37 +434,41 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     counters = dict(res["counters"])
     result = RunResult(
         backend=simulator, out=out, counters=counters, cycles=counters.get("cycle_count"),
-        instructions=program.n_insns, uops=program.n_uops, wall_time=res["wall_time"],
-        extra={"memory": memory, "mem_latency": list(latency) if memory == "simtop" else None,
-               "mem_bytes": mem_bytes, "pause": pause, "seed": seed,
+        instructions=program.n_insns, uops=program.n_uops, wall_time=elapsed,
+        extra={"memory": memory, "mem_bytes": mem_bytes, "pause": pause, "seed": seed,
                "build_seconds": round(b.seconds, 3), "build_cached": b.cached,
-               "build_dir": str(b.directory), "process_seconds": round(elapsed, 3),
+               "build_dir": str(b.directory), "read_latency": latency[0] if latency else None,
+               "write_latency": latency[1] if latency else None, "sim_seconds": res["wall_time"],
+               "cycles_per_second": (counters.get("cycle_count", 0) / elapsed if elapsed else None),
                "status": res["status"], "error_code": res["error_code"],
                "error_index": res["error_index"], "stall": res["stall"]})
     if not res["finished"]:
-        stall = res["stall"]
-        waiting = [name for name, bit in regs.STALL_BITS.items() if stall >> bit & 1]
-        where = ("; waiting: " + ", ".join(waiting)) if waiting else ""
+        waits = [n for n, bit in regs.STALL_BITS.items() if res["stall"] >> bit & 1]
         raise VTARunError(ErrorCode.TIMEOUT,
-                          f"{simulator}: cycle bound of {max_cycles} cycles reached without finishing "
-                          f"(cycle_count {counters.get('cycle_count')}, status "
-                          f"{res['status']:#x}){where}", None, result)
-    if res["status"] & regs.STATUS_ERROR or res["error_code"]:
-        msg = error_message(res["error_code"], res["error_index"], res["stall"],
-                            n_insns=program.n_insns)
-        raise VTARunError(res["error_code"], f"{simulator}: {msg}", res["error_index"], result)
+                          f"no finish within {max_cycles} cycles (stall bits: "
+                          f"{', '.join(waits) or 'none'})", result=result)
+    if res["status"] & regs.STATUS_ERROR:
+        from sim.amaranth_backend import describe_error
+        raise VTARunError(res["error_code"],
+                          describe_error(res["error_code"], res["error_index"], res["stall"]),
+                          index=res["error_index"], result=result)
     return result
+
+
+#: Options of :func:`run_program` the two backend functions pass on; others are ignored (the backend
+#: registry's rule: options a backend does not use are accepted and ignored).
+_RUN_OPTIONS = ("read_latency", "write_latency", "memory", "pause", "seed", "mem_bytes", "design")
 
 
 def run_icarus(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,
                **opts) -> RunResult:
-    """The ``icarus`` backend: :func:`run_program` on Icarus Verilog (slow: ~3k cycles/s)."""
+    """The ``icarus`` backend: :func:`run_program` on Icarus Verilog (slow: a few thousand cycles/s)."""
     return run_program(program, "icarus", max_cycles=max_cycles, progress=progress, vcd=vcd,
-                       mem_latency=mem_latency, **opts)
+                       mem_latency=mem_latency, **{k: v for k, v in opts.items() if k in _RUN_OPTIONS})
 
 
 def run_verilator(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,
                   **opts) -> RunResult:
     """The ``verilator`` backend: :func:`run_program` on Verilator (the fast cycle-level backend)."""
     return run_program(program, "verilator", max_cycles=max_cycles, progress=progress, vcd=vcd,
-                       mem_latency=mem_latency, **opts)
+                       mem_latency=mem_latency, **{k: v for k, v in opts.items() if k in _RUN_OPTIONS})
