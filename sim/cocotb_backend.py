@@ -66,7 +66,7 @@ DEFAULT_MEM_BYTES = 4 << 20
 VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
                   "--x-initial", "unique", "--no-timing"]
 #: Make variables for Verilator's generated Makefile (docs/toolchain.md).
-VERILATOR_MAKE_VARS = ["CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O2", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"]
+VERILATOR_MAKE_VARS = ["CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O3", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"]
 TIMESCALE = ("1ns", "1ps")
 #: Bump to invalidate every cached build when the build recipe changes.
 BUILD_RECIPE = "1"
@@ -439,6 +439,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                "build_seconds": round(b.seconds, 3), "build_cached": b.cached,
                "build_dir": str(b.directory), "read_latency": latency[0] if latency else None,
                "write_latency": latency[1] if latency else None, "sim_seconds": res["wall_time"],
+               "phases": {k: round(v, 4) for k, v in res.get("phases", {}).items()},
                "cycles_per_second": (counters.get("cycle_count", 0) / elapsed if elapsed else None),
                "status": res["status"], "error_code": res["error_code"],
                "error_index": res["error_index"], "stall": res["stall"]})

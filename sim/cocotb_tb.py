@@ -165,7 +165,20 @@ class VTATestbench:
 
 @cocotb.test()
 async def run_job(dut):
-    """Run the job named by ``$VTA_COCOTB_JOB`` and write its result."""
+    """Run the job named by ``$VTA_COCOTB_JOB`` and write its result.
+
+    ``result["phases"]`` holds the wall time of each phase (setup, reset, launch, run, registers,
+    out), for the benchmark's account of where time goes.
+    """
+    phases = {}
+    t = time.perf_counter()
+
+    def phase(name):
+        nonlocal t
+        now = time.perf_counter()
+        phases[name] = now - t
+        t = now
+
     jobdir = os.environ[JOB_ENV]
     with open(os.path.join(jobdir, "job.json")) as f:
         job = json.load(f)
@@ -173,22 +186,25 @@ async def run_job(dut):
     if tb.ram is not None:
         with open(os.path.join(jobdir, "image.bin"), "rb") as f:
             tb.load_image(f.read())
+    phase("setup")
     await tb.reset()
-
-    t0 = time.perf_counter()
+    phase("reset")
     await tb.launch(job["bases"], job["insn_count"])
+    phase("launch")
     finished = await tb.wait_finished(job["max_cycles"], job.get("progress", False))
-    wall = time.perf_counter() - t0
-
-    result = {"finished": finished, "wall_time": wall}
+    phase("run")
+    result = {"finished": finished, "wall_time": phases["run"]}
     for name in ("control", "status", "error_code", "error_index", "stall"):
         result[name] = await tb.read_reg(name)
     result["counters"] = {name: await tb.read_counter(name) for name in job["counters"]}
+    phase("registers")
     out = await tb.read_memory(job["out_addr"], job["out_bytes"])
     with open(os.path.join(jobdir, "out.bin"), "wb") as f:
         f.write(out)
     if job.get("dump_memory") and tb.ram is not None:
         with open(os.path.join(jobdir, "memory.bin"), "wb") as f:
             f.write(bytes(tb.ram.read(0, job["mem_bytes"])))
+    phase("out")
+    result["phases"] = phases
     with open(os.path.join(jobdir, "result.json"), "w") as f:
         json.dump(result, f)
