@@ -1,0 +1,194 @@
+"""The VTA core's generated Verilog under cocotb (Icarus and Verilator) against the functional model.
+
+Every program runs on the default configuration, so each simulator builds one model (``simtop``)
+plus, for the back-pressure tests, one bare-core model (``axiram``); the builds are cached.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from hw.config import VTAConfig
+from hw.isa import encode_insns
+from hw.regs import ErrorCode, FSIM_COUNTERS
+from sim import cocotb_backend as cb
+from sim import fsim
+from sim.result import VTARunError
+from sw.fc import build_fc
+from tests import programs as P
+
+from .conftest import assert_agrees_with_fsim, require
+
+CFG = VTAConfig()
+SUITE = {name: (prog, expected) for name, prog, expected in P.suite(CFG)}
+#: A representative handful for the slow simulator.
+ICARUS_SUITE = ["alu_add_imm_compressed", "alu_shr_imm_compressed", "blocked_gemm_vt2_compressed",
+                "padded_inp_1_1_1_1", "padded_wgt_1_1_1_1", "tutorial_fc_small"]
+
+
+def small_fc(seed, batch=2, k=40, n=24, **kw):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, (batch, k), dtype=np.int8)
+    w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+    return build_fc(x, w, shift=6, clip=(-20, 100), config=CFG, **kw)
+
+
+# -- good programs ---------------------------------------------------------------------------------
+
+def test_seed_fc_on_verilator(verilator):
+    """The seed tutorial's FC (1024x1024, tutorial schedule): right bytes, VTA's seven counters, every
+    counter as fsim, all in a few seconds."""
+    prog, expected = P.tutorial_fc_program(CFG)[:2]
+    res = cb.run_verilator(prog)
+    assert_agrees_with_fsim(prog, res, expected)
+    assert res.fsim_counters() == P.TUTORIAL_COUNTERS
+    assert res.counters["axi_read_beats"] >= 1048576 // CFG.bus_bytes
+    assert res.extra["sim_seconds"] < 10
+
+
+@pytest.mark.parametrize("name", list(SUITE))
+def test_suite_on_verilator(verilator, name):
+    prog, expected = SUITE[name]
+    assert_agrees_with_fsim(prog, cb.run_verilator(prog), expected)
+
+
+@pytest.mark.parametrize("name", ICARUS_SUITE)
+def test_suite_on_icarus(icarus, name):
+    prog, expected = SUITE[name]
+    assert_agrees_with_fsim(prog, cb.run_icarus(prog), expected)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_small_fc_on_icarus(icarus, seed):
+    fc = small_fc(seed, relu=bool(seed))
+    res = cb.run_icarus(fc.program)
+    assert_agrees_with_fsim(fc.program, res)
+    np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
+
+
+@pytest.mark.parametrize("pads", [(2, 0, 0, 1), (0, 1, 2, 0), (15, 1, 0, 15)])
+@pytest.mark.parametrize("mem", ["inp", "wgt", "acc"])
+def test_padded_loads_on_verilator(verilator, mem, pads):
+    if mem == "wgt" and max(pads) > 2:
+        pytest.skip("a 15-element wgt pad does not fit the wgt SRAM")
+    prog, expected = P.padded_load_program(CFG, mem, pads, y_size=2, x_size=3)
+    assert_agrees_with_fsim(prog, cb.run_verilator(prog), expected)
+
+
+# -- cycle agreement -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("latency", [None, 5])
+def test_same_cycles_as_the_amaranth_backend(verilator, latency):
+    """Both run the same SimTop (core + fixed-latency AxiMemory): the same cycle count and every
+    counter equal, for the default latency and another one."""
+    from sim import amaranth_backend
+    prog, expected = SUITE["tutorial_fc_small"]
+    ref = amaranth_backend.run(prog, mem_latency=latency)
+    res = cb.run_verilator(prog, mem_latency=latency)
+    assert res.out == ref.out == expected
+    assert res.cycles == ref.cycles
+    assert res.counters == ref.counters
+
+
+def test_same_cycles_on_icarus_and_verilator(icarus):
+    require("verilator")
+    prog, expected = SUITE["blocked_gemm_vt2_compressed"]
+    a, b = cb.run_icarus(prog), cb.run_verilator(prog)
+    assert a.out == b.out == expected
+    assert a.counters == b.counters
+
+
+# -- AXI back-pressure (cocotbext-axi AxiRam with pause generators) -------------------------------
+
+@pytest.mark.parametrize("name", ["blocked_gemm_vt2_compressed", "padded_wgt_1_1_1_1",
+                                  "alu_add_acc_uncompressed_wide", "tutorial_fc_small"])
+def test_back_pressure_on_verilator(verilator, name):
+    """Random stalls on all five AXI channels change the timing, never the bytes or the counters
+    that count work (everything but cycles, busy, overlap and wait counters)."""
+    prog, expected = SUITE[name]
+    calm = cb.run_verilator(prog, memory="axiram")
+    assert_agrees_with_fsim(prog, calm, expected)
+    for seed in (1, 2):
+        busy = cb.run_verilator(prog, memory="axiram", pause=0.4, seed=seed)
+        assert busy.out == expected
+        for k in FSIM_COUNTERS + ("acc_wr_count", "axi_read_beats", "axi_write_beats",
+                                  "gemm_active", "alu_active"):
+            assert busy.counters[k] == calm.counters[k], k
+        assert busy.cycles > calm.cycles
+
+
+def test_back_pressure_on_icarus(icarus):
+    prog, expected = SUITE["padded_inp_1_1_1_1"]
+    res = cb.run_icarus(prog, memory="axiram", pause=0.3, seed=5)
+    assert_agrees_with_fsim(prog, res, expected)
+
+
+# -- bad programs ----------------------------------------------------------------------------------
+
+def expect_error(simulator, prog, exp: "P.ExpectedError"):
+    with pytest.raises(VTARunError) as info:
+        cb.run_program(prog, simulator, max_cycles=200_000)
+    err = info.value
+    assert err.code == exp.code, err.message
+    if exp.index is not None:
+        assert err.index == exp.index, err.message
+    for stall in exp.stalls:
+        assert stall in err.message
+    with pytest.raises(VTARunError) as ref:
+        fsim.run(prog)
+    assert ref.value.code == err.code and ref.value.index == err.index
+    assert err.result is not None and err.result.backend == simulator
+    return err
+
+
+@pytest.mark.parametrize("kind", P.ILLEGAL_KINDS)
+def test_illegal_instruction(verilator, kind):
+    expect_error(verilator, *P.illegal_program(CFG, kind))
+
+
+@pytest.mark.parametrize("kind", ["compute", "store"])
+def test_deadlock_names_module_and_queue(verilator, kind):
+    err = expect_error(verilator, *P.deadlock_program(CFG, kind))
+    assert "deadlock" in err.message
+
+
+def test_no_finish(verilator):
+    expect_error(verilator, *P.no_finish_program(CFG))
+
+
+def test_bad_programs_on_icarus(icarus):
+    expect_error(icarus, *P.illegal_program(CFG, "opcode7"))
+    expect_error(icarus, *P.deadlock_program(CFG, "store"))
+
+
+def test_address_outside_memory_is_a_bus_error(verilator):
+    """A LOAD far beyond the simulation memory: the memory answers DECERR, the core stops with
+    AXI_READ naming the instruction."""
+    prog, _ = P.dram_out_of_range_program(CFG, "inp")
+    insns = prog.decoded()
+    idx = next(i for i, insn in enumerate(insns)
+               if getattr(insn, "memory_type", None) == 2 and insn.opcode == 0)
+    insns[idx].dram_base = 1 << 20          # 16 MiB past the inp region: beyond the 4 MiB memory
+    bad = replace(prog, insns=encode_insns(insns, CFG))
+    with pytest.raises(VTARunError) as info:
+        cb.run_verilator(bad, max_cycles=100_000)
+    assert info.value.code == ErrorCode.AXI_READ and info.value.index == idx
+
+
+def test_cycle_bound_on_the_core(verilator):
+    prog, _ = SUITE["tutorial_fc_small"]
+    with pytest.raises(VTARunError) as info:
+        cb.run_verilator(prog, max_cycles=50)
+    assert info.value.code == ErrorCode.TIMEOUT and "50 cycles" in info.value.message
+
+
+# -- waveforms -------------------------------------------------------------------------------------
+
+def test_vcd_on_verilator(verilator, tmp_path):
+    prog, expected = SUITE["alu_add_imm_compressed"]
+    vcd = tmp_path / "wave.vcd"
+    res = cb.run_verilator(prog, vcd=str(vcd))
+    assert res.out == expected
+    text = vcd.read_text()
+    assert "$enddefinitions" in text and "irq" in text
