@@ -305,6 +305,35 @@ def _latencies(mem_latency, read_latency, write_latency) -> tuple[int, int]:
     return rl, wl
 
 
+def _show_progress(simulator: str, path: Path, t0: float):
+    """Show the testbench's progress file on stderr (a thread polling it); returns the stop function."""
+    import sys
+    import threading
+    stop = threading.Event()
+    shown = [False]
+
+    def poll():
+        while not stop.wait(0.5):
+            try:
+                cycles = int(path.read_text())
+            except (OSError, ValueError):
+                continue
+            rate = cycles / max(time.perf_counter() - t0, 1e-9)
+            print(f"\r{simulator}: {cycles} cycles ({rate:.0f} cycles/s)", end="", file=sys.stderr,
+                  flush=True)
+            shown[0] = True
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+
+    def finish():
+        stop.set()
+        thread.join()
+        if shown[0]:
+            print(file=sys.stderr)
+    return finish
+
+
 def _next_pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
@@ -325,7 +354,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         Cycle bound from launch (default ``sim.simtop.cycle_bound(program)``, as the ``amaranth``
         backend); reaching it raises ``VTARunError`` with code ``TIMEOUT``.
     progress : bool
-        Print a line every 200k cycles, and let the simulator's own output through.
+        Show the cycles simulated so far on stderr (updated every 200k cycles on Verilator, 5k on
+        Icarus).  The simulator's own output always goes to the job's ``sim.log``.
     vcd : path, optional
         Write a waveform there (Verilator: VCD; Icarus: FST).  Needs a separate build with tracing.
     mem_latency, read_latency, write_latency : int, optional
@@ -398,20 +428,23 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         log = jobdir / "sim.log"
         runner = _runner(simulator)
         t0 = time.perf_counter()
+        stop_progress = _show_progress(simulator, jobdir / "progress.txt", t0) if progress else None
         try:
             runner.test(test_module="sim.cocotb_tb", hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
                         build_dir=b.directory,
                         test_dir=jobdir, results_xml=str(jobdir / "results.xml"),
                         plusargs=plusargs, extra_env={"VTA_COCOTB_JOB": str(jobdir),
                                                       "COCOTB_ANSI_OUTPUT": "0"},
-                        waves=vcd is not None, timescale=TIMESCALE,
-                        log_file=None if progress else log)
+                        waves=vcd is not None, timescale=TIMESCALE, log_file=log)
         except (SystemExit, RuntimeError) as e:
             if not (jobdir / "result.json").exists():
                 tail = log.read_text()[-4000:] if log.exists() else ""
                 keep = True
                 raise RuntimeError(f"the {simulator} simulation failed ({e!r}); job kept in {jobdir}; "
                                    f"end of its log:\n{tail}") from None
+        finally:
+            if stop_progress is not None:
+                stop_progress()
         elapsed = time.perf_counter() - t0
         rpath = jobdir / "result.json"
         if not rpath.exists():
@@ -473,3 +506,65 @@ def run_verilator(program, *, max_cycles=None, progress=False, vcd=None, mem_lat
     """The ``verilator`` backend: :func:`run_program` on Verilator (the fast cycle-level backend)."""
     return run_program(program, "verilator", max_cycles=max_cycles, progress=progress, vcd=vcd,
                        mem_latency=mem_latency, **{k: v for k, v in opts.items() if k in _RUN_OPTIONS})
+
+
+# -- benchmark --------------------------------------------------------------------------------------
+
+def benchmark(simulator: str = "verilator", program=None) -> dict:
+    """Run the seed FC (or ``program``) once more after a warm-up run and account for the wall time.
+
+    Returns a dict: ``cycles``; ``run_cycles_per_second`` (launch to ``irq``, the design simulating
+    on its own); ``end_to_end_cycles_per_second`` (the whole simulator process, build excluded);
+    ``phases`` (seconds: process start-up and shut-down, testbench setup, reset and memory load,
+    launch, run, register and out read-back); and ``limit``, a sentence naming the largest cost.
+    """
+    if program is None:
+        from sw.fc import build_fc
+        import numpy as np
+        rng = np.random.default_rng(0)
+        x = rng.integers(-128, 128, (1, 1024), dtype=np.int8)
+        w = rng.integers(-128, 128, (1024, 1024), dtype=np.int8)
+        program = build_fc(x, w, shift=8, clip=(0, 127), schedule="tutorial").program
+    runp = run_verilator if simulator == "verilator" else run_icarus
+    first = runp(program)
+    res = runp(program)
+    phases = dict(res.extra["phases"])
+    phases["process"] = max(res.wall_time - sum(phases.values()), 0.0)
+    biggest = max(phases, key=phases.get)
+    why = {
+        "run": "simulating the design itself (Verilator's evaluation of the core every cycle; no "
+               "Python runs between launch and irq)",
+        "process": "starting the simulator process: the embedded Python interpreter, importing cocotb "
+                   "(and pytest, which cocotb imports), constructing the model",
+        "setup": "importing cocotbext-axi and constructing its bus models",
+        "reset": "time 0: zeroing the simulation memory and the SRAMs, $readmemh of the image",
+        "registers": "reading the counters through AXI4-Lite (Python per transaction)",
+        "out": "reading the out region through the backdoor port (Python per word)",
+        "launch": "writing the base registers through AXI4-Lite",
+    }[biggest]
+    return {
+        "simulator": simulator, "cycles": res.cycles, "instructions": res.instructions,
+        "build_seconds_first_run": first.extra["build_seconds"],
+        "end_to_end_seconds": round(res.wall_time, 3),
+        "end_to_end_cycles_per_second": round(res.cycles / res.wall_time),
+        "run_cycles_per_second": round(res.cycles / max(phases["run"], 1e-9)),
+        "phases": {k: round(v, 3) for k, v in phases.items()},
+        "limit": f"{biggest} ({phases[biggest]:.2f} s of {res.wall_time:.2f} s): {why}",
+    }
+
+
+def main(argv=None) -> int:
+    """``python -m sim.cocotb_backend bench [--simulator S]``: the speed benchmark as JSON."""
+    import argparse
+    import sys
+    p = argparse.ArgumentParser(prog="python -m sim.cocotb_backend")
+    p.add_argument("command", choices=["bench"])
+    p.add_argument("--simulator", choices=SIMULATORS, default="verilator")
+    args = p.parse_args(argv)
+    json.dump(benchmark(args.simulator), sys.stdout, indent=1)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

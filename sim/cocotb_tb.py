@@ -41,8 +41,9 @@ from hw import regs  # noqa: E402
 JOB_ENV = "VTA_COCOTB_JOB"
 #: Clock period of the simulation in ns (only the ratio to nothing matters: cycles are what count).
 CLOCK_NS = 10
-#: Cycles per progress line when the job asks for progress.
-PROGRESS_CYCLES = 200_000
+#: Cycles between progress reports (the job's ``progress``: written to ``progress.txt`` in the job
+#: directory, which the backend's process shows).
+PROGRESS_CYCLES = {"verilator": 200_000, "icarus": 5_000}
 
 
 def _pause_generator(rng: random.Random, probability: float):
@@ -146,7 +147,8 @@ class VTATestbench:
     async def wait_finished(self, max_cycles: int, progress: bool) -> bool:
         """Await the rising edge of ``irq`` (one trigger, no per-cycle Python); False at the bound.
 
-        With ``progress`` the wait is cut into chunks of :data:`PROGRESS_CYCLES`, each printing a line.
+        With ``progress`` the wait is cut into chunks of :data:`PROGRESS_CYCLES`, after each of which
+        the cycles so far are written to ``progress.txt``.
         """
         irq = self.dut.irq
         waited = 0
@@ -155,11 +157,14 @@ class VTATestbench:
                 return False
             chunk = max_cycles - waited
             if progress:
-                chunk = min(chunk, PROGRESS_CYCLES)
+                chunk = min(chunk, PROGRESS_CYCLES.get(self.job["simulator"], 10_000))
             await First(RisingEdge(irq), Timer(chunk * CLOCK_NS, unit="ns"))
             waited += chunk
             if progress and not int(irq.value):
-                print(f"[vta {self.job['simulator']}] {waited} cycles", flush=True)
+                path = os.path.join(os.environ[JOB_ENV], "progress.txt")
+                with open(path + ".tmp", "w") as f:
+                    f.write(str(waited))
+                os.replace(path + ".tmp", path)
         return True
 
 
