@@ -357,7 +357,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         Show the cycles simulated so far on stderr (updated every 200k cycles on Verilator, 5k on
         Icarus).  The simulator's own output always goes to the job's ``sim.log``.
     vcd : path, optional
-        Write a waveform there (Verilator: VCD; Icarus: FST).  Needs a separate build with tracing.
+        Write a waveform there (Verilator: VCD; Icarus: FST, whatever the name).  Needs a separate
+        build with tracing (cached like any other).
     mem_latency, read_latency, write_latency : int, optional
         Latencies of the ``simtop`` memory in cycles, as the ``amaranth`` backend takes them
         (``mem_latency`` sets both; default ``sim.simtop.DEFAULT_READ_LATENCY`` / ``..._WRITE_...``).
@@ -425,6 +426,9 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
             plusargs.append(f"+{verilog.MEM_PLUSARG}={jobdir / 'mem.hex'}")
         else:
             (jobdir / "image.bin").write_bytes(layout.image)
+        if vcd is not None and simulator == "icarus":
+            # cocotb's Icarus dump module writes into the (shared) build directory unless told.
+            plusargs.append(f"+dumpfile_path={jobdir / 'wave.fst'}")
         log = jobdir / "sim.log"
         runner = _runner(simulator)
         t0 = time.perf_counter()
@@ -455,11 +459,10 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         res = json.loads(rpath.read_text())
         out = (jobdir / "out.bin").read_bytes()
         if vcd is not None:
-            name = "dump.vcd" if simulator == "verilator" else f"{b.toplevel}.fst"
-            for cand in (jobdir / name, b.directory / name):
-                if cand.exists():
-                    shutil.copyfile(cand, vcd)
-                    break
+            wave = jobdir / ("dump.vcd" if simulator == "verilator" else "wave.fst")
+            if not wave.exists():
+                raise RuntimeError(f"the {simulator} simulation wrote no waveform ({wave})")
+            shutil.copyfile(wave, vcd)
     finally:
         if not keep:
             shutil.rmtree(jobdir, ignore_errors=True)

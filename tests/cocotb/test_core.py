@@ -181,14 +181,3 @@ def test_cycle_bound_on_the_core(verilator):
     with pytest.raises(VTARunError) as info:
         cb.run_verilator(prog, max_cycles=50)
     assert info.value.code == ErrorCode.TIMEOUT and "50 cycles" in info.value.message
-
-
-# -- waveforms -------------------------------------------------------------------------------------
-
-def test_vcd_on_verilator(verilator, tmp_path):
-    prog, expected = SUITE["alu_add_imm_compressed"]
-    vcd = tmp_path / "wave.vcd"
-    res = cb.run_verilator(prog, vcd=str(vcd))
-    assert res.out == expected
-    text = vcd.read_text()
-    assert "$enddefinitions" in text and "irq" in text

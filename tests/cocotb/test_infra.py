@@ -161,3 +161,16 @@ def test_bad_options_are_refused():
         cb.run_program(prog, "verilator", memory="dram")
     with pytest.raises(ValueError, match="read_latency must be an integer"):
         cb.run_program(prog, "verilator", read_latency="slow", design=StandInSimTop, mem_bytes=MEM)
+
+
+def test_waveform(simulator, tmp_path):
+    prog, expected = copy_program(2)
+    wave = tmp_path / "wave.vcd"
+    res = run_standin(simulator, prog, vcd=str(wave))
+    assert res.out == expected
+    data = wave.read_bytes()
+    if simulator == "verilator":
+        text = data.decode()
+        assert "$enddefinitions" in text and "irq" in text
+    else:
+        assert len(data) > 100          # an FST file (binary)
