@@ -285,6 +285,12 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
             tail = log.read_text()[-4000:] if log.exists() else ""
             raise RuntimeError(f"{simulator} build of {src} failed ({e}); end of {log}:\n{tail}") from None
         seconds = time.perf_counter() - t0
+        if simulator == "verilator":
+            # The precompiled headers (~70 MB each) and objects are not needed to run; ccache keeps
+            # what a rebuild needs.
+            for f in bdir.iterdir():
+                if f.suffix in (".gch", ".o", ".a", ".d"):
+                    f.unlink()
         marker.write_text(json.dumps({"seconds": seconds, "config": cfg.to_json(), "top": top,
                                       "mem_bytes": mem_bytes, "latency": latency}))
     return Build(simulator, top, bdir, vpath, mem_bytes, latency, seconds, False)
