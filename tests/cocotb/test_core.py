@@ -181,3 +181,16 @@ def test_cycle_bound_on_the_core(verilator):
     with pytest.raises(VTARunError) as info:
         cb.run_verilator(prog, max_cycles=50)
     assert info.value.code == ErrorCode.TIMEOUT and "50 cycles" in info.value.message
+
+
+def test_another_configuration_on_verilator(verilator):
+    """A 128-bit bus and an 8x8 core: the image and the backdoor follow the bus width."""
+    cfg = VTAConfig(log_block=3, log_bus_width=7, log_inp_buff_size=13, log_wgt_buff_size=15,
+                    log_acc_buff_size=15)
+    rng = np.random.default_rng(7)
+    x = rng.integers(-128, 128, (3, 40), dtype=np.int8)
+    w = rng.integers(-128, 128, (20, 40), dtype=np.int8)
+    fc = build_fc(x, w, shift=5, clip=(-50, 50), config=cfg)
+    res = cb.run_verilator(fc.program)
+    assert_agrees_with_fsim(fc.program, res)
+    np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
