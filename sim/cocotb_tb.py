@@ -34,13 +34,17 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, message=r".*cocot
 
 import cocotb  # noqa: E402
 from cocotb.clock import Clock  # noqa: E402
-from cocotb.triggers import ClockCycles, First, FallingEdge, RisingEdge, Timer  # noqa: E402
+from cocotb.triggers import (ClockCycles, First, FallingEdge, RisingEdge, SimTimeoutError,  # noqa: E402
+                             Timer, with_timeout)
 
 from hw import regs  # noqa: E402
 
 JOB_ENV = "VTA_COCOTB_JOB"
 #: Clock period of the simulation in ns (only the ratio to nothing matters: cycles are what count).
 CLOCK_NS = 10
+#: Cycles one control-register access may take before the testbench gives up (a core that never
+#: answers on AXI4-Lite must not hang the simulation).
+REG_TIMEOUT_CYCLES = 10_000
 #: Cycles between progress reports (the job's ``progress``: written to ``progress.txt`` in the job
 #: directory, which the backend's process shows).
 PROGRESS_CYCLES = {"verilator": 200_000, "icarus": 5_000}
@@ -100,16 +104,26 @@ class VTATestbench:
 
     # -- registers ----------------------------------------------------------------------------------
 
+    async def _bounded(self, what: str, coro):
+        try:
+            return await with_timeout(coro, REG_TIMEOUT_CYCLES * CLOCK_NS, "ns")
+        except SimTimeoutError:
+            raise RuntimeError(f"the core did not answer an AXI4-Lite {what} within "
+                               f"{REG_TIMEOUT_CYCLES} cycles") from None
+
     async def write_reg(self, name: str, value: int):
-        await self.axil.write_dword(regs.REG_BY_NAME[name].offset, value & 0xFFFF_FFFF)
+        off = regs.REG_BY_NAME[name].offset
+        await self._bounded(f"write of {name} (0x{off:02x})",
+                            self.axil.write_dword(off, value & 0xFFFF_FFFF))
 
     async def read_reg(self, name: str) -> int:
-        return await self.axil.read_dword(regs.REG_BY_NAME[name].offset)
+        off = regs.REG_BY_NAME[name].offset
+        return await self._bounded(f"read of {name} (0x{off:02x})", self.axil.read_dword(off))
 
     async def read_counter(self, name: str) -> int:
         off = regs.counter_offset(name)
-        lo = await self.axil.read_dword(off)
-        hi = await self.axil.read_dword(off + 4)
+        lo = await self._bounded(f"read of counter {name}", self.axil.read_dword(off))
+        hi = await self._bounded(f"read of counter {name}", self.axil.read_dword(off + 4))
         return lo | hi << 32
 
     # -- memory -------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from amaranth.lib.wiring import In, Out, flipped
 from hw import regs
 from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 
-__all__ = ["StandInCore", "StandInSimTop"]
+__all__ = ["StandInCore", "StandInSimTop", "SilentCore"]
 
 
 def _core_members(bus_bits):
@@ -259,4 +259,19 @@ class StandInSimTop(wiring.Component):
                     m.d.comb += mx["bvalid"].eq(1)
                     with m.If(mx["bready"]):
                         m.d.sync += wstate.eq(0)
+        return m
+
+
+class SilentCore(wiring.Component):
+    """The core's ports and nothing behind them: never answers on AXI4-Lite (a testbench must not
+    hang on it)."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        super().__init__(_core_members(cfg.bus_bits))
+
+    def elaborate(self, platform):
+        m = Module()
+        dummy = Signal()
+        m.d.sync += dummy.eq(~dummy)
         return m

@@ -17,7 +17,7 @@ from sim import verilog
 from sim.result import VTARunError
 from sw.program import Program
 
-from .standin import StandInCore, StandInSimTop
+from .standin import SilentCore, StandInCore, StandInSimTop
 
 CFG = VTAConfig()
 MEM = 1 << 16
@@ -174,3 +174,9 @@ def test_waveform(simulator, tmp_path):
         assert "$enddefinitions" in text and "irq" in text
     else:
         assert len(data) > 100          # an FST file (binary)
+
+
+def test_a_core_that_never_answers_does_not_hang(verilator):
+    prog, _ = copy_program(2)
+    with pytest.raises(RuntimeError, match="did not answer an AXI4-Lite write of insn_base"):
+        cb.run_program(prog, verilator, memory="axiram", design=SilentCore)
