@@ -8,9 +8,8 @@ import os
 
 import pytest
 
-from hw.regs import FSIM_COUNTERS
-from sim import fsim
 from sim.cocotb_backend import SimulatorNotFound, check_simulator
+from tests.checks import assert_agrees_with_fsim  # noqa: F401  (re-exported for the tests here)
 
 
 def require(simulator: str) -> None:
@@ -38,15 +37,3 @@ def verilator():
 def simulator(request):
     require(request.param)
     return request.param
-
-
-def assert_agrees_with_fsim(prog, res, expected=None):
-    """Output bytes and every counter the functional model defines agree with ``fsim.run(prog)``."""
-    ref = fsim.run(prog)
-    if expected is not None:
-        assert ref.out == expected
-    assert res.out == ref.out
-    for k in FSIM_COUNTERS + ("acc_wr_count",):
-        assert res.counters[k] == ref.counters[k], (k, res.counters[k], ref.counters[k])
-    assert res.cycles == res.counters["cycle_count"] > 0
-    return ref

@@ -18,6 +18,7 @@ from sim.result import VTARunError
 from sw.fc import build_fc
 from tests import programs as P
 
+from tests import checks
 from .conftest import assert_agrees_with_fsim, require
 
 CFG = VTAConfig()
@@ -128,19 +129,8 @@ def test_back_pressure_on_icarus(icarus):
 # -- bad programs ----------------------------------------------------------------------------------
 
 def expect_error(simulator, prog, exp: "P.ExpectedError"):
-    with pytest.raises(VTARunError) as info:
-        cb.run_program(prog, simulator, max_cycles=200_000)
-    err = info.value
-    assert err.code == exp.code, err.message
-    if exp.index is not None:
-        assert err.index == exp.index, err.message
-    for stall in exp.stalls:
-        assert stall in err.message
-    with pytest.raises(VTARunError) as ref:
-        fsim.run(prog)
-    assert ref.value.code == err.code and ref.value.index == err.index
-    assert err.result is not None and err.result.backend == simulator
-    return err
+    return checks.expect_error(lambda p: cb.run_program(p, simulator, max_cycles=200_000), prog, exp,
+                               backend=simulator)
 
 
 @pytest.mark.parametrize("kind", P.ILLEGAL_KINDS)

@@ -10,6 +10,8 @@ from sim import amaranth_backend, fsim
 from sim.result import VTARunError
 from sw.fc import build_fc
 from tests import programs as P
+from tests import checks
+from tests.checks import assert_agrees_with_fsim
 
 #: A 4x4 core with small buffers: the same logic as the default, and fast to simulate.
 SMALL = VTAConfig(log_block=2, log_inp_buff_size=8, log_wgt_buff_size=9, log_acc_buff_size=10,
@@ -17,15 +19,9 @@ SMALL = VTAConfig(log_block=2, log_inp_buff_size=8, log_wgt_buff_size=9, log_acc
 
 
 def agree(prog, expected=None, **kw):
-    """Run ``prog`` on both backends; assert identical bytes and counters; return the amaranth result."""
-    ref = fsim.run(prog)
+    """Run ``prog`` on the amaranth backend; assert identical bytes and counters to fsim."""
     res = amaranth_backend.run(prog, **kw)
-    if expected is not None:
-        assert ref.out == expected
-    assert res.out == ref.out
-    for k in FSIM_COUNTERS + ("acc_wr_count",):
-        assert res.counters[k] == ref.counters[k], k
-    assert res.cycles == res.counters["cycle_count"] > 0
+    assert_agrees_with_fsim(prog, res, expected)
     return res
 
 
@@ -57,20 +53,9 @@ def test_padded_loads_up_to_15(mem):
     agree(prog, expected)
 
 
-def expect_error(prog, exp: "P.ExpectedError", cfg_stalls=True):
-    with pytest.raises(VTARunError) as info:
-        amaranth_backend.run(prog, max_cycles=200_000)
-    err = info.value
-    assert err.code == exp.code, err.message
-    if exp.index is not None:
-        assert err.index == exp.index, err.message
-    for stall in exp.stalls:
-        assert stall in err.message
-    # The functional model reports the same code and index.
-    with pytest.raises(VTARunError) as ref:
-        fsim.run(prog)
-    assert ref.value.code == err.code and ref.value.index == err.index
-    return err
+def expect_error(prog, exp: "P.ExpectedError"):
+    return checks.expect_error(lambda p: amaranth_backend.run(p, max_cycles=200_000), prog, exp,
+                               backend="amaranth")
 
 
 @pytest.mark.parametrize("kind", P.ILLEGAL_KINDS)

@@ -1,0 +1,41 @@
+"""Assertions shared by every backend's tests: agreement with the functional model, and bad programs
+reported with the right code, instruction and queue."""
+
+import pytest
+
+from hw.regs import FSIM_COUNTERS
+from sim import fsim
+from sim.result import VTARunError
+
+__all__ = ["assert_agrees_with_fsim", "expect_error"]
+
+
+def assert_agrees_with_fsim(prog, res, expected=None):
+    """Output bytes and every counter the functional model defines agree with ``fsim.run(prog)``."""
+    ref = fsim.run(prog)
+    if expected is not None:
+        assert ref.out == expected
+    assert res.out == ref.out
+    for k in FSIM_COUNTERS + ("acc_wr_count",):
+        assert res.counters[k] == ref.counters[k], (k, res.counters[k], ref.counters[k])
+    assert res.cycles == res.counters["cycle_count"] > 0
+    return ref
+
+
+def expect_error(run, prog, exp, backend=None):
+    """``run(prog)`` stops with the code, instruction index and stall names of ``exp``
+    (``tests.programs.ExpectedError``), and the functional model reports the same code and index."""
+    with pytest.raises(VTARunError) as info:
+        run(prog)
+    err = info.value
+    assert err.code == exp.code, err.message
+    if exp.index is not None:
+        assert err.index == exp.index, err.message
+    for stall in exp.stalls:
+        assert stall in err.message
+    with pytest.raises(VTARunError) as ref:
+        fsim.run(prog)
+    assert ref.value.code == err.code and ref.value.index == err.index
+    if backend is not None:
+        assert err.result is not None and err.result.backend == backend
+    return err
