@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.config import VTAConfig
 from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
-from hw.top import VTACore
+from hw.top import VTACore, glue
 from sw.program import Program
 from .axi_mem import AxiMemory
 from .memimage import MemImage
@@ -50,13 +50,15 @@ class SimTop(wiring.Component):
         m = Module()
         m.submodules.core = core = self.core
         m.submodules.mem = mem = self.mem
+        g = glue(m, "axi_glue")
         for n, _, d in AXI4_MEMBERS(self.cfg.bus_bits):
             src, dst = getattr(core, "m_axi_" + n), getattr(mem.bus, n)
-            m.d.comb += (dst.eq(src) if d is Out else src.eq(dst))
+            g.d.comb += (dst.eq(src) if d is Out else src.eq(dst))
+        g = glue(m, "axil_glue")
         for n, _, d in AXIL_MEMBERS:
             outer, inner = getattr(self, "s_axil_" + n), getattr(core, "s_axil_" + n)
-            m.d.comb += (inner.eq(outer) if d is Out else outer.eq(inner))
-        m.d.comb += self.irq.eq(core.irq)
+            g.d.comb += (inner.eq(outer) if d is Out else outer.eq(inner))
+        g.d.comb += self.irq.eq(core.irq)
         m.d.comb += [mem.bd_addr.eq(self.bd_addr), mem.bd_wdata.eq(self.bd_wdata),
                      mem.bd_we.eq(self.bd_we), self.bd_rdata.eq(mem.bd_rdata)]
         return m
