@@ -8,7 +8,7 @@ from amaranth.hdl import Module, Signal, Cat, Const, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .regs import (REGS, COUNTERS, counter_offset, ErrorCode,
+from .regs import (REGS, REG_BY_NAME, UNIT_INDEX_REGS, COUNTERS, counter_offset, ErrorCode,
                    CONTROL_LAUNCH, CONTROL_FINISHED, STATUS_RUNNING, STATUS_DONE, STATUS_ERROR)
 from .interfaces import AXIL_MEMBERS, AXIL_ADDR_WIDTH
 
@@ -43,6 +43,8 @@ class ControlBlock(wiring.Component):
     error : In(4)            a non-zero ErrorCode stops the run (sampled while running)
     error_index : In(32)     the instruction the error names (sampled with ``error``)
     stall : In(16)           what each module waits on (sampled with ``error``)
+    load_index, compute_index, store_index, fetch_index : In(32)
+                             each unit's current instruction (sampled with ``error``)
     inc_<counter> : In(w)    per-cycle increment of each counter but ``cycle_count`` (counted only while running)
     irq : Out(1)             the finished bit
     """
@@ -54,6 +56,7 @@ class ControlBlock(wiring.Component):
             "done": In(1), "error": In(_ERROR_WIDTH), "error_index": In(32), "stall": In(16),
         })
         members.update({r: Out(32) for r in BASE_REGS})
+        members.update({r: In(32) for r in UNIT_INDEX_REGS})
         members.update({f"inc_{n}": In(w) for n, w in COUNTER_INC_WIDTH.items()})
         super().__init__(members)
         self._config_id = config_id
@@ -68,6 +71,7 @@ class ControlBlock(wiring.Component):
         stall = Signal(16)
         done_flag = Signal()
         counters = {n: Signal(64, name=f"cnt_{n}") for n in COUNTERS}
+        unit_index = {r: Signal(32, name=f"at_error_{r}") for r in UNIT_INDEX_REGS}
 
         m.d.comb += self.irq.eq(finished)
         m.d.sync += self.launch.eq(0)
@@ -85,6 +89,7 @@ class ControlBlock(wiring.Component):
             with m.If(self.error != 0):
                 m.d.sync += [self.running.eq(0), finished.eq(1), error_code.eq(self.error),
                              error_index.eq(self.error_index), stall.eq(self.stall)]
+                m.d.sync += [unit_index[r].eq(getattr(self, r)) for r in UNIT_INDEX_REGS]
             with m.Elif(self.done):
                 m.d.sync += [self.running.eq(0), finished.eq(1), done_flag.eq(1)]
 
@@ -100,6 +105,8 @@ class ControlBlock(wiring.Component):
         rd[0x30] = error_index
         rd[0x34] = Mux(self.running, self.stall, stall)   # live while running
         rd[0x38] = Const(self._config_id, 32)
+        for r in UNIT_INDEX_REGS:
+            rd[REG_BY_NAME[r].offset] = Mux(self.running, getattr(self, r), unit_index[r])
         for n in COUNTERS:
             rd[counter_offset(n)] = counters[n][:32]
             rd[counter_offset(n) + 4] = counters[n][32:]

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 
 __all__ = ["Reg", "REGS", "REG_BY_NAME", "COUNTERS", "FSIM_COUNTERS", "COUNTER_BASE", "counter_offset",
-           "ErrorCode", "STALL_BITS", "CONTROL_LAUNCH", "CONTROL_FINISHED",
+           "ErrorCode", "STALL_BITS", "UNIT_INDEX_REGS", "CONTROL_LAUNCH", "CONTROL_FINISHED",
            "STATUS_RUNNING", "STATUS_DONE", "STATUS_ERROR"]
 
 
@@ -52,7 +52,14 @@ REGS: tuple[Reg, ...] = (
     Reg("error_index",  0x30, "ro", "index of the instruction the error names"),
     Reg("stall",        0x34, "ro", "at an error: what each module was waiting on (STALL_BITS)"),
     Reg("config_id",    0x38, "ro", "LOG_BATCH | LOG_BLOCK<<4 | LOG_BUS_WIDTH<<8 | LOG_*_BUFF_SIZE<<12.."),
+    Reg("load_index",   0x3C, "ro", "at an error: the load module's current instruction"),
+    Reg("compute_index", 0x40, "ro", "at an error: the compute module's current instruction"),
+    Reg("store_index",  0x44, "ro", "at an error: the store module's current instruction"),
+    Reg("fetch_index",  0x48, "ro", "at an error: the next instruction fetch dispatches"),
 )
+
+#: The units whose current instruction index the registers above hold, in register order.
+UNIT_INDEX_REGS = ("load_index", "compute_index", "store_index", "fetch_index")
 
 REG_BY_NAME = {r.name: r for r in REGS}
 

@@ -216,7 +216,8 @@ class VTACore(wiring.Component):
         with m.Elif(stalled):
             m.d.comb += [error.eq(ErrorCode.NO_FINISH), error_index.eq(fetch.index)]
         m.d.comb += [ctl.done.eq(done), ctl.error.eq(error), ctl.error_index.eq(error_index),
-                     ctl.stall.eq(stall)]
+                     ctl.stall.eq(stall), ctl.load_index.eq(load.index), ctl.compute_index.eq(comp.index),
+                     ctl.store_index.eq(store.index), ctl.fetch_index.eq(fetch.index)]
         halted = Signal()
         with m.If(ctl.launch):
             m.d.sync += halted.eq(0)

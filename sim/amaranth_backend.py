@@ -13,14 +13,16 @@ import time
 
 from amaranth.sim import Simulator
 
-from hw.regs import REG_BY_NAME, COUNTERS, counter_offset, ErrorCode, STATUS_ERROR, STALL_BITS
+from hw.regs import (REG_BY_NAME, COUNTERS, counter_offset, ErrorCode, STATUS_ERROR, STALL_BITS,
+                     UNIT_INDEX_REGS)
 from sw.program import Program
 from .memimage import MemImage
 from .result import RunResult, VTARunError
 from .simtop import SimTop, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY, cycle_bound
 from .axil import AxiLiteDriver
+from .errors import describe_error
 
-__all__ = ["run", "describe_error", "read_counters"]
+__all__ = ["run", "read_counters"]
 
 PERIOD = 1e-8     # 100 MHz, as the Pynq VTA
 CHUNK = 5000      # cycles between progress updates
@@ -34,26 +36,6 @@ async def read_counters(read) -> dict[str, int]:
         hi = await read(counter_offset(name) + 4)
         out[name] = lo | hi << 32
     return out
-
-
-def describe_error(code: int, index: int, stall: int) -> str:
-    """One line naming what stopped a run, from the error registers."""
-    waits = [name for name, bit in STALL_BITS.items() if stall >> bit & 1]
-    try:
-        code = ErrorCode(code)
-    except ValueError:
-        return f"the core stopped with unknown error code {code} at instruction {index}"
-    if code == ErrorCode.ILLEGAL_INSN:
-        return f"illegal instruction at index {index}"
-    if code == ErrorCode.DEADLOCK:
-        return f"deadlock at instruction {index}: " + ", ".join(waits)
-    if code == ErrorCode.NO_FINISH:
-        return f"the instructions ran out before a FINISH ({index} instructions dispatched)"
-    if code == ErrorCode.AXI_READ:
-        return f"memory read error (SLVERR/DECERR) in instruction {index}"
-    if code == ErrorCode.AXI_WRITE:
-        return f"memory write error (SLVERR/DECERR) in instruction {index}"
-    return f"error {code.name} at instruction {index}"
 
 
 def run(program: Program, *, max_cycles: int | None = None, progress: bool = False, vcd: str | None = None,
@@ -111,6 +93,7 @@ def run(program: Program, *, max_cycles: int | None = None, progress: bool = Fal
         state["error_code"] = await axil.read(REG_BY_NAME["error_code"].offset)
         state["error_index"] = await axil.read(REG_BY_NAME["error_index"].offset)
         state["stall"] = await axil.read(REG_BY_NAME["stall"].offset)
+        state["unit_index"] = {r: await axil.read(REG_BY_NAME[r].offset) for r in UNIT_INDEX_REGS}
         state["counters"] = await read_counters(axil.read)
         # Read the out region back through the memory's backdoor port.
         out = bytearray()
@@ -143,7 +126,8 @@ def run(program: Program, *, max_cycles: int | None = None, progress: bool = Fal
                           + (", ".join(n for n, b in STALL_BITS.items() if state['stall'] >> b & 1) or "none")
                           + ")", result=result)
     if state["status"] & STATUS_ERROR:
-        raise VTARunError(state["error_code"], describe_error(state["error_code"], state["error_index"],
-                                                              state["stall"]),
+        raise VTARunError(state["error_code"],
+                          describe_error(state["error_code"], state["error_index"], state["stall"],
+                                         state["unit_index"], program),
                           index=state["error_index"], result=result)
     return result

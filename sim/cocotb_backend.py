@@ -500,9 +500,11 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                           f"no finish within {max_cycles} cycles (stall bits: "
                           f"{', '.join(waits) or 'none'})", result=result)
     if res["status"] & regs.STATUS_ERROR:
-        from sim.amaranth_backend import describe_error
+        from sim.errors import describe_error
+        unit_index = {r: res[r] for r in regs.UNIT_INDEX_REGS if r in res}
         raise VTARunError(res["error_code"],
-                          describe_error(res["error_code"], res["error_index"], res["stall"]),
+                          describe_error(res["error_code"], res["error_index"], res["stall"],
+                                         unit_index, program),
                           index=res["error_index"], result=result)
     return result
 

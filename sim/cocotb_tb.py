@@ -213,7 +213,7 @@ async def run_job(dut):
     finished = await tb.wait_finished(job["max_cycles"], job.get("progress", False))
     phase("run")
     result = {"finished": finished, "wall_time": phases["run"]}
-    for name in ("control", "status", "error_code", "error_index", "stall"):
+    for name in ("control", "status", "error_code", "error_index", "stall", *regs.UNIT_INDEX_REGS):
         result[name] = await tb.read_reg(name)
     result["counters"] = {name: await tb.read_counter(name) for name in job["counters"]}
     phase("registers")

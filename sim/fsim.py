@@ -36,6 +36,7 @@ from hw.isa import (Opcode, MemType, AluOp, decode_insn, layouts, TOKEN_QUEUES, 
 from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
 from sw.program import Program
 from .result import RunResult, VTARunError
+from .errors import illegal_message, no_finish_message, deadlock_message
 
 __all__ = ["FunctionalModel", "run", "COUNTER_NAMES", "TOKENS", "FLAG_QUEUES", "module_of"]
 
@@ -223,7 +224,7 @@ class _Run:
                 why = illegal_reason(insn)
                 if why is not None:
                     raise VTARunError(ErrorCode.ILLEGAL_INSN,
-                                      f"illegal instruction {i}: {why}", index=i)
+                                      illegal_message(i, why), index=i)
                 self.pending = (i, insn, self.units[module_of(insn)])
             i, insn, unit = self.pending
             if len(unit.queue) >= qdepth:
@@ -280,9 +281,7 @@ class _Run:
         units = self.units
         all_idle = all(u.phase == "idle" and not u.queue for u in units.values())
         if all_idle and self.pending is None and self.pc >= self.n_insns and not self.fetch_stopped:
-            raise VTARunError(ErrorCode.NO_FINISH,
-                              f"no FINISH: all {self.n_insns} instructions ran without a FINISH",
-                              index=self.pc)
+            raise VTARunError(ErrorCode.NO_FINISH, no_finish_message(self.n_insns), index=self.pc)
         tokens, depth = self.m.tokens, self.cfg.token_queue_depth
         stalls, mask, waiting = [], 0, {}
         for u in units.values():
@@ -293,20 +292,19 @@ class _Run:
             else:
                 continue
             for w in waits:
-                stalls.append(f"{w} at instruction {u.cur[0]}")
+                stalls.append((w, u.cur[0]))
                 mask |= 1 << STALL_BITS[w]
             if waits:
                 waiting[u.name] = u.cur[0]
         if self.pending is not None:
             i, _, unit = self.pending
             w = f"fetch waits on full {unit.name} queue"
-            stalls.append(f"{w} at instruction {i}")
+            stalls.append((w, i))
             mask |= 1 << STALL_BITS[w]
         self.stall = mask
         index = next((waiting[n] for n in ("compute", "load", "store") if n in waiting),
                      self.pending[0] if self.pending is not None else None)
-        raise VTARunError(ErrorCode.DEADLOCK, "deadlock: " + "; ".join(stalls or ["no module can move"]),
-                          index=index)
+        raise VTARunError(ErrorCode.DEADLOCK, deadlock_message(stalls), index=index)
 
     # -- execution ---------------------------------------------------------------------------------
 

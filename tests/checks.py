@@ -24,7 +24,8 @@ def assert_agrees_with_fsim(prog, res, expected=None):
 
 def expect_error(run, prog, exp, backend=None):
     """``run(prog)`` stops with the code, instruction index and stall names of ``exp``
-    (``tests.programs.ExpectedError``), and the functional model reports the same code and index."""
+    (``tests.programs.ExpectedError``), and the functional model reports the same code, index and
+    message."""
     with pytest.raises(VTARunError) as info:
         run(prog)
     err = info.value
@@ -36,6 +37,8 @@ def expect_error(run, prog, exp, backend=None):
     with pytest.raises(VTARunError) as ref:
         fsim.run(prog)
     assert ref.value.code == err.code and ref.value.index == err.index
+    # Every backend words an illegal instruction, a deadlock and a missing FINISH the same way.
+    assert err.message == ref.value.message
     if backend is not None:
         assert err.result is not None and err.result.backend == backend
     return err
