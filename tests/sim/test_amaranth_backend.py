@@ -182,3 +182,27 @@ def test_vcd_waveform(tmp_path):
     agree(prog, expected, vcd=str(vcd))
     text = vcd.read_text()
     assert "$enddefinitions" in text and "irq" in text
+
+
+@pytest.mark.parametrize("log_bus", [8, 9])
+@pytest.mark.parametrize("name", ["blocked_gemm_vt2_compressed", "alu_add_acc_uncompressed_wide",
+                                  "padded_acc_1_1_1_1", "tutorial_fc_small"])
+def test_wide_memory_bus(name, log_bus):
+    """256- and 512-bit buses: several instructions and elements per beat."""
+    cfg = SMALL.replace(log_bus_width=log_bus)
+    prog, expected = next((p, e) for n, p, e in P.suite(cfg) if n == name)
+    agree(prog, expected)
+
+
+def test_store_outside_memory_is_a_bus_error():
+    prog, _ = P.dram_out_of_range_program(SMALL, "out")
+    insns = prog.decoded()
+    idx = next(i for i, insn in enumerate(insns) if insn.opcode == 1 and insn.x_size)
+    insns[idx].dram_base = 1 << 20
+    from hw.isa import encode_insns
+    from dataclasses import replace
+    bad = replace(prog, insns=encode_insns(insns, SMALL))
+    with pytest.raises(VTARunError) as info:
+        amaranth_backend.run(bad, max_cycles=100_000)
+    assert info.value.code == ErrorCode.AXI_WRITE and info.value.index == idx
+    assert f"instruction {idx}" in info.value.message
