@@ -185,3 +185,15 @@ def test_another_configuration_on_verilator(verilator):
     res = cb.run_verilator(fc.program)
     assert_agrees_with_fsim(fc.program, res)
     np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_programs_on_verilator(verilator, seed):
+    """The random edge-case programs of tests/sim/test_differential.py on the generated Verilog; same
+    bytes and counters as fsim, and the same cycles as the amaranth backend."""
+    from tests.sim.test_differential import random_program, SMALL
+    from sim import amaranth_backend
+    prog = random_program(SMALL, seed)
+    res = cb.run_verilator(prog)
+    assert_agrees_with_fsim(prog, res)
+    assert res.cycles == amaranth_backend.run(prog).cycles
