@@ -51,7 +51,8 @@ REGS: tuple[Reg, ...] = (
     Reg("error_code",   0x2C, "ro", "why the run stopped on an error (ErrorCode); 0 if none"),
     Reg("error_index",  0x30, "ro", "index of the instruction the error names"),
     Reg("stall",        0x34, "ro", "at an error: what each module was waiting on (STALL_BITS)"),
-    Reg("config_id",    0x38, "ro", "LOG_BATCH | LOG_BLOCK<<4 | LOG_BUS_WIDTH<<8 | LOG_*_BUFF_SIZE<<12.."),
+    Reg("config_id",    0x38, "ro", "the configuration: LOG_BATCH in bits 3:0, LOG_BLOCK 7:4, LOG_BUS_WIDTH 11:8, "
+                                    "LOG_UOP/INP/WGT/ACC_BUFF_SIZE in 16:12, 21:17, 26:22, 31:27"),
     Reg("load_index",   0x3C, "ro", "at an error: the load module's current instruction"),
     Reg("compute_index", 0x40, "ro", "at an error: the compute module's current instruction"),
     Reg("store_index",  0x44, "ro", "at an error: the store module's current instruction"),
@@ -135,3 +136,30 @@ STALL_BITS: dict[str, int] = {
     "fetch waits on full compute queue": 9,
     "fetch waits on full store queue":   10,
 }
+
+
+def markdown() -> str:
+    """The register map, counters, error codes and stall bits as Markdown: ``docs/registers.md`` is
+    this text (``python -m hw.regs > docs/registers.md``; a test keeps them equal)."""
+    lines = ["# Control registers of the VTA core", "",
+             "Generated from `hw/regs.py` by `python -m hw.regs`; do not edit by hand.", "",
+             "AXI4-Lite, 32-bit registers. The first ten keep the layout of VTA's Chisel control block.", "",
+             "| offset | name | access | meaning |", "|---|---|---|---|"]
+    lines += [f"| 0x{r.offset:02X} | `{r.name}` | {r.access} | {r.doc} |" for r in REGS]
+    lines += ["", "## Counters", "",
+              f"64 bits each, low word at the offset, high word at offset + 4; counted from launch to finish "
+              f"and cleared by a launch.", "",
+              "| offset | counter | definition |", "|---|---|---|"]
+    lines += [f"| 0x{counter_offset(n):03X} | `{n}` | {d} |" for n, d in COUNTERS.items()]
+    lines += ["", "## Error codes (`error_code`)", "", "| code | name |", "|---|---|"]
+    lines += [f"| {c.value} | `{c.name}` |" for c in ErrorCode]
+    lines += ["", "## Stall bits (`stall`)", "", "| bit | the unit waits on |", "|---|---|"]
+    lines += [f"| {b} | {n} |" for n, b in STALL_BITS.items()]
+    lines += ["", "## Bits", "",
+              f"- `control`: bit 0 launch (write 1 to start; reads 1 while running), bit 1 finished.",
+              f"- `status`: bit 0 running, bit 1 done, bit 2 error.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -126,3 +126,10 @@ def test_token_queue_counts_and_saturates_at_depth(depth):
 def test_token_queue_rejects_zero_depth():
     with pytest.raises(ValueError, match="depth"):
         TokenQueue(0)
+
+
+def test_register_documentation_is_generated_from_the_table():
+    import pathlib
+    from hw.regs import markdown
+    doc = pathlib.Path(__file__).parents[2] / "docs" / "registers.md"
+    assert doc.read_text() == markdown(), "docs/registers.md is stale: run python -m hw.regs > docs/registers.md"
