@@ -60,6 +60,9 @@ def run(program: Program, *, max_cycles: int | None = None, progress: bool = Fal
     # Amaranth's simulator compiles a memory's write enable bit by bit into one expression; a wide
     # SRAM (the 8192-bit weight element of LOG_BLOCK 5) nests deeper than Python's default limit.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * cfg.wgt_elem_bits + 1000))
+    # ... and writes constants as decimal literals, longer than Python's default limit for wide elements.
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
     sim = Simulator(dut)
     sim.add_clock(PERIOD)
     state: dict = {}

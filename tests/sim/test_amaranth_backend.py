@@ -206,3 +206,19 @@ def test_store_outside_memory_is_a_bus_error():
         amaranth_backend.run(bad, max_cycles=100_000)
     assert info.value.code == ErrorCode.AXI_WRITE and info.value.index == idx
     assert f"instruction {idx}" in info.value.message
+
+
+@pytest.mark.parametrize("conf", [
+    dict(log_block=1, log_inp_buff_size=12, log_wgt_buff_size=12, log_acc_buff_size=14, log_uop_buff_size=12),
+    dict(log_block=6, log_inp_buff_size=12, log_wgt_buff_size=18, log_acc_buff_size=14),
+    dict(log_block=3, log_batch=2, log_inp_buff_size=12, log_wgt_buff_size=12, log_acc_buff_size=14),
+], ids=["block1", "block6", "batch4_block3"])
+def test_small_fc_on_extreme_configurations(conf):
+    cfg = VTAConfig(**conf)
+    rng = np.random.default_rng(7)
+    B, K, N = 5, 3 * cfg.block + 1, cfg.block + 2
+    x = rng.integers(-128, 128, (B, K), dtype=np.int8)
+    w = rng.integers(-128, 128, (N, K), dtype=np.int8)
+    fc = build_fc(x, w, shift=5, relu=True, config=cfg)
+    res = agree(fc.program)
+    np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
