@@ -24,6 +24,58 @@ from .errors import describe_error
 
 __all__ = ["run", "read_counters"]
 
+
+def _compile_repeats_at_once() -> None:
+    """Make Amaranth's simulator compute a repeated part of a concatenation in one operation.
+
+    ``pysim`` compiles ``Cat(x, x, ..., x)`` (what ``x.replicate(n)`` is, and how it widens a memory's
+    one-bit write enable to the element's width, on every clock edge) into one shift-and-or term per
+    copy: thousands of terms for a wide SRAM.  A run of ``n`` copies of a ``w``-bit part equals the part
+    times ``sum(1 << w*i for i in range(n))`` (the copies do not overlap, so no carries), which is what
+    this compiles instead.  Same values, bit for bit; only the generated Python is shorter.  Applied
+    once, only to Amaranth 0.5's RHS compiler; any other version is left alone.
+    """
+    try:
+        from amaranth.sim import _pyrtl
+        cls = _pyrtl._RHSValueCompiler
+    except (ImportError, AttributeError):
+        return
+    if getattr(cls, "_vta_repeats", False) or "on_Concat" not in cls.__dict__:
+        return
+
+    def on_Concat(self, value):
+        gen_parts = []
+        offset = 0
+        parts = list(value.parts)
+        i = 0
+        while i < len(parts):
+            part = parts[i]
+            n = 1
+            while i + n < len(parts) and parts[i + n] is part:
+                n += 1
+            width = len(part)
+            part_mask = (1 << width) - 1
+            if n > 1 and width > 0:
+                spread = sum(1 << (width * k) for k in range(n))
+                gen_parts.append(f"((({part_mask:#x} & {self(part)}) * {spread:#x}) << {offset})")
+            else:
+                for _ in range(n):
+                    gen_parts.append(f"(({part_mask:#x} & {self(part)}) << {offset})")
+                    offset += width
+                i += n
+                continue
+            offset += width * n
+            i += n
+        if gen_parts:
+            return f"({' | '.join(gen_parts)})"
+        return "0"
+
+    cls.on_Concat = on_Concat
+    cls._vta_repeats = True
+
+
+_compile_repeats_at_once()
+
 PERIOD = 1e-8     # 100 MHz, as the Pynq VTA
 CHUNK = 5000      # cycles between progress updates
 
@@ -57,8 +109,9 @@ def run(program: Program, *, max_cycles: int | None = None, progress: bool = Fal
     wl = write_latency if write_latency is not None else mem_latency if mem_latency is not None else DEFAULT_WRITE_LATENCY
     bound = max_cycles if max_cycles is not None else cycle_bound(program)
     dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
-    # Amaranth's simulator compiles a memory's write enable bit by bit into one expression; a wide
-    # SRAM (the 8192-bit weight element of LOG_BLOCK 5) nests deeper than Python's default limit.
+    # Amaranth's simulator compiles a memory's write enable bit by bit into one expression (unless
+    # _compile_repeats_at_once applied); a wide SRAM (the 8192-bit weight element of LOG_BLOCK 5)
+    # then nests deeper than Python's default limit.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * cfg.wgt_elem_bits + 1000))
     # ... and writes constants as decimal literals, longer than Python's default limit for wide elements.
     if hasattr(sys, "set_int_max_str_digits"):
