@@ -74,7 +74,51 @@ def _compile_repeats_at_once() -> None:
     cls._vta_repeats = True
 
 
+def _inline_signal_updates() -> None:
+    """Make Amaranth's simulator queue a process's signal changes inline, not by a method call each.
+
+    ``pysim`` ends every compiled process with one ``slots[i].update(next_i, mask)`` call per signal
+    it drives, hundreds per cycle for the core; this writes the body of ``_PySignalState.update``
+    (Amaranth 0.5) in their place: the same statements, without the call.  Lines of any other form
+    are left as they are, and so is any other Amaranth version.
+    """
+    try:
+        from amaranth.sim import _pyrtl, pysim
+        emitter = _pyrtl._PythonEmitter
+        update = pysim._PySignalState.update
+    except (ImportError, AttributeError):
+        return
+    import inspect
+    import re
+    expected = ("value = (self.next & ~mask) | (value & mask)", "if self.next != value:",
+                "self.next = value", "self.pending.add(self)")
+    try:
+        body = [line.strip() for line in inspect.getsource(update).splitlines()[1:] if line.strip()]
+    except (OSError, TypeError):
+        return
+    if getattr(emitter, "_vta_inline", False) or tuple(body) != expected:
+        return
+    pattern = re.compile(r"slots\[(\d+)\]\.update\((next_\d+), (-?\d+)\)")
+    original = emitter.append
+
+    def append(self, code):
+        match = pattern.fullmatch(code)
+        if match is None:
+            return original(self, code)
+        index, var, mask = match.group(1), match.group(2), int(match.group(3))
+        original(self, f"_s = slots[{index}]")
+        original(self, f"_v = (_s.next & {~mask}) | ({var} & {mask})")
+        original(self, "if _s.next != _v:")
+        with self.indent():
+            original(self, "_s.next = _v")
+            original(self, "_s.pending.add(_s)")
+
+    emitter.append = append
+    emitter._vta_inline = True
+
+
 _compile_repeats_at_once()
+_inline_signal_updates()
 
 PERIOD = 1e-8     # 100 MHz, as the Pynq VTA
 CHUNK = 5000      # cycles between progress updates
