@@ -67,13 +67,14 @@ class Compute(wiring.Component):
         m.submodules.tensor = tensor = TensorCore(cfg)
         m.submodules.dma_uop = dma_uop = DmaRead(32, cfg.bus_bits, cfg.log_uop_depth)
         m.submodules.dma_acc = dma_acc = DmaRead(cfg.acc_elem_bits, cfg.bus_bits, cfg.log_acc_depth)
-        wiring.connect(m, wiring.flipped(self.mem_uop), dma_uop.mem)
-        wiring.connect(m, wiring.flipped(self.mem_acc), dma_acc.mem)
-        wiring.connect(m, dma_uop.sram, tensor.uop_wr)
-        wiring.connect(m, dma_acc.sram, tensor.acc_wr)
-        wiring.connect(m, wiring.flipped(self.inp_rd), tensor.inp_rd)
-        wiring.connect(m, wiring.flipped(self.wgt_rd), tensor.wgt_rd)
-        wiring.connect(m, wiring.flipped(self.out_wr), tensor.out_wr)
+        from ..top import glue    # (hw.top imports this module) wiring in small groups: faster pysim
+        wiring.connect(glue(m, "uop_mem_glue"), wiring.flipped(self.mem_uop), dma_uop.mem)
+        wiring.connect(glue(m, "acc_mem_glue"), wiring.flipped(self.mem_acc), dma_acc.mem)
+        wiring.connect(glue(m, "uop_wr_glue"), dma_uop.sram, tensor.uop_wr)
+        wiring.connect(glue(m, "acc_wr_glue"), dma_acc.sram, tensor.acc_wr)
+        wiring.connect(glue(m, "inp_rd_glue"), wiring.flipped(self.inp_rd), tensor.inp_rd)
+        wiring.connect(glue(m, "wgt_rd_glue"), wiring.flipped(self.wgt_rd), tensor.wgt_rd)
+        wiring.connect(glue(m, "out_wr_glue"), wiring.flipped(self.out_wr), tensor.out_wr)
 
         exec_done = Signal()
         st = Stage(m, self.q,

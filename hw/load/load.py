@@ -75,10 +75,11 @@ class Load(wiring.Component):
         cfg = self.cfg
         m.submodules.dma_inp = dma_inp = DmaRead(cfg.inp_elem_bits, cfg.bus_bits, cfg.log_inp_depth)
         m.submodules.dma_wgt = dma_wgt = DmaRead(cfg.wgt_elem_bits, cfg.bus_bits, cfg.log_wgt_depth)
-        wiring.connect(m, wiring.flipped(self.mem_inp), dma_inp.mem)
-        wiring.connect(m, wiring.flipped(self.mem_wgt), dma_wgt.mem)
-        wiring.connect(m, wiring.flipped(self.inp_wr), dma_inp.sram)
-        wiring.connect(m, wiring.flipped(self.wgt_wr), dma_wgt.sram)
+        from ..top import glue    # (hw.top imports this module) wiring in small groups: faster pysim
+        wiring.connect(glue(m, "inp_mem_glue"), wiring.flipped(self.mem_inp), dma_inp.mem)
+        wiring.connect(glue(m, "wgt_mem_glue"), wiring.flipped(self.mem_wgt), dma_wgt.mem)
+        wiring.connect(glue(m, "inp_wr_glue"), wiring.flipped(self.inp_wr), dma_inp.sram)
+        wiring.connect(glue(m, "wgt_wr_glue"), wiring.flipped(self.wgt_wr), dma_wgt.sram)
 
         exec_done = Signal()
         st = Stage(m, self.q,
