@@ -12,6 +12,7 @@ from amaranth.lib.wiring import In, Out
 from hw.config import VTAConfig
 from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from hw.top import VTACore, glue
+from hw.isa import MemType, Opcode
 from sw.program import Program
 from .axi_mem import AxiMemory
 from .memimage import MemImage
@@ -64,6 +65,9 @@ class SimTop(wiring.Component):
         return m
 
 
+_LOAD_MEM = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
+
+
 def cycle_bound(program: Program) -> int:
     """A generous bound on the cycles a correct run of ``program`` can take, so that no run hangs:
     four times the sum of each instruction's data beats and micro-op iterations, plus fixed costs."""
@@ -73,10 +77,8 @@ def cycle_bound(program: Program) -> int:
         if hasattr(insn, "x_size"):
             w = insn.x_pad_0 + insn.x_size + insn.x_pad_1
             h = insn.y_pad_0 + insn.y_size + insn.y_pad_1
-            try:
-                eb = cfg.elem_bytes({0: "uop", 1: "wgt", 2: "inp", 3: "acc"}.get(insn.memory_type, "out"))
-            except Exception:
-                eb = cfg.out_elem_bytes
+            mem = "out" if insn.opcode == Opcode.STORE else _LOAD_MEM.get(insn.memory_type, "out")
+            eb = cfg.elem_bytes(mem)
             total += w * h * max(eb // cfg.bus_bytes, 1) + 64
         elif hasattr(insn, "iter_out"):
             total += insn.n_uop_iters + 32
