@@ -183,29 +183,40 @@ class MemArbiter(wiring.Component):
         self._write_path(m)
         return m
 
+    # -- address channels ------------------------------------------------------------------------------
+
+    def _address_channel(self, m: Module, ch: str, clients, full):
+        """The AXI address channel ``ch`` (``"ar"`` or ``"aw"``) shared round-robin by ``clients``:
+        a request is taken into a one-entry register (address stable until the handshake) while the
+        response-routing queue is not ``full``.  Returns ``(take, grant)``: a request is taken this
+        cycle, and from which client."""
+        bus = self.bus
+        a_valid, a_ready = getattr(bus, ch + "valid"), getattr(bus, ch + "ready")
+        a_addr, a_len = getattr(bus, ch + "addr"), getattr(bus, ch + "len")
+        grant, any_req, last = round_robin(m, ch, [c.req.valid for c in clients])
+        valid = Signal(name=f"{ch}_valid")
+        addr = Signal.like(a_addr, name=f"{ch}_addr")
+        length = Signal.like(a_len, name=f"{ch}_len")
+        take = Signal(name=f"{ch}_take")
+        m.d.comb += take.eq(any_req & ~full & (~valid | a_ready))
+        for i, c in enumerate(clients):
+            m.d.comb += c.req.ready.eq(take & (grant == i))
+        addrs = Array(c.req.payload.addr for c in clients)
+        lens = Array(c.req.payload.len for c in clients)
+        with m.If(take):
+            m.d.sync += [valid.eq(1), addr.eq(addrs[grant]), length.eq(lens[grant]), last.eq(grant)]
+        with m.Elif(a_ready):
+            m.d.sync += valid.eq(0)
+        m.d.comb += [a_valid.eq(valid), a_addr.eq(addr), a_len.eq(length)]
+        return take, grant
+
     # -- read ------------------------------------------------------------------------------------------
 
     def _read_path(self, m: Module):
         bus, rd, n = self.bus, self.rd, self.n_read
-        grant, any_req, last = round_robin(m, "ar", [c.req.valid for c in rd])
         rq = IdQueue(m, "rid", self.max_outstanding, ceil_log2(n))
-
-        ar_valid = Signal()
-        ar_addr = Signal.like(bus.araddr)
-        ar_len = Signal.like(bus.arlen)
-        take = Signal()
-        m.d.comb += take.eq(any_req & ~rq.full & (~ar_valid | bus.arready))
-        for i, c in enumerate(rd):
-            m.d.comb += c.req.ready.eq(take & (grant == i))
-        addrs = Array(c.req.payload.addr for c in rd)
-        lens = Array(c.req.payload.len for c in rd)
-        with m.If(take):
-            m.d.sync += [ar_valid.eq(1), ar_addr.eq(addrs[grant]), ar_len.eq(lens[grant]),
-                         last.eq(grant)]
-        with m.Elif(bus.arready):
-            m.d.sync += ar_valid.eq(0)
-        m.d.comb += [bus.arvalid.eq(ar_valid), bus.araddr.eq(ar_addr), bus.arlen.eq(ar_len),
-                     rq.push.eq(take), rq.din.eq(grant)]
+        take, grant = self._address_channel(m, "ar", rd, rq.full)
+        m.d.comb += [rq.push.eq(take), rq.din.eq(grant)]
 
         # R beats go to the client at the head of the queue, unregistered.
         head = rq.head
@@ -224,26 +235,10 @@ class MemArbiter(wiring.Component):
 
     def _write_path(self, m: Module):
         bus, wr, n = self.bus, self.wr, self.n_write
-        grant, any_req, last = round_robin(m, "aw", [c.req.valid for c in wr])
         wq = IdQueue(m, "wid", self.max_outstanding, ceil_log2(n))
         bq = IdQueue(m, "bid", self.max_outstanding, ceil_log2(n))
-
-        aw_valid = Signal()
-        aw_addr = Signal.like(bus.awaddr)
-        aw_len = Signal.like(bus.awlen)
-        take = Signal()
-        m.d.comb += take.eq(any_req & ~bq.full & (~aw_valid | bus.awready))
-        for i, c in enumerate(wr):
-            m.d.comb += c.req.ready.eq(take & (grant == i))
-        addrs = Array(c.req.payload.addr for c in wr)
-        lens = Array(c.req.payload.len for c in wr)
-        with m.If(take):
-            m.d.sync += [aw_valid.eq(1), aw_addr.eq(addrs[grant]), aw_len.eq(lens[grant]),
-                         last.eq(grant)]
-        with m.Elif(bus.awready):
-            m.d.sync += aw_valid.eq(0)
-        m.d.comb += [bus.awvalid.eq(aw_valid), bus.awaddr.eq(aw_addr), bus.awlen.eq(aw_len),
-                     wq.push.eq(take), wq.din.eq(grant), bq.push.eq(take), bq.din.eq(grant)]
+        take, grant = self._address_channel(m, "aw", wr, bq.full)
+        m.d.comb += [wq.push.eq(take), wq.din.eq(grant), bq.push.eq(take), bq.din.eq(grant)]
 
         # W beats from the client at the head of the W queue.
         wh = wq.head
