@@ -11,7 +11,7 @@ stops on an error (``status`` error, ``error_code``, ``error_index``, ``stall``)
 core must be reset before the next launch.
 """
 
-from amaranth.hdl import Module, Signal, Cat, Const, Elaboratable
+from amaranth.hdl import Module, Signal, Cat, Const
 from amaranth.lib import wiring, fifo, memory
 from amaranth.lib.wiring import In, Out
 
@@ -19,6 +19,7 @@ from .config import VTAConfig
 from .interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from .regs import ErrorCode, STALL_BITS, COUNTERS
 from .queues import QueueEntry, TokenQueue
+from .glue import glue
 from .isa import TOKEN_QUEUES
 from .control import ControlBlock, COUNTER_INC_WIDTH
 from .axi import MemArbiter
@@ -27,34 +28,11 @@ from .load import Load
 from .compute.compute import Compute
 from .store import Store
 
-__all__ = ["VTACore", "Glue", "config_id", "DEADLOCK_CYCLES"]
+__all__ = ["VTACore", "config_id", "DEADLOCK_CYCLES"]
 
 #: A deadlock (or a program without FINISH) is reported once every unit has been waiting on another
 #: for this many consecutive cycles (longer than any queue's internal latency).
 DEADLOCK_CYCLES = 16
-
-
-class Glue(Elaboratable):
-    """A group of connections in a module of its own (``glue.m`` is the ``Module`` to add them to).
-
-    Amaranth's simulator re-evaluates all of a module's combinational statements whenever any of their
-    inputs changes; wiring kept in small separate groups is therefore re-evaluated only when its own
-    signals change, which makes the whole core simulate about twice as fast.  The generated hardware is
-    the same.
-    """
-
-    def __init__(self):
-        self.m = Module()
-
-    def elaborate(self, platform):
-        return self.m
-
-
-def glue(m: Module, name: str) -> Module:
-    """A new :class:`Glue` submodule of ``m`` named ``name``; returns the module to add statements to."""
-    g = Glue()
-    m.submodules[name] = g
-    return g.m
 
 
 def config_id(cfg: VTAConfig) -> int:

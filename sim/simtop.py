@@ -11,7 +11,8 @@ from amaranth.lib.wiring import In, Out
 
 from hw.config import VTAConfig
 from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
-from hw.top import VTACore, glue
+from hw.glue import glue
+from hw.top import VTACore
 from hw.isa import MemType, Opcode
 from sw.program import Program
 from .axi_mem import AxiMemory

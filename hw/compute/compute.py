@@ -9,6 +9,7 @@ from ..config import VTAConfig
 from ..isa import Opcode, MemType, layouts
 from ..interfaces import MemReadSignature, SramReadSignature, SramWriteSignature
 from ..queues import QueueEntry, Stage, FLAG_BITS
+from ..glue import glue
 from ..dma import DmaRead
 from ..load.load import mem_cmd, log2
 from .tensor import TensorCore
@@ -67,7 +68,6 @@ class Compute(wiring.Component):
         m.submodules.tensor = tensor = TensorCore(cfg)
         m.submodules.dma_uop = dma_uop = DmaRead(32, cfg.bus_bits, cfg.log_uop_depth)
         m.submodules.dma_acc = dma_acc = DmaRead(cfg.acc_elem_bits, cfg.bus_bits, cfg.log_acc_depth)
-        from ..top import glue    # (hw.top imports this module) wiring in small groups: faster pysim
         wiring.connect(glue(m, "uop_mem_glue"), wiring.flipped(self.mem_uop), dma_uop.mem)
         wiring.connect(glue(m, "acc_mem_glue"), wiring.flipped(self.mem_acc), dma_acc.mem)
         wiring.connect(glue(m, "uop_wr_glue"), dma_uop.sram, tensor.uop_wr)

@@ -10,6 +10,7 @@ from ..config import VTAConfig
 from ..isa import MemType, layouts
 from ..interfaces import MemReadSignature, SramWriteSignature
 from ..queues import QueueEntry, Stage, FLAG_BITS
+from ..glue import glue
 from ..dma import DmaRead
 
 __all__ = ["Load", "mem_cmd"]
@@ -75,7 +76,6 @@ class Load(wiring.Component):
         cfg = self.cfg
         m.submodules.dma_inp = dma_inp = DmaRead(cfg.inp_elem_bits, cfg.bus_bits, cfg.log_inp_depth)
         m.submodules.dma_wgt = dma_wgt = DmaRead(cfg.wgt_elem_bits, cfg.bus_bits, cfg.log_wgt_depth)
-        from ..top import glue    # (hw.top imports this module) wiring in small groups: faster pysim
         wiring.connect(glue(m, "inp_mem_glue"), wiring.flipped(self.mem_inp), dma_inp.mem)
         wiring.connect(glue(m, "wgt_mem_glue"), wiring.flipped(self.mem_wgt), dma_wgt.mem)
         wiring.connect(glue(m, "inp_wr_glue"), wiring.flipped(self.inp_wr), dma_inp.sram)

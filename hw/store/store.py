@@ -10,6 +10,7 @@ from ..config import VTAConfig
 from ..isa import layouts
 from ..interfaces import MemWriteSignature, SramReadSignature
 from ..queues import QueueEntry, Stage, FLAG_BITS
+from ..glue import glue
 from ..dma import DmaWrite
 from ..load.load import mem_cmd, log2
 
@@ -50,7 +51,6 @@ class Store(wiring.Component):
         m = Module()
         cfg = self.cfg
         m.submodules.dma = dma = DmaWrite(cfg.out_elem_bits, cfg.bus_bits, cfg.log_out_depth)
-        from ..top import glue    # (hw.top imports this module) wiring in small groups: faster pysim
         wiring.connect(glue(m, "mem_glue"), wiring.flipped(self.mem), dma.mem)
         wiring.connect(glue(m, "out_rd_glue"), wiring.flipped(self.out_rd), dma.sram)
 
