@@ -21,7 +21,7 @@ from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, MemInsn, MemType, Opco
                     encode_insns, encode_uops)
 from sw.program import Program
 
-__all__ = ["add_arguments", "run", "measure"]
+__all__ = ["add_arguments", "run", "measure", "bus_bound_cycles"]
 
 
 def _program(cfg: VTAConfig, body, *, wgt_elems=0, out_elems=1) -> Program:
@@ -52,6 +52,14 @@ def _load(cfg, n):
 def _store(cfg, n):
     return _program(cfg, [MemInsn(opcode=Opcode.STORE, memory_type=MemType.OUT, y_size=1, x_size=n,
                                   x_stride=n)], out_elems=n)
+
+
+def bus_bound_cycles(result, cfg: VTAConfig) -> float:
+    """The memory-bus bound of a run: every byte it loaded and stored, and its instructions, over the
+    bus width in bytes (no run can take fewer cycles)."""
+    moved = sum(result.counters[c] for c in ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
+                                             "uop_load_nbytes", "out_store_nbytes"))
+    return (moved + 16 * result.instructions) / cfg.bus_bytes
 
 
 def _rate(runner, make, small, large, work):
@@ -88,9 +96,7 @@ def measure(backend: str = "amaranth", config: VTAConfig | None = None, *, seed_
         t0 = time.perf_counter()
         r = runner(fc.program)
         wall = time.perf_counter() - t0
-        moved = sum(r.counters[c] for c in ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
-                                             "uop_load_nbytes", "out_store_nbytes")) + 16 * r.instructions
-        bound = moved / cfg.bus_bytes
+        bound = bus_bound_cycles(r, cfg)
         out["seed_fc"] = {
             "features": fc_features, "verified": bool((fc.unpack(r.out) == fc.reference()).all()),
             "cycles": r.cycles, "bus_bound_cycles": round(bound), "cycles_over_bound": r.cycles / bound,

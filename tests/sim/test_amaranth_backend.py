@@ -154,9 +154,8 @@ def test_seed_fc_tutorial_counters_and_bus_bound():
     res = amaranth_backend.run(fc.program)
     np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
     assert res.fsim_counters() == P.TUTORIAL_COUNTERS
-    moved = sum(res.counters[k] for k in ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
-                                          "uop_load_nbytes", "out_store_nbytes")) + 16 * res.instructions
-    assert res.cycles <= 1.10 * moved / fc.program.config.bus_bytes
+    from sim.bench import bus_bound_cycles
+    assert res.cycles <= 1.10 * bus_bound_cycles(res, fc.program.config)
     assert res.counters["axi_read_beats"] >= 1048576 // 8
 
 
