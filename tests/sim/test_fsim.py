@@ -1,20 +1,19 @@
-"""The functional model against numpy: VTA-style programs (tests/programs.py), semantics corner cases,
-the dispatch / token model and its errors, and the seed tutorial's statistics."""
+"""The functional model against numpy: VTA-style programs (tests/support/programs/), semantics corner
+cases, the dispatch / token model and its errors, and the seed tutorial's statistics."""
 
 import numpy as np
 import pytest
 
 from hw.config import VTAConfig
-from hw.isa import AluOp, MemType
+from hw.isa import AluOp, MemInsn, MemType
 from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
 from sim import fsim
 from sim.result import VTARunError
-from tests import programs as P
+from sw.program import Program
+from tests.support import programs as P
+from tests.support.configs import SMALL_BATCH2 as SMALL
 
 DEFAULT = VTAConfig()
-# A small configuration: 4x4 blocks, batch 2, small buffers.
-SMALL = VTAConfig(log_batch=1, log_block=2, log_inp_buff_size=9, log_wgt_buff_size=10,
-                  log_acc_buff_size=13, log_uop_buff_size=9)
 CONFIGS = pytest.mark.parametrize("cfg", [DEFAULT, SMALL], ids=["default", "small"])
 
 
@@ -217,7 +216,7 @@ def test_zero_x_size_load_writes_nothing_but_keeps_its_flags():
     b.uop(0, 0, 0)
     b.load_uop(0, 0, 1)
     b.load(MemType.ACC, 0, 0, 1, 4)
-    b.add(P.MemInsn(opcode=0, memory_type=MemType.ACC, sram_base=0, dram_base=0, y_size=1, x_size=0,
+    b.add(MemInsn(opcode=0, memory_type=MemType.ACC, sram_base=0, dram_base=0, y_size=1, x_size=0,
                     y_pad_0=1, y_pad_1=1, x_pad_0=1, x_pad_1=1))
     b.alu(AluOp.SHR, 0, 1, iter_in=4, dst=(0, 1), src=(0, 1), imm=0)
     b.nop("compute", push_next=True)
@@ -379,7 +378,7 @@ def test_fetch_blocks_on_a_full_command_queue():
     run_ok(prog, exp)
     # with the default depth the same program runs
     prog, _ = P.queue_full_program(cfg, n_stores=4)
-    run_ok(P.Program(config=SMALL, insns=prog.insns), b"")
+    run_ok(Program(config=SMALL, insns=prog.insns), b"")
 
 
 def test_token_queue_capacity():
@@ -396,7 +395,7 @@ def test_no_finish():
 
 def test_empty_program_is_no_finish():
     with pytest.raises(VTARunError) as ei:
-        fsim.run(P.Program(config=SMALL, insns=b""))
+        fsim.run(Program(config=SMALL, insns=b""))
     assert ei.value.code == ErrorCode.NO_FINISH
 
 
