@@ -8,8 +8,10 @@ from hw.config import VTAConfig
 from hw.isa import AluOp, MemInsn, MemType
 from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
 from sim import fsim
+from sim.errors import deadlock_message
 from sim.result import VTARunError
 from sw.program import Program
+from sw.schedule import Scheduler, simulate_tokens
 from tests.support import programs as P
 from tests.support.configs import SMALL_BATCH2 as SMALL
 
@@ -420,3 +422,30 @@ def test_instructions_after_finish_do_not_run_and_done_waits_for_store():
     acc = np.full((1, cfg.batch, cfg.block_out), 4)
     r = run_ok(b.program(acc=acc, out_elems=1), bytes([5] * cfg.out_elem_bytes))
     assert r.counters["out_store_nbytes"] == cfg.out_elem_bytes
+
+
+def _protocol_cases():
+    cases = [(f"deadlock_{k}", P.deadlock_program(SMALL, k)) for k in ("compute", "store")]
+    cases.append(("queue_full", P.queue_full_program(SMALL.replace(cmd_queue_depth=2))))
+    cases.append(("token_full", P.token_full_program(SMALL.replace(token_queue_depth=1))))
+    cases.append(("no_finish", P.no_finish_program(SMALL)))
+    return cases
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _protocol_cases()])
+def test_token_check_and_fsim_agree_on_where_a_program_stops(name):
+    """The scheduler without data (the runtime's ``simulate_tokens``) and fsim (with it) stop the same
+    program at the same place: the outcome, every wait (module, queue, instruction), the error index."""
+    prog, exp = dict(_protocol_cases())[name]
+    e = run_err(prog, exp)
+    insns = prog.decoded()
+    run = simulate_tokens(insns, prog.config)
+    sched = Scheduler(prog.config, len(insns), insns.__getitem__)
+    assert sched.run() == run.outcome
+    assert sched.error_index() == e.index
+    if exp.code == ErrorCode.NO_FINISH:
+        assert run.outcome == "no_finish" and run.waits == ()
+    else:
+        assert run.outcome == "deadlock" and e.message == deadlock_message(list(run.waits))
+        stall = e.result.extra["stall"]
+        assert {w for w, _ in run.waits} == {n for n, bit in STALL_BITS.items() if stall >> bit & 1}
