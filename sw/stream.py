@@ -288,7 +288,7 @@ class StreamBuilder:
         """Make ``k`` resident, emitting its LOAD UOP if it was not (``UopQueue::Push`` +
         ``FlushUopLoad``); returns its SRAM range."""
         self._check_open()
-        if k._open:
+        if not k.closed:
             raise StreamError("a micro-op kernel has a VTAUopLoopBegin without VTAUopLoopEnd")
         key = k.key()
         where = self._cache.lookup(key)

@@ -72,6 +72,11 @@ class UopKernel:
         self.loops.append(LoopEntry(extent, dst_factor, src_factor, wgt_factor))
         self._open += 1
 
+    @property
+    def closed(self) -> bool:
+        """Every ``VTAUopLoopBegin`` has had its ``VTAUopLoopEnd``."""
+        return self._open == 0
+
     def loop_end(self) -> None:
         """``VTAUopLoopEnd``."""
         if self._open == 0:

@@ -217,6 +217,15 @@ def test_kernel_rules():
     with pytest.raises(StreamError, match="VerifyDep"):
         UopKernel(uops=[(0, 0, 0), (1, 0, 0), (0, 1, 1)])
     UopKernel(uops=[(0, 0, 0), (1, 0, 0), (2, 0, 0), (0, 1, 1)])     # 3 apart is fine
+    k = UopKernel()
+    k.loop_begin(2, 1, 1)
+    k.push(0, 0)
+    with pytest.raises(StreamError, match="VTAUopLoopBegin without VTAUopLoopEnd"):
+        StreamBuilder(CFG).gemm(k)
+    k.loop_end()
+    assert isinstance(StreamBuilder(CFG).gemm(k), GemmInsn)
+    with pytest.raises(StreamError, match="without a matching VTAUopLoopBegin"):
+        k.loop_end()
 
 
 def test_range_checks():
