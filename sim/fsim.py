@@ -4,20 +4,13 @@ It executes a :class:`~sw.program.Program` with the semantics of ``docs/semantic
 by instruction, with the data work vectorised in numpy, and with the dispatch and dependency-token model
 of the hardware, so that it stops with the same error where the hardware would:
 
-* fetch dispatches the instructions in program order into the load, compute and store command queues
-  (each of ``cfg.cmd_queue_depth`` entries; fetch waits while the target queue is full), and stops after
-  dispatching a FINISH; an illegal instruction stops the run when fetch reaches it;
-* each module takes its next instruction out of its queue when idle, waits until every token it pops is
-  there, pops them, executes, then waits until every token it pushes fits (``cfg.token_queue_depth``)
-  and pushes them;
-* the run is done when FINISH has retired in compute and the load and store modules are idle with empty
-  queues; when nothing can move any more it is ``NO_FINISH`` (everything dispatched, every module idle,
-  no FINISH) or ``DEADLOCK`` (naming each stalled module, what it waits on and the instruction index).
-
-The model is a bounded Kahn network (each token queue has one producer and one consumer), so whether a
-program finishes or deadlocks does not depend on the order in which the modules are stepped.  For a
-correctly synchronised program the data results do not depend on it either; for a racy one they are the
-results of one legal schedule (fetch first, then load, compute, store, each until it blocks).
+fetch, the command queues and the token queues are :class:`sw.schedule.Scheduler` (the one model of the
+protocol, README "Decisions"), which calls back here to execute each instruction between its pops and
+its pushes.  A run stops with ``ILLEGAL_INSN`` when fetch reaches an illegal instruction, and with
+``NO_FINISH`` or ``DEADLOCK`` (naming each stalled module, what it waits on and the instruction index)
+when nothing can move any more.  For a correctly synchronised program the data results do not depend on
+the order in which the scheduler steps the modules; for a racy one they are the results of one legal
+schedule (fetch first, then load, compute, store, each until it blocks).
 
 :class:`FunctionalModel` keeps its state (token counts, SRAM contents) across runs, as the hardware does
 across launches; :meth:`FunctionalModel.reset` clears it.  :func:`run` uses a fresh model.
@@ -26,28 +19,22 @@ across launches; :meth:`FunctionalModel.reset` clears it.  :func:`run` uses a fr
 from __future__ import annotations
 
 import time
-from collections import deque
 
 import numpy as np
 
 from hw.config import VTAConfig
-from hw.isa import (Opcode, MemType, AluOp, decode_insn, layouts, TOKEN_QUEUES, FLAG_QUEUES, module_of,
-                    illegal_reason)
+from hw.isa import Opcode, MemType, AluOp, decode_insn, layouts, TOKEN_QUEUES, illegal_reason
 from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
-from sw.program import Program
+from sw.program import LOAD_REGIONS, Program
+from sw.schedule import DEADLOCK, NO_FINISH, Scheduler
 from .result import RunResult, VTARunError
 from .errors import illegal_message, no_finish_message, deadlock_message
 
-__all__ = ["FunctionalModel", "run", "COUNTER_NAMES", "TOKENS", "FLAG_QUEUES", "module_of"]
+__all__ = ["FunctionalModel", "run", "COUNTER_NAMES"]
 
 #: Counters the functional model reports: VTA fsim's seven and the accumulator-write count.
 COUNTER_NAMES = FSIM_COUNTERS + ("acc_wr_count",)
 
-#: The dependency-token queues.
-TOKENS = TOKEN_QUEUES
-
-_MODULES = ("load", "compute", "store")
-_LOAD_REGION = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
 _CHUNK = 8192          # micro-op iterations per vectorised GEMM step (bounds temporary memory)
 
 
@@ -71,20 +58,6 @@ def _alu_op(op: int, x: np.ndarray, y) -> np.ndarray:
     if op == AluOp.MUL:
         return x * y
     raise ValueError(f"ALU opcode {op} is not one of MIN, MAX, ADD, SHR, MUL")
-
-
-class _Unit:
-    """One of the load, compute and store modules: its command queue and the instruction it holds."""
-
-    __slots__ = ("name", "queue", "cur", "phase", "pops", "pushes")
-
-    def __init__(self, name: str):
-        self.name = name
-        self.queue: deque = deque()
-        self.cur = None          # (index, insn) once taken from the queue
-        self.phase = "idle"      # idle -> pop -> push -> idle
-        self.pops: list[str] = []
-        self.pushes: list[str] = []
 
 
 class FunctionalModel:
@@ -117,7 +90,7 @@ class FunctionalModel:
     def reset(self) -> None:
         """Clear the token queues and the SRAMs, as a hardware reset does (SRAMs read as zero)."""
         cfg = self.cfg
-        self.tokens = {t: 0 for t in TOKENS}
+        self.tokens = dict.fromkeys(TOKEN_QUEUES, 0)
         self.inp = np.zeros((cfg.inp_depth, cfg.batch, cfg.block_in), np.int8)
         self.wgt = np.zeros((cfg.wgt_depth, cfg.block_out, cfg.block_in), np.int8)
         self.acc = np.zeros((cfg.acc_depth, cfg.batch, cfg.block_out), np.int32)
@@ -176,11 +149,6 @@ class _Run:
         self.m, self.cfg, self.program = model, cfg, program
         self.n_insns = program.n_insns
         self.counters = {k: 0 for k in COUNTER_NAMES}
-        self.units = {n: _Unit(n) for n in _MODULES}
-        self.pc = 0                  # next instruction fetch dispatches
-        self.fetch_stopped = False   # a FINISH was dispatched
-        self.finished = False        # the FINISH retired in compute
-        self.pending = None          # (index, insn, unit) decoded but not yet dispatched
         self.stall = 0               # STALL_BITS mask of a deadlock
         # DRAM regions, one buffer each; dram_base is an element index inside its region.
         self.regions = {
@@ -198,113 +166,33 @@ class _Run:
                          cycles=None, instructions=self.n_insns, uops=self.program.n_uops,
                          wall_time=wall, extra={"tokens": dict(self.m.tokens), "stall": self.stall})
 
-    # -- scheduling --------------------------------------------------------------------------------
+    # -- scheduling (sw.schedule) --------------------------------------------------------------------
+
+    def _decode(self, i: int):
+        """Fetch reaches instruction ``i``: decode it; an illegal one stops the run here."""
+        insn = decode_insn(int.from_bytes(self.program.insns[16 * i:16 * i + 16], "little"), self.cfg)
+        why = illegal_reason(insn)
+        if why is not None:
+            raise VTARunError(ErrorCode.ILLEGAL_INSN, illegal_message(i, why), index=i)
+        return insn
 
     def execute(self) -> None:
-        while True:
-            moved = self._fetch()
-            for u in self.units.values():
-                moved |= self._step(u)
-            if self.finished and all(not u.queue and u.phase == "idle"
-                                     for n, u in self.units.items() if n != "compute"):
-                return
-            if not moved:
-                self._stuck()
+        """Run the program through the dispatch and token protocol, executing each instruction.
 
-    def _fetch(self) -> bool:
-        moved = False
-        qdepth = self.cfg.cmd_queue_depth
-        while not self.fetch_stopped:
-            if self.pending is None:
-                if self.pc >= self.n_insns:
-                    break
-                i = self.pc
-                word = int.from_bytes(self.program.insns[16 * i:16 * i + 16], "little")
-                insn = decode_insn(word, self.cfg)
-                why = illegal_reason(insn)
-                if why is not None:
-                    raise VTARunError(ErrorCode.ILLEGAL_INSN,
-                                      illegal_message(i, why), index=i)
-                self.pending = (i, insn, self.units[module_of(insn)])
-            i, insn, unit = self.pending
-            if len(unit.queue) >= qdepth:
-                break
-            unit.queue.append((i, insn))
-            self.pending = None
-            self.pc += 1
-            moved = True
-            if insn.opcode == Opcode.FINISH:
-                self.fetch_stopped = True
-        return moved
-
-    def _step(self, u: _Unit) -> bool:
-        """Advance module ``u`` until it blocks; True if it moved."""
-        tokens, depth = self.m.tokens, self.cfg.token_queue_depth
-        flagmap = FLAG_QUEUES[u.name]
-        moved = False
-        while True:
-            if u.phase == "idle":
-                if not u.queue:
-                    return moved
-                u.cur = u.queue.popleft()
-                insn = u.cur[1]
-                u.pops = [q for f, q in flagmap["pop"].items() if getattr(insn, f)]
-                u.pushes = [q for f, q in flagmap["push"].items() if getattr(insn, f)]
-                u.phase = "pop"
-                moved = True
-            if u.phase == "pop":
-                if any(tokens[q] == 0 for q in u.pops):
-                    return moved
-                for q in u.pops:
-                    tokens[q] -= 1
-                self._exec(*u.cur)
-                u.phase = "push"
-                moved = True
-            if u.phase == "push":
-                if any(tokens[q] >= depth for q in u.pushes):
-                    return moved
-                for q in u.pushes:
-                    tokens[q] += 1
-                if u.cur[1].opcode == Opcode.FINISH:
-                    self.finished = True
-                u.phase, u.cur = "idle", None
-                moved = True
-
-    def _stuck(self) -> None:
-        """Nothing can move: raise NO_FINISH or DEADLOCK.
-
-        The error index follows the hardware's ``error_index`` rule: for NO_FINISH the number of
-        instructions dispatched; for a deadlock the instruction of the first module, in the order
-        compute, load, store, that waits on a token.  ``result.extra["stall"]`` holds the waits as the
-        ``hw.regs.STALL_BITS`` mask.
+        When nothing can move any more, raise ``NO_FINISH`` or ``DEADLOCK`` with the hardware's
+        ``error_index`` (:meth:`sw.schedule.Scheduler.error_index`); ``result.extra["stall"]`` holds the
+        waits as the ``hw.regs.STALL_BITS`` mask.
         """
-        units = self.units
-        all_idle = all(u.phase == "idle" and not u.queue for u in units.values())
-        if all_idle and self.pending is None and self.pc >= self.n_insns and not self.fetch_stopped:
-            raise VTARunError(ErrorCode.NO_FINISH, no_finish_message(self.n_insns), index=self.pc)
-        tokens, depth = self.m.tokens, self.cfg.token_queue_depth
-        stalls, mask, waiting = [], 0, {}
-        for u in units.values():
-            if u.phase == "pop":
-                waits = [f"{u.name} pops {q}" for q in u.pops if tokens[q] == 0]
-            elif u.phase == "push":
-                waits = [f"{u.name} pushes {q}" for q in u.pushes if tokens[q] >= depth]
-            else:
-                continue
-            for w in waits:
-                stalls.append((w, u.cur[0]))
-                mask |= 1 << STALL_BITS[w]
-            if waits:
-                waiting[u.name] = u.cur[0]
-        if self.pending is not None:
-            i, _, unit = self.pending
-            w = f"fetch waits on full {unit.name} queue"
-            stalls.append((w, i))
-            mask |= 1 << STALL_BITS[w]
-        self.stall = mask
-        index = next((waiting[n] for n in ("compute", "load", "store") if n in waiting),
-                     self.pending[0] if self.pending is not None else None)
-        raise VTARunError(ErrorCode.DEADLOCK, deadlock_message(stalls), index=index)
+        sched = Scheduler(self.cfg, self.n_insns, self._decode, self._exec, tokens=self.m.tokens)
+        outcome = sched.run()
+        if outcome == NO_FINISH:
+            raise VTARunError(ErrorCode.NO_FINISH, no_finish_message(self.n_insns),
+                              index=sched.error_index())
+        if outcome == DEADLOCK:
+            waits = sched.waits()
+            for w, _ in waits:
+                self.stall |= 1 << STALL_BITS[w]
+            raise VTARunError(ErrorCode.DEADLOCK, deadlock_message(waits), index=sched.error_index())
 
     # -- execution ---------------------------------------------------------------------------------
 
@@ -340,7 +228,7 @@ class _Run:
             return
         cfg, m = self.cfg, self.m
         mt = MemType(insn.memory_type)
-        name = _LOAD_REGION[mt]
+        name = LOAD_REGIONS[mt]
         region = self.regions[name]
         if mt == MemType.UOP:        # 1-D: x_size micro-ops; the other size fields are ignored
             x, d = insn.x_size, insn.dram_base

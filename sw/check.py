@@ -15,11 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from hw.isa import AluOp, MemType, Opcode, decode_insn, layouts
-from .program import Program, ProgramError
+from .program import LOAD_REGIONS, Program, ProgramError
 
 __all__ = ["check_program", "CheckError"]
-
-_LOAD_MEM = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
 
 
 class CheckError(ProgramError):
@@ -99,13 +97,13 @@ def check_program(program: Program) -> None:
             return
         if op == Opcode.ALU and insn.alu_opcode not in tuple(AluOp):
             fail("alu_opcode", insn.alu_opcode, "not an ALU opcode (MIN 0, MAX 1, ADD 2, SHR 3, MUL 4)")
-        if op == Opcode.LOAD and insn.memory_type not in _LOAD_MEM:
+        if op == Opcode.LOAD and insn.memory_type not in LOAD_REGIONS:
             fail("memory_type", insn.memory_type, "a LOAD reads UOP 0, WGT 1, INP 2 or ACC 3")
 
         if op in (Opcode.LOAD, Opcode.STORE):
             if insn.x_size == 0:          # a sync: moves nothing
                 continue
-            mem = _LOAD_MEM[insn.memory_type] if op == Opcode.LOAD else "out"
+            mem = LOAD_REGIONS[insn.memory_type] if op == Opcode.LOAD else "out"
             x, y, s, d, stride = insn.x_size, insn.y_size, insn.sram_base, insn.dram_base, insn.x_stride
             # SRAM side
             if mem == "uop":

@@ -16,10 +16,14 @@ from dataclasses import dataclass, field
 from hw.config import VTAConfig
 from hw import isa
 
-__all__ = ["Program", "ProgramError", "REGIONS"]
+__all__ = ["Program", "ProgramError", "REGIONS", "LOAD_REGIONS"]
 
 #: The data regions, in the order of their base registers.
 REGIONS = ("uop", "inp", "wgt", "acc", "out")
+
+#: The region (and SRAM) a LOAD of each legal memory type reads (``hw.isa.LOAD_MEM_TYPES``).
+LOAD_REGIONS = {isa.MemType.UOP: "uop", isa.MemType.WGT: "wgt", isa.MemType.INP: "inp",
+                isa.MemType.ACC: "acc"}
 
 
 class ProgramError(ValueError):

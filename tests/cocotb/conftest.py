@@ -9,7 +9,6 @@ import os
 import pytest
 
 from sim.cocotb_backend import SimulatorNotFound, check_simulator
-from tests.checks import assert_agrees_with_fsim  # noqa: F401  (re-exported for the tests here)
 
 
 def require(simulator: str) -> None:

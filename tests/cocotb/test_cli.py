@@ -7,7 +7,7 @@ import pytest
 
 from hw.config import VTAConfig
 from sim import cli, fsim
-from tests import programs as P
+from tests.support import programs as P
 
 
 def vta(capsys, *args):

@@ -16,10 +16,11 @@ from sim import cocotb_backend as cb
 from sim import fsim
 from sim.result import VTARunError
 from sw.fc import build_fc
-from tests import programs as P
+from tests.support import programs as P
 
-from tests import checks
-from .conftest import assert_agrees_with_fsim, require
+from tests.support import checks
+from tests.support.checks import assert_agrees_with_fsim
+from .conftest import require
 
 CFG = VTAConfig()
 SUITE = {name: (prog, expected) for name, prog, expected in P.suite(CFG)}
@@ -191,7 +192,8 @@ def test_another_configuration_on_verilator(verilator):
 def test_random_programs_on_verilator(verilator, seed):
     """The random edge-case programs of tests/sim/test_differential.py on the generated Verilog; same
     bytes and counters as fsim, and the same cycles as the amaranth backend."""
-    from tests.sim.test_differential import random_program, SMALL
+    from tests.support.random_programs import random_program
+    from tests.support.configs import SMALL
     from sim import amaranth_backend
     prog = random_program(SMALL, seed)
     res = cb.run_verilator(prog)

@@ -17,7 +17,7 @@ from amaranth.sim import Simulator
 from hw.axi import MemArbiter
 from hw.dma import DmaRead, DmaWrite
 from sim.axi_mem import AxiMemory
-from tests.hw.test_axi import AxiSlaveModel, Setter, check_burst
+from tests.support.axi_models import AxiSlaveModel, Setter, check_burst
 
 CMD_CYCLE_LIMIT = 20000
 

@@ -9,13 +9,9 @@ from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
 from sim import amaranth_backend, fsim
 from sim.result import VTARunError
 from sw.fc import build_fc
-from tests import programs as P
-from tests import checks
-from tests.checks import assert_agrees_with_fsim
-
-#: A 4x4 core with small buffers: the same logic as the default, and fast to simulate.
-SMALL = VTAConfig(log_block=2, log_inp_buff_size=8, log_wgt_buff_size=9, log_acc_buff_size=10,
-                  log_uop_buff_size=8)
+from tests.support import checks, programs as P
+from tests.support.checks import assert_agrees_with_fsim
+from tests.support.configs import SMALL
 
 
 def agree(prog, expected=None, **kw):

@@ -2,7 +2,7 @@
 per cycle, DMA at the bus rate; and `vta bench` prints them."""
 
 from sim import bench, cli
-from tests.sim.test_amaranth_backend import SMALL
+from tests.support.configs import SMALL
 
 
 def test_design_throughput_small_config():

@@ -1,20 +1,21 @@
-"""The functional model against numpy: VTA-style programs (tests/programs.py), semantics corner cases,
-the dispatch / token model and its errors, and the seed tutorial's statistics."""
+"""The functional model against numpy: VTA-style programs (tests/support/programs/), semantics corner
+cases, the dispatch / token model and its errors, and the seed tutorial's statistics."""
 
 import numpy as np
 import pytest
 
 from hw.config import VTAConfig
-from hw.isa import AluOp, MemType
+from hw.isa import AluOp, MemInsn, MemType
 from hw.regs import ErrorCode, FSIM_COUNTERS, STALL_BITS
 from sim import fsim
+from sim.errors import deadlock_message
 from sim.result import VTARunError
-from tests import programs as P
+from sw.program import Program
+from sw.schedule import Scheduler, simulate_tokens
+from tests.support import programs as P
+from tests.support.configs import SMALL_BATCH2 as SMALL
 
 DEFAULT = VTAConfig()
-# A small configuration: 4x4 blocks, batch 2, small buffers.
-SMALL = VTAConfig(log_batch=1, log_block=2, log_inp_buff_size=9, log_wgt_buff_size=10,
-                  log_acc_buff_size=13, log_uop_buff_size=9)
 CONFIGS = pytest.mark.parametrize("cfg", [DEFAULT, SMALL], ids=["default", "small"])
 
 
@@ -217,7 +218,7 @@ def test_zero_x_size_load_writes_nothing_but_keeps_its_flags():
     b.uop(0, 0, 0)
     b.load_uop(0, 0, 1)
     b.load(MemType.ACC, 0, 0, 1, 4)
-    b.add(P.MemInsn(opcode=0, memory_type=MemType.ACC, sram_base=0, dram_base=0, y_size=1, x_size=0,
+    b.add(MemInsn(opcode=0, memory_type=MemType.ACC, sram_base=0, dram_base=0, y_size=1, x_size=0,
                     y_pad_0=1, y_pad_1=1, x_pad_0=1, x_pad_1=1))
     b.alu(AluOp.SHR, 0, 1, iter_in=4, dst=(0, 1), src=(0, 1), imm=0)
     b.nop("compute", push_next=True)
@@ -379,7 +380,7 @@ def test_fetch_blocks_on_a_full_command_queue():
     run_ok(prog, exp)
     # with the default depth the same program runs
     prog, _ = P.queue_full_program(cfg, n_stores=4)
-    run_ok(P.Program(config=SMALL, insns=prog.insns), b"")
+    run_ok(Program(config=SMALL, insns=prog.insns), b"")
 
 
 def test_token_queue_capacity():
@@ -396,7 +397,7 @@ def test_no_finish():
 
 def test_empty_program_is_no_finish():
     with pytest.raises(VTARunError) as ei:
-        fsim.run(P.Program(config=SMALL, insns=b""))
+        fsim.run(Program(config=SMALL, insns=b""))
     assert ei.value.code == ErrorCode.NO_FINISH
 
 
@@ -421,3 +422,30 @@ def test_instructions_after_finish_do_not_run_and_done_waits_for_store():
     acc = np.full((1, cfg.batch, cfg.block_out), 4)
     r = run_ok(b.program(acc=acc, out_elems=1), bytes([5] * cfg.out_elem_bytes))
     assert r.counters["out_store_nbytes"] == cfg.out_elem_bytes
+
+
+def _protocol_cases():
+    cases = [(f"deadlock_{k}", P.deadlock_program(SMALL, k)) for k in ("compute", "store")]
+    cases.append(("queue_full", P.queue_full_program(SMALL.replace(cmd_queue_depth=2))))
+    cases.append(("token_full", P.token_full_program(SMALL.replace(token_queue_depth=1))))
+    cases.append(("no_finish", P.no_finish_program(SMALL)))
+    return cases
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _protocol_cases()])
+def test_token_check_and_fsim_agree_on_where_a_program_stops(name):
+    """The scheduler without data (the runtime's ``simulate_tokens``) and fsim (with it) stop the same
+    program at the same place: the outcome, every wait (module, queue, instruction), the error index."""
+    prog, exp = dict(_protocol_cases())[name]
+    e = run_err(prog, exp)
+    insns = prog.decoded()
+    run = simulate_tokens(insns, prog.config)
+    sched = Scheduler(prog.config, len(insns), insns.__getitem__)
+    assert sched.run() == run.outcome
+    assert sched.error_index() == e.index
+    if exp.code == ErrorCode.NO_FINISH:
+        assert run.outcome == "no_finish" and run.waits == ()
+    else:
+        assert run.outcome == "deadlock" and e.message == deadlock_message(list(run.waits))
+        stall = e.result.extra["stall"]
+        assert {w for w, _ in run.waits} == {n for n, bit in STALL_BITS.items() if stall >> bit & 1}

@@ -217,6 +217,15 @@ def test_kernel_rules():
     with pytest.raises(StreamError, match="VerifyDep"):
         UopKernel(uops=[(0, 0, 0), (1, 0, 0), (0, 1, 1)])
     UopKernel(uops=[(0, 0, 0), (1, 0, 0), (2, 0, 0), (0, 1, 1)])     # 3 apart is fine
+    k = UopKernel()
+    k.loop_begin(2, 1, 1)
+    k.push(0, 0)
+    with pytest.raises(StreamError, match="VTAUopLoopBegin without VTAUopLoopEnd"):
+        StreamBuilder(CFG).gemm(k)
+    k.loop_end()
+    assert isinstance(StreamBuilder(CFG).gemm(k), GemmInsn)
+    with pytest.raises(StreamError, match="without a matching VTAUopLoopBegin"):
+        k.loop_end()
 
 
 def test_range_checks():
@@ -248,7 +257,7 @@ def assert_clean_end(insns, cfg=CFG):
     assert isinstance(insns[-1], FinishInsn) and flags(insns[-1]) == set()
     assert tokens_left(insns) == {"l2g": 0, "g2l": 0, "g2s": 0, "s2g": 0}
     run = simulate_tokens(insns, cfg)
-    assert run.finished and run.idle_at_finish and not run.stuck
+    assert run.outcome == "done" and run.finished and run.idle_at_finish and not run.waits
     assert not any(run.tokens_at_finish.values()) and not any(run.tokens_final.values())
 
 
@@ -308,17 +317,48 @@ def test_nothing_after_finish():
 def test_token_model_finds_deadlock():
     insns = [MemInsn(opcode=Opcode.LOAD, memory_type=MemType.UOP, pop_prev_dep=True), FinishInsn()]
     run = simulate_tokens(insns, CFG)
-    assert not run.finished and "compute at instruction 0 waits on pop l2g" in run.stuck
+    assert run.outcome == "deadlock" and not run.finished and run.waits == (("compute pops l2g", 0),)
 
 
 def test_token_model_bounded_command_queue():
-    # A store waits for a token that a compute instruction behind a full store queue would send.
+    # A store waits for a token that a compute instruction behind a full store queue would send; the
+    # waiting store has left its queue (a module takes an instruction when it starts it), so it takes
+    # two more stores to fill a queue of depth 2.
     cfg = VTAConfig(cmd_queue_depth=2)
     st = lambda **f: MemInsn(opcode=Opcode.STORE, memory_type=MemType.OUT, **f)
-    insns = [st(pop_prev_dep=True), st(), st(), GemmInsn(push_next_dep=True), FinishInsn()]
-    assert simulate_tokens(insns, VTAConfig()).finished
+    insns = [st(pop_prev_dep=True), st(), st(), st(), GemmInsn(push_next_dep=True), FinishInsn()]
+    assert simulate_tokens(insns, VTAConfig()).outcome == "done"
+    assert simulate_tokens(insns[:1] + insns[2:], cfg).outcome == "done"
     run = simulate_tokens(insns, cfg)
-    assert not run.finished and "full store queue" in run.stuck
+    assert run.outcome == "deadlock" and not run.finished
+    assert run.waits == (("store pops g2s", 0), ("fetch waits on full store queue", 3))
+
+
+def test_token_model_dispatches_nothing_after_finish():
+    # The load after FINISH would pop a token nobody pushes; it is never dispatched, so the run is done.
+    ld = MemInsn(opcode=Opcode.LOAD, memory_type=MemType.INP, pop_next_dep=True)
+    run = simulate_tokens([FinishInsn(), ld], CFG)
+    assert run.outcome == "done" and run.idle_at_finish and run.tokens_final == dict.fromkeys(
+        ("l2g", "g2l", "g2s", "s2g"), 0)
+
+
+def test_token_model_pops_then_waits_to_push():
+    # Instruction 3 pops l2g at once and then waits for room in the full g2l queue (depth 1): the pop
+    # does not wait for the push to fit.
+    cfg = VTAConfig(token_queue_depth=1)
+    ld = MemInsn(opcode=Opcode.LOAD, memory_type=MemType.INP, x_size=1, y_size=1, x_stride=1,
+                 pop_next_dep=True, push_next_dep=True)
+    insns = [GemmInsn(push_prev_dep=True), ld, GemmInsn(push_prev_dep=True),
+             GemmInsn(pop_prev_dep=True, push_prev_dep=True), FinishInsn()]
+    run = simulate_tokens(insns, cfg)
+    assert run.outcome == "deadlock" and run.waits == (("compute pushes g2l", 3),)
+    assert run.tokens_final == {"l2g": 0, "g2l": 1, "g2s": 0, "s2g": 0}
+    assert run.max_tokens == {"l2g": 1, "g2l": 1, "g2s": 0, "s2g": 0}
+
+
+def test_token_model_no_finish():
+    run = simulate_tokens([GemmInsn()], CFG)
+    assert run.outcome == "no_finish" and not run.finished and run.waits == ()
 
 
 def test_program_checks_dram_regions():

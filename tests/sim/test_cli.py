@@ -15,10 +15,8 @@ from hw.isa import AluOp
 from hw.regs import FSIM_COUNTERS
 from sim import backends, cli
 from sim.result import RunResult
-from tests import programs as P
-
-SMALL = VTAConfig(log_batch=1, log_block=2, log_inp_buff_size=9, log_wgt_buff_size=10,
-                  log_acc_buff_size=13, log_uop_buff_size=9)
+from tests.support import programs as P
+from tests.support.configs import SMALL_BATCH2 as SMALL
 
 
 def vta(capsys, *args):
@@ -130,7 +128,7 @@ def _corrupting_run(program, **opts):
 
 
 def test_run_fc_mismatch_exits_1(capsys, monkeypatch):
-    monkeypatch.setitem(backends.REGISTRY, "fsim", "tests.test_cli:_corrupting_run")
+    monkeypatch.setitem(backends.REGISTRY, "fsim", "tests.sim.test_cli:_corrupting_run")
     rc, out, _ = vta(capsys, *FC)
     assert rc == 1
     assert "Result matches numpy: NO: 1 of 48 elements differ, first at [0, 0]" in out

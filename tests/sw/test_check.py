@@ -10,7 +10,7 @@ from hw.config import VTAConfig
 from hw.isa import AluOp, MemType
 from sw.check import CheckError, check_program
 from sw.program import ProgramError
-from tests import programs as P
+from tests.support import programs as P
 
 CFG = VTAConfig(log_batch=1, log_block=2, log_inp_buff_size=9, log_wgt_buff_size=10,
                 log_acc_buff_size=13, log_uop_buff_size=9)

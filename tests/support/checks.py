@@ -24,7 +24,7 @@ def assert_agrees_with_fsim(prog, res, expected=None):
 
 def expect_error(run, prog, exp, backend=None):
     """``run(prog)`` stops with the code, instruction index and stall names of ``exp``
-    (``tests.programs.ExpectedError``), and the functional model reports the same code, index and
+    (``tests.support.programs.ExpectedError``), and the functional model reports the same code, index and
     message."""
     with pytest.raises(VTARunError) as info:
         run(prog)
