@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from sim.cocotb_backend import SimulatorNotFound, check_simulator
+from sim.cocotb_build import SimulatorNotFound, check_simulator
 from tests.checks import assert_agrees_with_fsim  # noqa: F401  (re-exported for the tests here)
 
 

@@ -13,6 +13,7 @@ import pytest
 from hw.config import VTAConfig
 from hw.regs import ErrorCode
 from sim import cocotb_backend as cb
+from sim import cocotb_build
 from sim import verilog
 from sim.result import VTARunError
 from sw.program import Program
@@ -154,7 +155,7 @@ def test_image_larger_than_the_memory_is_refused():
 def test_bad_options_are_refused():
     prog, _ = copy_program(2)
     with pytest.raises(ValueError, match="unknown simulator 'ghdl'"):
-        cb.check_simulator("ghdl")
+        cocotb_build.check_simulator("ghdl")
     with pytest.raises(ValueError, match="pause=0.5 needs memory='axiram'"):
         cb.run_program(prog, "verilator", pause=0.5)
     with pytest.raises(ValueError, match="unknown memory model 'dram'"):
