@@ -170,7 +170,7 @@ def verilog_text(cfg, memory: str, mem_bytes: int, latency, design) -> tuple[str
         modules = ["sim.simtop", "sim.axi_mem"] if memory == "simtop" else []
         design_name = ""
     else:
-        modules = [design.__module__]
+        modules = [design.__module__] + (["sim.axi_mem"] if memory == "simtop" else [])
         design_name = f"{design.__module__}.{design.__qualname__}"
     params = json.dumps({"cfg": cfg.to_json(), "memory": memory, "mem_bytes": mem_bytes,
                          "latency": latency, "design": design_name, "recipe": BUILD_RECIPE},

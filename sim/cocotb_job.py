@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim import verilog
+from sim.axi_mem import MEM_PLUSARG
 from sim.cocotb_build import TIMESCALE, Build, cache_dir, make_runner
 from sim.host import RunState
 from sim.memimage import MemImage
@@ -101,7 +102,7 @@ def run_job(b: Build, cfg, layout: MemImage, *, insn_count: int, max_cycles: int
         plusargs = []
         if memory == "simtop":
             verilog.write_hex_image(jobdir / "mem.hex", layout.image, cfg.bus_bytes)
-            plusargs.append(f"+{verilog.MEM_PLUSARG}={jobdir / 'mem.hex'}")
+            plusargs.append(f"+{MEM_PLUSARG}={jobdir / 'mem.hex'}")
         else:
             (jobdir / "image.bin").write_bytes(layout.image)
         if vcd is not None and simulator == "icarus":

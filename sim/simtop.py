@@ -49,14 +49,16 @@ class SimTop(wiring.Component):
     s_axil_* : the core's AXI4-Lite slave
     irq : Out(1)
     bd_addr, bd_wdata, bd_we, bd_rdata : the memory's backdoor port (bus-width words)
+
+    ``storage`` is the memory's (``sim.axi_mem.AxiMemory``): ``"verilog"`` for the generated Verilog.
     """
 
     def __init__(self, cfg: VTAConfig, mem_bytes: int, *, read_latency: int = DEFAULT_READ_LATENCY,
-                 write_latency: int = DEFAULT_WRITE_LATENCY, init: bytes = b""):
+                 write_latency: int = DEFAULT_WRITE_LATENCY, init: bytes = b"", storage: str = "amaranth"):
         self.cfg = cfg
         self.core = VTACore(cfg)
         self.mem = AxiMemory(cfg.bus_bits, mem_bytes, read_latency=read_latency,
-                             write_latency=write_latency, init=init)
+                             write_latency=write_latency, init=init, storage=storage)
         members = {"s_axil_" + n: d(w).flip() for n, w, d in AXIL_MEMBERS}
         members["irq"] = Out(1)
         for name in ("bd_addr", "bd_wdata", "bd_we", "bd_rdata"):

@@ -15,6 +15,7 @@ from hw.regs import ErrorCode
 from sim import cocotb_backend as cb
 from sim import cocotb_build
 from sim import verilog
+from sim.axi_mem import STORAGE_MODULE
 from sim.result import VTARunError
 from sw.program import Program
 
@@ -52,13 +53,11 @@ def test_fold_zero_inits_keeps_nonzero_blocks():
     assert "n[1] = 8'h05;" in out
 
 
-def test_readmem_backdoor_is_after_the_zeroing():
-    text = "module t(clk);\n  input clk;\n  reg [63:0] mem [15:0];\nendmodule\n"
-    out = verilog.add_readmem_backdoor(verilog.zero_uninitialised_memories(text), "mem", 16)
-    zero, load = out.index("mem[i] = 0;"), out.index("$readmemh(vta_mem_file, mem);")
-    assert zero < load < out.index("endmodule")
-    with pytest.raises(ValueError, match="expected one memory 'mem' of depth 8"):
-        verilog.add_readmem_backdoor(text, "mem", 8)
+def test_simulation_memory_is_loaded_after_the_zeroing():
+    text = verilog.simtop_verilog(CFG, MEM, 4, 2, simtop_factory=StandInSimTop)
+    zero, load = text.index("mem[i] = 0;"), text.index("$readmemh(file, mem);")
+    assert zero < load < text.index("endmodule", load)
+    assert text.count(f"module {STORAGE_MODULE} ") == 1 and f"{STORAGE_MODULE} #(" in text
 
 
 def test_hex_image_round_trip(tmp_path):
