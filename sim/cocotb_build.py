@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim import verilog
-from sim.simtop import latencies
 
 __all__ = [
     "SIMULATORS", "MEMORIES", "DEFAULT_MEM_BYTES", "VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "TIMESCALE",
@@ -229,6 +228,7 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
     if memory != "simtop":
         mem_bytes, latency = 0, None
     else:
+        from sim.simtop import latencies
         latency = latencies(None, *(latency or (None, None)))
     t0 = time.perf_counter()
     text, vpath = verilog_text(cfg, memory, mem_bytes, latency, design)

@@ -23,11 +23,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim import verilog
-from sim.axi_mem import MEM_PLUSARG
-from sim.cocotb_build import TIMESCALE, Build, cache_dir, make_runner
+from typing import TYPE_CHECKING
+
 from sim.host import RunState
-from sim.memimage import MemImage
+
+if TYPE_CHECKING:
+    from sim.cocotb_build import Build
+    from sim.memimage import MemImage
 
 __all__ = ["JOB_ENV", "TB_MODULE", "JobOutcome", "run_job", "show_progress"]
 
@@ -75,7 +77,7 @@ def show_progress(simulator: str, path: Path, t0: float):
     return finish
 
 
-def run_job(b: Build, cfg, layout: MemImage, *, insn_count: int, max_cycles: int, progress: bool = False,
+def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles: int, progress: bool = False,
             vcd: str | os.PathLike | None = None, memory: str = "simtop", mem_bytes: int = 0,
             pause: float = 0.0, seed: int = 0) -> JobOutcome:
     """Run one job on the built model ``b``: write the job directory, run the testbench, read it back.
@@ -86,6 +88,10 @@ def run_job(b: Build, cfg, layout: MemImage, *, insn_count: int, max_cycles: int
         If the simulation or the testbench failed (the job directory is then kept; the message names
         it and holds the end of its log).
     """
+    # Imported here: the testbench imports this module for JOB_ENV and should not pay for these.
+    from sim import verilog
+    from sim.axi_mem import MEM_PLUSARG
+    from sim.cocotb_build import TIMESCALE, cache_dir, make_runner
     simulator = b.simulator
     jobroot = cache_dir() / "jobs"
     jobroot.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The cocotb testbench of the ``icarus`` and ``verilator`` backends (runs inside the simulator).
 
-:mod:`sim.cocotb_backend` writes a *job directory* (``job.json``, the memory image) and starts the
+:mod:`sim.cocotb_job` writes a *job directory* (``job.json``, the memory image) and starts the
 simulator through cocotb's runner with ``VTA_COCOTB_JOB`` naming it; the single test :func:`run_job`
 runs the job and writes ``result.json`` and ``out.bin`` back.  A VTA error (illegal instruction,
 deadlock, memory error, the cycle bound) is a *result*, not a failed cocotb test: the test fails only
@@ -16,7 +16,9 @@ Two memory models (``job["memory"]``):
               optionally with random pause generators on all five channels (back-pressure and
               latency).  Python runs per beat; used to check bytes and counters under stress.
 
-The control port is driven by cocotbext-axi's ``AxiLiteMaster`` in both cases.
+The control port is driven by cocotbext-axi's ``AxiLiteMaster`` in both cases.  :class:`VTATestbench`
+is the host link of :mod:`sim.host` (``read32``/``write32`` over ``AxiLiteMaster``, memory through the
+backdoor port or ``AxiRam``, ``wait`` on ``irq``); the run itself is :class:`sim.host.VTAHost`'s.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import os
 import random
 import time
 import warnings
+from types import SimpleNamespace
 
 # cocotbext-axi 0.1.28 uses APIs that cocotb 2 deprecates; the warnings are not ours to fix.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi(\..*)?$")
@@ -37,10 +40,9 @@ from cocotb.clock import Clock  # noqa: E402
 from cocotb.triggers import (ClockCycles, First, FallingEdge, RisingEdge, SimTimeoutError,  # noqa: E402
                              Timer, with_timeout)
 
+from sim.cocotb_job import JOB_ENV  # noqa: E402
 from sim.host import LinkTimeout, VTAHost  # noqa: E402
-from sim.memimage import MemImage  # noqa: E402
 
-JOB_ENV = "VTA_COCOTB_JOB"
 #: Clock period of the simulation in ns (only the ratio to nothing matters: cycles are what count).
 CLOCK_NS = 10
 #: Cycles one control-register access may take before the testbench gives up (a core that never
@@ -65,7 +67,7 @@ class VTATestbench:
     ----------
     dut : cocotb handle of the top (``vta_simtop`` or ``vta_top_ids``)
     job : dict
-        The job description written by :mod:`sim.cocotb_backend`.
+        The job description written by :mod:`sim.cocotb_job`.
     """
 
     def __init__(self, dut, job: dict):
@@ -186,7 +188,8 @@ async def run_job(dut):
     t1 = time.perf_counter()
     await tb.reset()
     t2 = time.perf_counter()
-    image = MemImage.from_json(job["image"])
+    # The layout of sim.memimage.MemImage.to_json (the module is not imported here: it costs time).
+    image = SimpleNamespace(image=b"", **job["image"])
     if tb.ram is not None:
         with open(os.path.join(jobdir, "image.bin"), "rb") as f:
             image.image = f.read()

@@ -31,12 +31,13 @@ naming its register port in such a message (``"an AXI4-Lite"``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from hw import regs
-from .errors import describe_error
-from .memimage import MemImage, insn_region
 from .result import VTARunError
+
+if TYPE_CHECKING:
+    from .memimage import MemImage
 
 __all__ = ["Link", "LinkTimeout", "VTAHost", "RunState", "cycle_bound", "STATE_REGS"]
 
@@ -72,6 +73,7 @@ def cycle_bound(program) -> int:
     ----------
     program : sw.program.Program
     """
+    from .memimage import insn_region
     cfg = program.config
     total = 0
     for insn in program.decoded():
@@ -129,6 +131,7 @@ class RunState:
         result : sim.result.RunResult, optional
             Attached to the error as ``.result``.
         """
+        from .errors import describe_error
         r = self.registers
         if not self.finished:
             waits = [n for n, bit in regs.STALL_BITS.items() if r["stall"] >> bit & 1]
@@ -222,14 +225,15 @@ class VTAHost:
         registers = {name: await self.read_reg(name) for name in STATE_REGS}
         return RunState(finished, bound, registers, await self.read_counters())
 
-    async def run(self, image: MemImage, insn_count: int, bound: int, *, load: bool = False,
+    async def run(self, image: "MemImage", insn_count: int, bound: int, *, load: bool = False,
                   chunk: int | None = None, on_progress: Callable[[int], None] | None = None) -> RunState:
         """Run the program placed by ``image``: launch, wait within ``bound`` cycles, read back.
 
         Parameters
         ----------
         image : sim.memimage.MemImage
-            Where each region sits (base registers) and where the out region is read back from.
+            Where each region sits (base registers) and where the out region is read back from (any
+            object with its ``bases``, ``out_addr``, ``out_bytes`` and, with ``load``, ``image``).
         insn_count : int
         bound : int
             Cycle bound from launch.

@@ -44,13 +44,30 @@ def run_standin(simulator, prog, memory="simtop", **kw):
 
 # -- Verilog text ----------------------------------------------------------------------------------
 
-def test_fold_zero_inits_keeps_nonzero_blocks():
-    text = ("  reg [7:0] m [2:0];\n  initial begin\n    m[0] = 8'h00;\n    m[1] = 8'h00;\n"
-            "    m[2] = 8'h00;\n  end\n  reg [7:0] n [1:0];\n  initial begin\n    n[0] = 8'h00;\n"
-            "    n[1] = 8'h05;\n  end\n")
-    out = verilog.fold_zero_inits(text)
-    assert "for (i = 0; i < 3; i = i + 1)" in out and "m[0] = 8'h00" not in out
-    assert "n[1] = 8'h05;" in out
+def test_zero_memories_become_verilog_modules_and_others_stay_amaranths():
+    from amaranth import Module
+    from amaranth.lib import memory, wiring
+    from amaranth.lib.wiring import In, Out
+
+    class Two(wiring.Component):
+        addr: In(3)
+        zero: Out(8)
+        five: Out(8)
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.z = z = memory.Memory(shape=8, depth=8, init=[])
+            m.submodules.f = f = memory.Memory(shape=8, depth=8, init=[0, 5])
+            for mem, out in ((z, self.zero), (f, self.five)):
+                rd = mem.read_port(transparent_for=(mem.write_port(granularity=4),))
+                m.d.comb += [rd.addr.eq(self.addr), out.eq(rd.data)]
+            return m
+
+    text = verilog.convert(Two(), "two")
+    assert text.count("module two_zero_mem_") == 1 and "two_zero_mem_0 " in text
+    assert "mem[i] = 0;" in text and "if (w0_en[1]) mem[w0_addr][4 +: 4] <= w0_data[4 +: 4];" in text
+    assert "if (w0_addr == r0_addr) begin" in text            # the transparent read port
+    assert "8'h05" in text                                    # the initialised memory, as Amaranth writes it
 
 
 def test_simulation_memory_is_loaded_after_the_zeroing():
