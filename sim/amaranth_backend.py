@@ -1,9 +1,10 @@
 """Backend ``amaranth``: the core, cycle by cycle, in Amaranth's own simulator.
 
-The program is placed in the memory model's initial contents (``sim/memimage.py``), the registers are
-written over AXI4-Lite by a testbench, and the design then runs by itself until ``irq`` rises, the cycle
-bound passes, or an error stops it; the testbench wakes only at ``irq`` or every ``CHUNK`` cycles (for
-the progress line and the bound), so simulation speed is the design's own.
+The program is placed in the memory model's initial contents (``sim/memimage.py``); a testbench runs it
+with the host driver (``sim/host.py``) over :class:`SimLink` (AXI4-Lite for the registers, the memory's
+backdoor port for memory), and the design then runs by itself until ``irq`` rises, the cycle bound
+passes, or an error stops it; the testbench wakes only at ``irq`` or every ``CHUNK`` cycles (for the
+progress line and the bound), so simulation speed is the design's own.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ import time
 
 from amaranth.sim import Simulator
 
-from hw.regs import (REG_BY_NAME, COUNTERS, counter_offset, ErrorCode, STATUS_ERROR, STALL_BITS,
-                     UNIT_INDEX_REGS)
-from sw.program import Program
-from .memimage import MemImage
-from .result import RunResult, VTARunError
-from .simtop import SimTop, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY, cycle_bound
 from .axil import AxiLiteDriver
-from .errors import describe_error
+from .host import VTAHost, cycle_bound
+from .memimage import MemImage
+from .result import RunResult
+from .simtop import SimTop, latencies
 
-__all__ = ["run", "read_counters"]
+__all__ = ["run", "SimLink"]
 
 
 def _compile_repeats_at_once() -> None:
@@ -124,33 +122,79 @@ PERIOD = 1e-8     # 100 MHz, as the Pynq VTA
 CHUNK = 5000      # cycles between progress updates
 
 
-async def read_counters(read) -> dict[str, int]:
-    """Every counter of ``hw.regs.COUNTERS`` through the register read function ``read(addr)``."""
-    out = {}
-    for name in COUNTERS:
-        lo = await read(counter_offset(name))
-        hi = await read(counter_offset(name) + 4)
-        out[name] = lo | hi << 32
-    return out
+class SimLink:
+    """The host link (``sim/host.py``) of a testbench in Amaranth's simulator: registers over the
+    AXI4-Lite port of ``dut`` (a ``SimTop``), memory through its memory's backdoor port, and the end of
+    a run as a rising edge of ``irq``."""
+
+    port = "an AXI4-Lite"
+
+    def __init__(self, ctx, dut: SimTop):
+        self.ctx, self.dut = ctx, dut
+        self.axil = AxiLiteDriver(ctx, dut)
+        self.bus_bytes = dut.cfg.bus_bytes
+
+    async def read32(self, addr: int) -> int:
+        return await self.axil.read(addr)
+
+    async def write32(self, addr: int, value: int) -> None:
+        await self.axil.write(addr, value)
+
+    async def read_mem(self, addr: int, n: int) -> bytes:
+        ctx, dut, wb = self.ctx, self.dut, self.bus_bytes
+        first, end = addr // wb, -(-(addr + n) // wb)
+        out = bytearray()
+        for w in range(first, end):
+            ctx.set(dut.bd_addr, w)
+            await ctx.tick()
+            out += ctx.get(dut.bd_rdata).to_bytes(wb, "little")
+        return bytes(out[addr - first * wb:][:n])
+
+    async def write_mem(self, addr: int, data: bytes) -> None:
+        ctx, dut, wb = self.ctx, self.dut, self.bus_bytes
+        first, end = addr // wb, -(-(addr + len(data)) // wb)
+        buf = bytearray(await self.read_mem(first * wb, (end - first) * wb))
+        buf[addr - first * wb:addr - first * wb + len(data)] = data
+        ctx.set(dut.bd_we, 1)
+        for i, w in enumerate(range(first, end)):
+            ctx.set(dut.bd_addr, w)
+            ctx.set(dut.bd_wdata, int.from_bytes(buf[i * wb:(i + 1) * wb], "little"))
+            await ctx.tick()
+        ctx.set(dut.bd_we, 0)
+
+    async def wait(self, cycles: int) -> bool:
+        expired, _ = await self.ctx.delay(cycles * PERIOD).posedge(self.dut.irq)
+        if expired:
+            return False
+        await self.ctx.tick()
+        return True
 
 
-def run(program: Program, *, max_cycles: int | None = None, progress: bool = False, vcd: str | None = None,
+def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: str | None = None,
         mem_latency: int | None = None, read_latency: int | None = None, write_latency: int | None = None,
         **opts) -> RunResult:
     """Run ``program`` on the core in Amaranth's simulator and return its result.
 
     Parameters
     ----------
-    max_cycles : cycle bound (default: ``simtop.cycle_bound(program)``); reaching it raises VTARunError
-    progress : print a progress line on stderr
-    vcd : write a waveform to this file
-    mem_latency : read and write latency of the memory model (cycles); or set them apart with
-        ``read_latency`` / ``write_latency``
+    program : sw.program.Program
+    max_cycles : int, optional
+        Cycle bound (default: ``sim.host.cycle_bound(program)``); reaching it raises VTARunError.
+    progress : bool
+        Print a progress line on stderr.
+    vcd : str, optional
+        Write a waveform to this file.
+    mem_latency, read_latency, write_latency : int, optional
+        Latencies of the memory model (cycles), as ``sim.simtop.latencies`` takes them.
+
+    Raises
+    ------
+    VTARunError
+        On an error status or the cycle bound; ``.result`` holds what was read back.
     """
     cfg = program.config
-    img = MemImage(program)
-    rl = read_latency if read_latency is not None else mem_latency if mem_latency is not None else DEFAULT_READ_LATENCY
-    wl = write_latency if write_latency is not None else mem_latency if mem_latency is not None else DEFAULT_WRITE_LATENCY
+    img = MemImage.place(program)
+    rl, wl = latencies(mem_latency, read_latency, write_latency)
     bound = max_cycles if max_cycles is not None else cycle_bound(program)
     dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
     # Amaranth's simulator compiles a memory's write enable bit by bit into one expression (unless
@@ -162,48 +206,21 @@ def run(program: Program, *, max_cycles: int | None = None, progress: bool = Fal
         sys.set_int_max_str_digits(0)
     sim = Simulator(dut)
     sim.add_clock(PERIOD)
-    state: dict = {}
-    bus_bytes = cfg.bus_bytes
+    states = []
 
     async def bench(ctx):
-        axil = AxiLiteDriver(ctx, dut)
-        for name, value in img.bases.items():
-            await axil.write(REG_BY_NAME[name].offset, value)
-        await axil.write(REG_BY_NAME["insn_count"].offset, program.n_insns)
-        await axil.write(REG_BY_NAME["control"].offset, 1)
         t0 = time.perf_counter()
-        cycles = 0
-        finished = False
-        while cycles < bound:
-            step = min(CHUNK, bound - cycles)
-            expired, _ = await ctx.delay(step * PERIOD).posedge(dut.irq)
-            if not expired:
-                finished = True
-                break
-            cycles += step
-            if progress:
-                print(f"\ramaranth: {cycles} cycles ({cycles / (time.perf_counter() - t0):.0f} cycles/s)",
-                      end="", file=sys.stderr, flush=True)
+
+        def show(cycles):
+            print(f"\ramaranth: {cycles} cycles ({cycles / (time.perf_counter() - t0):.0f} cycles/s)",
+                  end="", file=sys.stderr, flush=True)
+
+        host = VTAHost(SimLink(ctx, dut), clock=time.perf_counter)
+        state = await host.run(img, program.n_insns, bound, chunk=CHUNK,
+                               on_progress=show if progress else None)
         if progress:
             print(file=sys.stderr)
-        state["sim_time"] = time.perf_counter() - t0
-        await ctx.tick()
-        state["finished"] = finished
-        state["status"] = await axil.read(REG_BY_NAME["status"].offset)
-        state["error_code"] = await axil.read(REG_BY_NAME["error_code"].offset)
-        state["error_index"] = await axil.read(REG_BY_NAME["error_index"].offset)
-        state["stall"] = await axil.read(REG_BY_NAME["stall"].offset)
-        state["unit_index"] = {r: await axil.read(REG_BY_NAME[r].offset) for r in UNIT_INDEX_REGS}
-        state["counters"] = await read_counters(axil.read)
-        # Read the out region back through the memory's backdoor port.
-        out = bytearray()
-        first = img.out_addr // bus_bytes
-        n_words = -(-img.out_bytes // bus_bytes)
-        for i in range(n_words):
-            ctx.set(dut.bd_addr, first + i)
-            await ctx.tick()
-            out += ctx.get(dut.bd_rdata).to_bytes(bus_bytes, "little")
-        state["out"] = bytes(out[:img.out_bytes])
+        states.append(state)
 
     sim.add_testbench(bench)
     t_start = time.perf_counter()
@@ -214,20 +231,13 @@ def run(program: Program, *, max_cycles: int | None = None, progress: bool = Fal
         sim.run()
     wall = time.perf_counter() - t_start
 
-    counters = state["counters"]
-    result = RunResult(backend="amaranth", out=state["out"], counters=counters,
+    state = states[0]
+    counters = state.counters
+    sim_time = state.phases["run"]
+    result = RunResult(backend="amaranth", out=state.out, counters=counters,
                        cycles=counters["cycle_count"], instructions=program.n_insns, uops=program.n_uops,
                        wall_time=wall, extra={"read_latency": rl, "write_latency": wl,
-                                              "sim_seconds": state["sim_time"],
-                                              "cycles_per_second": counters["cycle_count"] / max(state["sim_time"], 1e-9)})
-    if not state["finished"]:
-        raise VTARunError(ErrorCode.TIMEOUT,
-                          f"no finish within {bound} cycles (stall bits: "
-                          + (", ".join(n for n, b in STALL_BITS.items() if state['stall'] >> b & 1) or "none")
-                          + ")", result=result)
-    if state["status"] & STATUS_ERROR:
-        raise VTARunError(state["error_code"],
-                          describe_error(state["error_code"], state["error_index"], state["stall"],
-                                         state["unit_index"], program),
-                          index=state["error_index"], result=result)
+                                              "sim_seconds": sim_time,
+                                              "cycles_per_second": counters["cycle_count"] / max(sim_time, 1e-9)})
+    state.raise_for_error(program, result)
     return result

@@ -22,8 +22,16 @@ Timing (cycle ``t`` is the cycle in which a handshake's VALID and READY are both
   beats are modelled (AxBURST and AxSIZE are ignored); addresses wrap at 2^32.
 * WSTRB is honoured byte by byte.
 
+Storage
+    ``storage="amaranth"`` (default) keeps the contents in an ``amaranth.lib.memory.Memory``, which
+    Amaranth's simulator runs.  ``storage="verilog"`` (for the generated Verilog only) keeps them in the
+    hand-written Verilog module :data:`STORAGE_VERILOG` (an ``Instance`` of :data:`STORAGE_MODULE`; its
+    text must be added to the design's Verilog), with the same ports and timing: zeroed at time 0, then
+    loaded by ``$readmemh`` from the file named by the plusarg ``+vta_mem=FILE`` (:data:`MEM_PLUSARG`).
+    A zero-initialised ``Memory`` of megabytes would take minutes to convert; this takes no time.
+
 Backdoor
-    ``init`` (bytes) gives the initial contents.  The synchronous backdoor port addresses bus words:
+    ``init`` (bytes) gives the initial contents (``storage="amaranth"`` only).  The synchronous backdoor port addresses bus words:
     with ``bd_we`` high, ``bd_wdata`` is written to word ``bd_addr`` at the clock edge (it takes
     precedence over a W beat in the same cycle: use it only while the core is idle); ``bd_rdata`` shows
     word ``bd_addr`` of the previous cycle.  In Amaranth's simulator :meth:`AxiMemory.peek` and
@@ -32,7 +40,9 @@ Backdoor
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, unsigned
+from types import SimpleNamespace
+
+from amaranth.hdl import Array, ClockSignal, Instance, Module, Mux, Signal, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory, MemoryData
 from amaranth.lib.wiring import In, Out
@@ -41,7 +51,74 @@ from amaranth.utils import ceil_log2
 from hw.axi import AXI_RESP_DECERR, AXI_RESP_OKAY, check_bus_bits
 from hw.interfaces import ADDR_WIDTH, axi4_signature
 
-__all__ = ["AxiMemory"]
+__all__ = ["AxiMemory", "add_storage", "STORAGES", "STORAGE_MODULE", "STORAGE_VERILOG", "MEM_PLUSARG"]
+
+#: Where the contents are kept (module docstring).
+STORAGES = ("amaranth", "verilog")
+#: Verilog module name of the ``storage="verilog"`` contents.
+STORAGE_MODULE = "vta_axi_mem_storage"
+#: Plusarg naming the ``$readmemh`` file of the ``storage="verilog"`` contents (``+vta_mem=FILE``).
+MEM_PLUSARG = "vta_mem"
+
+#: The ``storage="verilog"`` contents: ``DEPTH`` words of ``WIDTH`` bits; a read port (``r_data``
+#: takes word ``r_addr`` at a clock edge with ``r_en`` high, the value before that edge's write), the
+#: backdoor read port (the same, always enabled) and a write port with one enable per byte.
+STORAGE_VERILOG = f"""
+module {STORAGE_MODULE} #(parameter WIDTH = 64, parameter DEPTH = 1, parameter ABITS = 1) (
+  input clk,
+  input [ABITS-1:0] r_addr, input r_en, output reg [WIDTH-1:0] r_data,
+  input [ABITS-1:0] b_addr, output reg [WIDTH-1:0] b_data,
+  input [ABITS-1:0] w_addr, input [WIDTH/8-1:0] w_en, input [WIDTH-1:0] w_data
+);
+  reg [WIDTH-1:0] mem [0:DEPTH-1];
+  integer i;
+  initial begin : load
+    string file;
+    for (i = 0; i < DEPTH; i = i + 1)
+      mem[i] = 0;
+    r_data = 0;
+    b_data = 0;
+    if ($value$plusargs("{MEM_PLUSARG}=%s", file))
+      $readmemh(file, mem);
+  end
+  always @(posedge clk) begin
+    if (r_en)
+      r_data <= mem[r_addr];
+    b_data <= mem[b_addr];
+    for (i = 0; i < WIDTH / 8; i = i + 1)
+      if (w_en[i])
+        mem[w_addr][i * 8 +: 8] <= w_data[i * 8 +: 8];
+  end
+endmodule
+"""
+
+
+def add_storage(m: Module, storage: str, width: int, depth: int, data: MemoryData | None = None):
+    """Add the contents of a memory of ``depth`` words of ``width`` bits to module ``m`` as submodule
+    ``mem``: an ``amaranth.lib.memory.Memory`` of ``data`` (``storage="amaranth"``) or an ``Instance``
+    of :data:`STORAGE_MODULE` (``"verilog"``).
+
+    Returns
+    -------
+    (read port, write port, backdoor read port)
+        Each with ``addr`` and ``data``; the read port has ``en``, the write port ``en`` with one bit per
+        byte; both read ports are synchronous, reading the value before a same-edge write.
+    """
+    if storage == "amaranth":
+        m.submodules.mem = mem = Memory(data=data)
+        return mem.read_port(), mem.write_port(granularity=8), mem.read_port()
+    abits = max(ceil_log2(depth), 1)
+    rport = SimpleNamespace(addr=Signal(abits, name="mem_r_addr"), en=Signal(name="mem_r_en"),
+                            data=Signal(width, name="mem_r_data"))
+    wport = SimpleNamespace(addr=Signal(abits, name="mem_w_addr"), en=Signal(width // 8, name="mem_w_en"),
+                            data=Signal(width, name="mem_w_data"))
+    bdport = SimpleNamespace(addr=Signal(abits, name="mem_b_addr"), data=Signal(width, name="mem_b_data"))
+    m.submodules.mem = Instance(
+        STORAGE_MODULE, p_WIDTH=width, p_DEPTH=depth, p_ABITS=abits,
+        i_clk=ClockSignal(), i_r_addr=rport.addr, i_r_en=rport.en, o_r_data=rport.data,
+        i_b_addr=bdport.addr, o_b_data=bdport.data,
+        i_w_addr=wport.addr, i_w_en=wport.en, i_w_data=wport.data)
+    return rport, wport, bdport
 
 
 class AxiMemory(wiring.Component):
@@ -61,6 +138,8 @@ class AxiMemory(wiring.Component):
         Initial contents from address 0 (at most ``size_bytes`` long; the rest is zero).
     queue_depth : int
         Entries of the AR queue, the AW queue and the B queue (at least 1).
+    storage : str
+        ``"amaranth"`` or ``"verilog"`` (module docstring); ``"verilog"`` takes no ``init``.
 
     Members
     -------
@@ -75,12 +154,8 @@ class AxiMemory(wiring.Component):
     """
 
     def __init__(self, bus_bits: int, size_bytes: int, read_latency: int = 8, write_latency: int = 4,
-                 init: bytes = b"", queue_depth: int = 8):
-        try:
-            init = self._check(bus_bits, size_bytes, read_latency, write_latency, init, queue_depth)
-        except ValueError:
-            self._MustUse__used = True       # no "created but never used" warning for a refused one
-            raise
+                 init: bytes = b"", queue_depth: int = 8, storage: str = "amaranth"):
+        init = bytes(init)
         bus_bytes = bus_bits // 8
         self.bus_bits = bus_bits
         self.bus_bytes = bus_bytes
@@ -89,17 +164,13 @@ class AxiMemory(wiring.Component):
         self.read_latency = read_latency
         self.write_latency = write_latency
         self.queue_depth = queue_depth
+        self.storage = storage
         padded = init + bytes(-len(init) % bus_bytes)
         words = [int.from_bytes(padded[i:i + bus_bytes], "little") for i in range(0, len(padded), bus_bytes)]
-        #: The contents (``amaranth.lib.memory.MemoryData``), one bus word per row.
-        self.data = MemoryData(shape=unsigned(bus_bits), depth=self.words, init=[])
-        elems = getattr(self.data.init, "_elems", None)
-        if isinstance(elems, list) and getattr(self.data.init, "_raw", None) is elems:
-            # Amaranth checks every initial value one by one (~40 us each: 6 s for 4 MiB of 64-bit
-            # words); these are in-range ints already, so fill its list directly.
-            elems[:len(words)] = words
-        else:
-            self.data.init = words
+        #: The contents (``amaranth.lib.memory.MemoryData``), one bus word per row; None with
+        #: ``storage="verilog"``.
+        self.data = (MemoryData(shape=unsigned(bus_bits), depth=self.words, init=words)
+                     if storage == "amaranth" else None)
         super().__init__({
             "bus": In(axi4_signature(bus_bits)),
             "bd_addr": In(range(max(self.words, 2))),
@@ -108,8 +179,16 @@ class AxiMemory(wiring.Component):
             "bd_rdata": Out(bus_bits),
         })
 
+    def __new__(cls, *args, **kwargs):
+        # Check the parameters before the object exists, so that a refused one is never an unused
+        # elaboratable that Amaranth would warn about.
+        cls.check(*args, **kwargs)
+        return super().__new__(cls, src_loc_at=1)
+
     @staticmethod
-    def _check(bus_bits, size_bytes, read_latency, write_latency, init, queue_depth):
+    def check(bus_bits, size_bytes, read_latency=8, write_latency=4, init=b"", queue_depth=8,
+              storage="amaranth"):
+        """Raise ValueError, naming the parameter, unless these are valid parameters of AxiMemory."""
         check_bus_bits(bus_bits)
         bus_bytes = bus_bits // 8
         if (isinstance(size_bytes, bool) or not isinstance(size_bytes, int) or size_bytes <= 0
@@ -120,10 +199,12 @@ class AxiMemory(wiring.Component):
                                 ("queue_depth", queue_depth, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < lo:
                 raise ValueError(f"{name} must be an integer >= {lo}, not {value!r}")
-        init = bytes(init)
-        if len(init) > size_bytes:
-            raise ValueError(f"init is {len(init)} bytes, more than size_bytes = {size_bytes}")
-        return init
+        if storage not in STORAGES:
+            raise ValueError(f"storage must be one of {', '.join(STORAGES)}, not {storage!r}")
+        if len(bytes(init)) > (size_bytes if storage == "amaranth" else 0):
+            raise ValueError(f"init is {len(bytes(init))} bytes, more than size_bytes = {size_bytes}"
+                             if storage == "amaranth" else "storage='verilog' takes no init (it is "
+                             f"loaded by $readmemh)")
 
     # -- zero-time access in Amaranth's simulator ------------------------------------------------------
 
@@ -156,9 +237,10 @@ class AxiMemory(wiring.Component):
 
     # -- hardware --------------------------------------------------------------------------------------
 
+
     def elaborate(self, platform):
         m = Module()
-        m.submodules.mem = mem = Memory(data=self.data)
+        rport, wport, bdport = add_storage(m, self.storage, self.bus_bits, self.words, self.data)
         bus = self.bus
         B = self.bus_bytes
         lb = ceil_log2(B)
@@ -195,7 +277,6 @@ class AxiMemory(wiring.Component):
             return push, pop, level != 0, level == D, head, din
 
         # -- read ------------------------------------------------------------------------------------
-        rport = mem.read_port()
         ar_push, ar_pop, ar_ne, ar_full, ar_h, ar_d = fifo(
             "ar", [("word", word_bits), ("len", 8), ("due", 32)])
         m.d.comb += [bus.arready.eq(~ar_full), ar_push.eq(bus.arvalid & ~ar_full),
@@ -227,7 +308,6 @@ class AxiMemory(wiring.Component):
                      bus.rresp.eq(Mux(r_err, AXI_RESP_DECERR, AXI_RESP_OKAY))]
 
         # -- write -----------------------------------------------------------------------------------
-        wport = mem.write_port(granularity=8)
         aw_push, aw_pop, aw_ne, aw_full, aw_h, aw_d = fifo("aw", [("word", word_bits), ("len", 8)])
         b_push, b_pop, b_ne, b_full, b_h, b_d = fifo("b", [("err", 1), ("due", 32)])
         m.d.comb += [bus.awready.eq(~aw_full), aw_push.eq(bus.awvalid & ~aw_full),
@@ -257,6 +337,5 @@ class AxiMemory(wiring.Component):
                      b_pop.eq(bus.bvalid & bus.bready)]
 
         # -- backdoor read ---------------------------------------------------------------------------
-        bdport = mem.read_port()
         m.d.comb += [bdport.addr.eq(self.bd_addr), self.bd_rdata.eq(bdport.data)]
         return m

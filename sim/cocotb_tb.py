@@ -1,6 +1,6 @@
 """The cocotb testbench of the ``icarus`` and ``verilator`` backends (runs inside the simulator).
 
-:mod:`sim.cocotb_backend` writes a *job directory* (``job.json``, the memory image) and starts the
+:mod:`sim.cocotb_job` writes a *job directory* (``job.json``, the memory image) and starts the
 simulator through cocotb's runner with ``VTA_COCOTB_JOB`` naming it; the single test :func:`run_job`
 runs the job and writes ``result.json`` and ``out.bin`` back.  A VTA error (illegal instruction,
 deadlock, memory error, the cycle bound) is a *result*, not a failed cocotb test: the test fails only
@@ -16,7 +16,9 @@ Two memory models (``job["memory"]``):
               optionally with random pause generators on all five channels (back-pressure and
               latency).  Python runs per beat; used to check bytes and counters under stress.
 
-The control port is driven by cocotbext-axi's ``AxiLiteMaster`` in both cases.
+The control port is driven by cocotbext-axi's ``AxiLiteMaster`` in both cases.  :class:`VTATestbench`
+is the host link of :mod:`sim.host` (``read32``/``write32`` over ``AxiLiteMaster``, memory through the
+backdoor port or ``AxiRam``, ``wait`` on ``irq``); the run itself is :class:`sim.host.VTAHost`'s.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import os
 import random
 import time
 import warnings
+from types import SimpleNamespace
 
 # cocotbext-axi 0.1.28 uses APIs that cocotb 2 deprecates; the warnings are not ours to fix.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi(\..*)?$")
@@ -37,9 +40,9 @@ from cocotb.clock import Clock  # noqa: E402
 from cocotb.triggers import (ClockCycles, First, FallingEdge, RisingEdge, SimTimeoutError,  # noqa: E402
                              Timer, with_timeout)
 
-from hw import regs  # noqa: E402
+from sim.cocotb_job import JOB_ENV  # noqa: E402
+from sim.host import LinkTimeout, VTAHost  # noqa: E402
 
-JOB_ENV = "VTA_COCOTB_JOB"
 #: Clock period of the simulation in ns (only the ratio to nothing matters: cycles are what count).
 CLOCK_NS = 10
 #: Cycles one control-register access may take before the testbench gives up (a core that never
@@ -64,7 +67,7 @@ class VTATestbench:
     ----------
     dut : cocotb handle of the top (``vta_simtop`` or ``vta_top_ids``)
     job : dict
-        The job description written by :mod:`sim.cocotb_backend`.
+        The job description written by :mod:`sim.cocotb_job`.
     """
 
     def __init__(self, dut, job: dict):
@@ -102,37 +105,23 @@ class VTATestbench:
         self.dut.rst.value = 0
         await ClockCycles(self.dut.clk, 2)
 
-    # -- registers ----------------------------------------------------------------------------------
-
-    async def _bounded(self, what: str, coro):
+    async def _bounded(self, coro):
         try:
             return await with_timeout(coro, REG_TIMEOUT_CYCLES * CLOCK_NS, "ns")
         except SimTimeoutError:
-            raise RuntimeError(f"the core did not answer an AXI4-Lite {what} within "
-                               f"{REG_TIMEOUT_CYCLES} cycles") from None
+            raise LinkTimeout(f"within {REG_TIMEOUT_CYCLES} cycles") from None
 
-    async def write_reg(self, name: str, value: int):
-        off = regs.REG_BY_NAME[name].offset
-        await self._bounded(f"write of {name} (0x{off:02x})",
-                            self.axil.write_dword(off, value & 0xFFFF_FFFF))
+    # -- the host link (sim/host.py) ----------------------------------------------------------------
 
-    async def read_reg(self, name: str) -> int:
-        off = regs.REG_BY_NAME[name].offset
-        return await self._bounded(f"read of {name} (0x{off:02x})", self.axil.read_dword(off))
+    port = "an AXI4-Lite"
 
-    async def read_counter(self, name: str) -> int:
-        off = regs.counter_offset(name)
-        lo = await self._bounded(f"read of counter {name}", self.axil.read_dword(off))
-        hi = await self._bounded(f"read of counter {name}", self.axil.read_dword(off + 4))
-        return lo | hi << 32
+    async def read32(self, addr: int) -> int:
+        return await self._bounded(self.axil.read_dword(addr))
 
-    # -- memory -------------------------------------------------------------------------------------
+    async def write32(self, addr: int, value: int) -> None:
+        await self._bounded(self.axil.write_dword(addr, value))
 
-    def load_image(self, image: bytes):
-        """Only for ``axiram``; ``simtop`` was loaded by ``$readmemh`` before time 0."""
-        self.ram.write(0, image)
-
-    async def read_memory(self, addr: int, nbytes: int) -> bytes:
+    async def read_mem(self, addr: int, nbytes: int) -> bytes:
         if nbytes == 0:
             return b""
         if self.ram is not None:
@@ -150,80 +139,72 @@ class VTATestbench:
         off = addr - first * wb
         return blob[off:off + nbytes]
 
-    # -- a run --------------------------------------------------------------------------------------
+    async def write_mem(self, addr: int, data: bytes) -> None:
+        if self.ram is not None:
+            self.ram.write(addr, data)
+            return
+        wb = self.job["bus_bytes"]
+        first, end = addr // wb, -(-(addr + len(data)) // wb)
+        buf = bytearray(await self.read_mem(first * wb, (end - first) * wb))
+        buf[addr - first * wb:addr - first * wb + len(data)] = data
+        dut = self.dut
+        await FallingEdge(dut.clk)
+        dut.bd_we.value = 1
+        for i, w in enumerate(range(first, end)):
+            dut.bd_addr.value = w
+            dut.bd_wdata.value = int.from_bytes(buf[i * wb:(i + 1) * wb], "little")
+            await RisingEdge(dut.clk)
+            await FallingEdge(dut.clk)
+        dut.bd_we.value = 0
 
-    async def launch(self, bases: dict[str, int], insn_count: int):
-        for name, value in bases.items():
-            await self.write_reg(name, value)
-        await self.write_reg("insn_count", insn_count)
-        await self.write_reg("control", regs.CONTROL_LAUNCH)
-
-    async def wait_finished(self, max_cycles: int, progress: bool) -> bool:
-        """Await the rising edge of ``irq`` (one trigger, no per-cycle Python); False at the bound.
-
-        With ``progress`` the wait is cut into chunks of :data:`PROGRESS_CYCLES`, after each of which
-        the cycles so far are written to ``progress.txt``.
-        """
+    async def wait(self, cycles: int) -> bool:
+        """Await the rising edge of ``irq`` (one trigger, no per-cycle Python), at most ``cycles``."""
         irq = self.dut.irq
-        waited = 0
-        while not int(irq.value):
-            if waited >= max_cycles:
-                return False
-            chunk = max_cycles - waited
-            if progress:
-                chunk = min(chunk, PROGRESS_CYCLES.get(self.job["simulator"], 10_000))
-            await First(RisingEdge(irq), Timer(chunk * CLOCK_NS, unit="ns"))
-            waited += chunk
-            if progress and not int(irq.value):
-                path = os.path.join(os.environ[JOB_ENV], "progress.txt")
-                with open(path + ".tmp", "w") as f:
-                    f.write(str(waited))
-                os.replace(path + ".tmp", path)
-        return True
+        if not int(irq.value):
+            await First(RisingEdge(irq), Timer(cycles * CLOCK_NS, unit="ns"))
+        return bool(int(irq.value))
+
+
+def _write_progress(cycles: int) -> None:
+    path = os.path.join(os.environ[JOB_ENV], "progress.txt")
+    with open(path + ".tmp", "w") as f:
+        f.write(str(cycles))
+    os.replace(path + ".tmp", path)
 
 
 @cocotb.test()
 async def run_job(dut):
-    """Run the job named by ``$VTA_COCOTB_JOB`` and write its result.
+    """Run the job named by ``$VTA_COCOTB_JOB`` with the host driver and write its result.
 
-    ``result["phases"]`` holds the wall time of each phase (setup, reset, launch, run, registers,
-    out), for the benchmark's account of where time goes.
+    ``result.json`` is :meth:`sim.host.RunState.to_json` plus ``wall_time`` (seconds between launch
+    and the end of the wait); its ``phases`` hold the wall time of each phase (setup, reset, load,
+    launch, run, registers, out), for the benchmark's account of where time goes.
     """
-    phases = {}
-    t = time.perf_counter()
-
-    def phase(name):
-        nonlocal t
-        now = time.perf_counter()
-        phases[name] = now - t
-        t = now
-
+    t0 = time.perf_counter()
     jobdir = os.environ[JOB_ENV]
     with open(os.path.join(jobdir, "job.json")) as f:
         job = json.load(f)
     tb = VTATestbench(dut, job)
+    t1 = time.perf_counter()
+    await tb.reset()
+    t2 = time.perf_counter()
+    # The layout of sim.memimage.MemImage.to_json (the module is not imported here: it costs time).
+    image = SimpleNamespace(image=b"", **job["image"])
     if tb.ram is not None:
         with open(os.path.join(jobdir, "image.bin"), "rb") as f:
-            tb.load_image(f.read())
-    phase("setup")
-    await tb.reset()
-    phase("reset")
-    await tb.launch(job["bases"], job["insn_count"])
-    phase("launch")
-    finished = await tb.wait_finished(job["max_cycles"], job.get("progress", False))
-    phase("run")
-    result = {"finished": finished, "wall_time": phases["run"]}
-    for name in ("control", "status", "error_code", "error_index", "stall", *regs.UNIT_INDEX_REGS):
-        result[name] = await tb.read_reg(name)
-    result["counters"] = {name: await tb.read_counter(name) for name in job["counters"]}
-    phase("registers")
-    out = await tb.read_memory(job["out_addr"], job["out_bytes"])
+            image.image = f.read()
+    progress = job.get("progress", False)
+    chunk = PROGRESS_CYCLES.get(job["simulator"], 10_000) if progress else None
+    state = await VTAHost(tb, clock=time.perf_counter).run(
+        image, job["insn_count"], job["max_cycles"], load=tb.ram is not None, chunk=chunk,
+        on_progress=_write_progress if progress else None)
     with open(os.path.join(jobdir, "out.bin"), "wb") as f:
-        f.write(out)
+        f.write(state.out)
     if job.get("dump_memory") and tb.ram is not None:
         with open(os.path.join(jobdir, "memory.bin"), "wb") as f:
             f.write(bytes(tb.ram.read(0, job["mem_bytes"])))
-    phase("out")
-    result["phases"] = phases
+    state.phases = {"setup": t1 - t0, "reset": t2 - t1, **state.phases}
+    result = state.to_json()
+    result["wall_time"] = state.phases["run"]
     with open(os.path.join(jobdir, "result.json"), "w") as f:
         json.dump(result, f)

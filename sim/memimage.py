@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hw.isa import MemType, Opcode
 from sw.program import Program, REGIONS
 
-__all__ = ["MemImage", "PAGE"]
+__all__ = ["MemImage", "PAGE", "LOAD_REGION", "insn_region"]
 
 PAGE = 4096
+
+
+#: The region a LOAD of each memory type reads (a STORE writes ``out``).
+LOAD_REGION = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
+
+
+def insn_region(insn) -> str | None:
+    """The region (``uop``, ``inp``, ``wgt``, ``acc``, ``out``) a decoded memory instruction reads or
+    writes; None for any other instruction, or a LOAD of a memory type that is not a region."""
+    if getattr(insn, "opcode", None) == Opcode.STORE:
+        return "out"
+    if getattr(insn, "opcode", None) == Opcode.LOAD:
+        return LOAD_REGION.get(insn.memory_type)
+    return None
 
 
 def _align(n: int, a: int = PAGE) -> int:
@@ -23,7 +38,7 @@ def _align(n: int, a: int = PAGE) -> int:
 
 @dataclass
 class MemImage:
-    """The memory image of ``program``.
+    """The memory image of a program: :meth:`place` builds it.
 
     Members
     -------
@@ -37,20 +52,30 @@ class MemImage:
     out_addr: int
     out_bytes: int
 
-    def __init__(self, program: Program, base: int = 0):
+    @classmethod
+    def place(cls, program: Program, base: int = 0) -> "MemImage":
+        """Lay ``program`` out from byte address ``base`` (module docstring)."""
         blobs = [("insn", program.insns)] + [(r, program.region(r)) for r in REGIONS]
         addr = base
         parts = []
-        self.bases = {}
+        bases = {}
         for name, blob in blobs:
-            self.bases[f"{name}_base"] = addr
+            bases[f"{name}_base"] = addr
             parts.append(blob + bytes(_align(len(blob)) - len(blob)))
             addr += _align(len(blob))
         # One spare page at the end, so that a size-0 out region still has a valid address.
         parts.append(bytes(PAGE))
-        self.image = bytes(base) + b"".join(parts) if base else b"".join(parts)
-        self.out_addr = self.bases["out_base"]
-        self.out_bytes = program.out_elems * program.config.out_elem_bytes
+        image = bytes(base) + b"".join(parts) if base else b"".join(parts)
+        return cls(image, bases, bases["out_base"], program.out_elems * program.config.out_elem_bytes)
+
+    def to_json(self) -> dict:
+        """The layout (everything but ``image``) as a JSON object."""
+        return {"bases": dict(self.bases), "out_addr": self.out_addr, "out_bytes": self.out_bytes}
+
+    @classmethod
+    def from_json(cls, obj: dict, image: bytes = b"") -> "MemImage":
+        """The inverse of :meth:`to_json`, with ``image`` as the contents."""
+        return cls(image, dict(obj["bases"]), obj["out_addr"], obj["out_bytes"])
 
     @property
     def size(self) -> int:

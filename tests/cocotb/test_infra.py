@@ -13,7 +13,9 @@ import pytest
 from hw.config import VTAConfig
 from hw.regs import ErrorCode
 from sim import cocotb_backend as cb
+from sim import cocotb_build
 from sim import verilog
+from sim.axi_mem import STORAGE_MODULE
 from sim.result import VTARunError
 from sw.program import Program
 
@@ -42,22 +44,37 @@ def run_standin(simulator, prog, memory="simtop", **kw):
 
 # -- Verilog text ----------------------------------------------------------------------------------
 
-def test_fold_zero_inits_keeps_nonzero_blocks():
-    text = ("  reg [7:0] m [2:0];\n  initial begin\n    m[0] = 8'h00;\n    m[1] = 8'h00;\n"
-            "    m[2] = 8'h00;\n  end\n  reg [7:0] n [1:0];\n  initial begin\n    n[0] = 8'h00;\n"
-            "    n[1] = 8'h05;\n  end\n")
-    out = verilog.fold_zero_inits(text)
-    assert "for (i = 0; i < 3; i = i + 1)" in out and "m[0] = 8'h00" not in out
-    assert "n[1] = 8'h05;" in out
+def test_zero_memories_become_verilog_modules_and_others_stay_amaranths():
+    from amaranth import Module
+    from amaranth.lib import memory, wiring
+    from amaranth.lib.wiring import In, Out
+
+    class Two(wiring.Component):
+        addr: In(3)
+        zero: Out(8)
+        five: Out(8)
+
+        def elaborate(self, platform):
+            m = Module()
+            m.submodules.z = z = memory.Memory(shape=8, depth=8, init=[])
+            m.submodules.f = f = memory.Memory(shape=8, depth=8, init=[0, 5])
+            for mem, out in ((z, self.zero), (f, self.five)):
+                rd = mem.read_port(transparent_for=(mem.write_port(granularity=4),))
+                m.d.comb += [rd.addr.eq(self.addr), out.eq(rd.data)]
+            return m
+
+    text = verilog.convert(Two(), "two")
+    assert text.count("module two_zero_mem_") == 1 and "two_zero_mem_0 " in text
+    assert "mem[i] = 0;" in text and "if (w0_en[1]) mem[w0_addr][4 +: 4] <= w0_data[4 +: 4];" in text
+    assert "if (w0_addr == r0_addr) begin" in text            # the transparent read port
+    assert "8'h05" in text                                    # the initialised memory, as Amaranth writes it
 
 
-def test_readmem_backdoor_is_after_the_zeroing():
-    text = "module t(clk);\n  input clk;\n  reg [63:0] mem [15:0];\nendmodule\n"
-    out = verilog.add_readmem_backdoor(verilog.zero_uninitialised_memories(text), "mem", 16)
-    zero, load = out.index("mem[i] = 0;"), out.index("$readmemh(vta_mem_file, mem);")
-    assert zero < load < out.index("endmodule")
-    with pytest.raises(ValueError, match="expected one memory 'mem' of depth 8"):
-        verilog.add_readmem_backdoor(text, "mem", 8)
+def test_simulation_memory_is_loaded_after_the_zeroing():
+    text = verilog.simtop_verilog(CFG, MEM, 4, 2, simtop_factory=StandInSimTop)
+    zero, load = text.index("mem[i] = 0;"), text.index("$readmemh(file, mem);")
+    assert zero < load < text.index("endmodule", load)
+    assert text.count(f"module {STORAGE_MODULE} ") == 1 and f"{STORAGE_MODULE} #(" in text
 
 
 def test_hex_image_round_trip(tmp_path):
@@ -154,7 +171,7 @@ def test_image_larger_than_the_memory_is_refused():
 def test_bad_options_are_refused():
     prog, _ = copy_program(2)
     with pytest.raises(ValueError, match="unknown simulator 'ghdl'"):
-        cb.check_simulator("ghdl")
+        cocotb_build.check_simulator("ghdl")
     with pytest.raises(ValueError, match="pause=0.5 needs memory='axiram'"):
         cb.run_program(prog, "verilator", pause=0.5)
     with pytest.raises(ValueError, match="unknown memory model 'dram'"):

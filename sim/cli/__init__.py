@@ -1,0 +1,80 @@
+"""The ``vta`` command line (also ``python -m sim``).
+
+Subcommands
+-----------
+``vta run fc``    compile a fully-connected layer for random int8 data, run it on a backend, check it
+                  against numpy and print the statistics (the seed tutorial's table) and the cycle count
+``vta exec``      run a raw VTA program given as binary files (one per DRAM region)
+``vta check``     run only the static checker on such files
+``vta disasm``    print the instructions and micro-ops of a binary program
+``vta verilog``   write the core as Verilog (``sim.verilog``)
+``vta backends``  list the backends and whether each can be loaded
+
+Exit status: 0 on success, 1 when a result does not match numpy, 2 for a usage error, an input the
+command refuses (configuration, file, checker) or a run that stopped on an error (``VTARunError``).
+Every refusal is one line on stderr, ``vta: error: ...``, naming the file, instruction, field or value.
+
+Each command group is a module of this package with ``register(subparsers)``, which adds its parser(s)
+with ``set_defaults(func=...)``; :data:`COMMANDS` lists them, so adding a command is one line there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import program, run, tools
+from .common import PROG, CliError, Formatter, error_json, stats_table
+
+__all__ = ["main", "build_parser", "CliError", "stats_table", "COMMANDS"]
+
+#: The command modules, in the order ``vta --help`` lists them.
+COMMANDS = [run, program, tools]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, formatter_class=Formatter,
+        description="Run, check and inspect programs for the VTA accelerator (Apache TVM's Versatile "
+                    "Tensor Accelerator) modelled in Amaranth HDL.",
+        epilog="Exit status: 0 ok, 1 result differs from numpy, 2 refused input or failed run.\n"
+               "Reproduce the seed tutorial:  vta run fc --batch 1 --in-features 1024 "
+               "--out-features 1024 --shift 8 --clip 0 127 --schedule tutorial")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``vta``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default ``sys.argv[1:]``).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:            # --help, or a usage error argparse reported
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        return args.func(args)
+    except CliError as e:
+        if getattr(args, "json", False):
+            print(json.dumps({"verified": False, "backend": getattr(args, "backend", None),
+                              "error": error_json(e)}))
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return e.status
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:            # stdout closed early (| head): not an error of ours
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0

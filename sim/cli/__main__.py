@@ -1,0 +1,7 @@
+"""``python -m sim.cli``: the ``vta`` command line."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""``vta exec``, ``vta check`` and ``vta disasm``: commands on a raw VTA program given as binary files."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from .common import (CliError, Formatter, add_backend, add_config, add_program_files, check, config,
+                     load_program, read, result_json, run_backend, stats_table)
+
+__all__ = ["register", "exec_program", "check_program", "disasm"]
+
+
+def register(subparsers) -> None:
+    """Add ``vta exec``, ``vta check`` and ``vta disasm``."""
+    # exec
+    p_exec = subparsers.add_parser(
+        "exec", formatter_class=Formatter, help="run a raw VTA program given as binary files",
+        description="Run a raw VTA program.  Each region file is placed in memory at its own base address\n"
+                    "and the matching base register is set, so every dram_base is an element index\n"
+                    "inside its region.  The program is checked statically first (--no-check skips it).\n"
+                    "OUT.bin receives the whole out region (N elements, starting from OUT0.bin where given)\n"
+                    "after a successful run.")
+    add_program_files(p_exec, out_required=True)
+    add_config(p_exec)
+    add_backend(p_exec)
+
+    # check
+    p_check = subparsers.add_parser(
+        "check", help="check a raw VTA program statically (SRAM and DRAM ranges, illegal instructions)",
+        description="Run the static checker on a program given as binary files, as vta exec does "
+                    "before running it.")
+    add_program_files(p_check, out_required=False)
+    add_config(p_check)
+
+    # disasm
+    p_dis = subparsers.add_parser(
+        "disasm", help="print the instructions and micro-ops of a binary program",
+        description="Print one line per instruction (index, the decoded instruction, the queue fetch "
+                    "dispatches it to), then the micro-ops.")
+    p_dis.add_argument("insn", metavar="INSN.bin", help="instructions, 16 bytes each")
+    p_dis.add_argument("--uop", metavar="UOP.bin", help="micro-ops, 4 bytes each")
+    add_config(p_dis)
+    p_exec.set_defaults(func=exec_program)
+    p_check.set_defaults(func=check_program)
+    p_dis.set_defaults(func=disasm)
+
+
+def exec_program(args) -> int:
+    cfg = config(args.config)
+    program = load_program(args, cfg)
+    if not args.no_check:
+        check(program)
+    res = run_backend(program, args)
+    # Write the out region only now, atomically: a failed run never clobbers OUT.bin.
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".vta-out-", dir=out_dir)
+        with os.fdopen(fd, "wb") as f:
+            f.write(res.out)
+        os.replace(tmp, args.out)
+    except OSError as e:
+        raise CliError(f"cannot write --out file {args.out!r}: {e.strerror}") from None
+    if args.json:
+        print(json.dumps({**result_json(res, cfg), "out": args.out, "out_bytes": len(res.out)}))
+    else:
+        print(f"{res.instructions} instructions, {res.uops} micro-ops on {res.backend}, "
+              f"{res.wall_time:.3f} s; wrote {len(res.out)} bytes to {args.out}")
+        print(stats_table(res.counters, res.cycles))
+    return 0
+
+
+def check_program(args) -> int:
+    cfg = config(args.config)
+    program = load_program(args, cfg)
+    check(program)
+    print(f"ok: {program.n_insns} instructions, {program.n_uops} micro-ops")
+    return 0
+
+
+def disasm(args) -> int:
+    from hw.isa import Opcode, decode_insn, decode_uops
+    from hw.isa import illegal_reason, module_of
+    cfg = config(args.config)
+    data = read(args.insn, "instruction")
+    if len(data) % 16:
+        raise CliError(f"{args.insn}: {len(data)} bytes is not a multiple of 16 "
+                       f"(an instruction is 16 bytes)")
+    uops = b""
+    if args.uop is not None:
+        uops = read(args.uop, "--uop")
+        if len(uops) % 4:
+            raise CliError(f"{args.uop}: {len(uops)} bytes is not a multiple of 4 (a micro-op is 4 bytes)")
+    lines = []
+    finished = False
+    for i in range(len(data) // 16):
+        insn = decode_insn(int.from_bytes(data[16 * i:16 * i + 16], "little"), cfg)
+        why = illegal_reason(insn)
+        queue = f"illegal: {why}" if why else module_of(insn)
+        if finished:
+            queue += ", after FINISH: never fetched"
+        lines.append(f"{i:5d}  {str(insn):<72}  {queue}")
+        finished |= insn.opcode == Opcode.FINISH
+    if uops:
+        lines.append(f"micro-ops ({len(uops) // 4}):")
+        for j, u in enumerate(decode_uops(uops, cfg)):
+            lines.append(f"{j:5d}  {u}")
+    print("\n".join(lines))
+    return 0
