@@ -63,10 +63,12 @@ def register_run(run_subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def mlp_report(model, x, labels, run) -> dict:
-    """The figures of an MLP run: accuracies, bit-exactness and each layer's cycles and bounds."""
+def mlp_report(model, pixels, labels, run) -> dict:
+    """The figures of an MLP run on ``pixels``: accuracies, bit-exactness, each layer's cycles and
+    bounds."""
     import numpy as np
     from sw.mlp import accuracy
+    x = model.input_int8(pixels)
     ref = model.forward_int8(x)
     mism = int(np.count_nonzero(np.any(run.logits != ref, axis=1)))
     layers = []
@@ -75,10 +77,11 @@ def mlp_report(model, x, labels, run) -> dict:
             "layer": i, "in_features": layer.in_features, "out_features": layer.out_features,
             "shift": layer.shift, "clip": list(layer.clip), "cycles": lr.cycles,
             "bus_bound_cycles": round(lr.bus_bound, 1), "compute_bound_cycles": lr.compute_bound,
+            "bound_cycles": round(lr.bound, 1),
             "cycles_over_bound": None if lr.cycles is None else round(lr.cycles / lr.bound, 4),
             "out_region_exact": lr.exact, "instructions": lr.instructions, "counters": lr.counters})
     return {"images": int(len(x)),
-            "float_accuracy": accuracy(model.forward_float(model.x_test[:len(x)]), labels),
+            "float_accuracy": accuracy(model.forward_float(pixels), labels),
             "int8_accuracy": accuracy(ref, labels), "core_accuracy": accuracy(run.logits, labels),
             "logits_equal": mism == 0, "mismatched_images": mism, "cycles": run.cycles,
             "layers": layers, "wall_time": round(run.wall_time, 3)}
@@ -103,7 +106,8 @@ def cmd_run_mlp(args) -> int:
         raise cli_error(f"--images {args.images} must be 1..{len(model.x_test)} (the test split)")
     if args.batch < 1:
         raise cli_error(f"--batch {args.batch} must be at least 1")
-    x, labels = model.input_int8(model.x_test[:n]), model.y_test[:n]
+    pixels, labels = model.x_test[:n], model.y_test[:n]
+    x = model.input_int8(pixels)
     try:
         compiled = compile_mlp(model, min(args.batch, n), cfg, args.schedule)
     except (ValueError, TypeError) as e:
@@ -119,7 +123,7 @@ def cmd_run_mlp(args) -> int:
         raise cli_error(f"program refused by the checker: {one_line(e)}") from None
     except VTARunError as e:
         raise cli_error(f"{args.backend}: {one_line(e.message)}") from None
-    rep = mlp_report(model, x, labels, run)
+    rep = mlp_report(model, pixels, labels, run)
     rep = {"workload": "mlp", "dataset": args.dataset, "backend": args.backend, "batch": compiled.batch,
            "config": cfg.to_json(), "shape": list(model.shape), **rep}
     if args.json:
@@ -138,12 +142,13 @@ def _text(rep: dict, cfg_name: str) -> str:
              "core logits equal the int8 model's: " + (
                  "yes" if rep["logits_equal"] else f"NO ({rep['mismatched_images']} images differ)"),
              f"{'layer':>5} {'shape':>9} {'shift':>5} {'cycles':>9} {'bus bound':>10} "
-             f"{'compute':>8} {'ratio':>6} exact"]
+             f"{'compute':>8} {'bound':>8} {'ratio':>6} exact"]
     for l in rep["layers"]:
         cyc = "n/a" if l["cycles"] is None else str(l["cycles"])
         ratio = "n/a" if l["cycles_over_bound"] is None else f"{l['cycles_over_bound']:.2f}"
         lines.append(f"{l['layer']:>5} {l['in_features']:>4}x{l['out_features']:<4} {l['shift']:>5} "
                      f"{cyc:>9} {l['bus_bound_cycles']:>10.0f} {l['compute_bound_cycles']:>8} "
+                     f"{l['bound_cycles']:>8.0f} "
                      f"{ratio:>6} {'yes' if l['out_region_exact'] else 'NO'}")
     if rep["cycles"] is not None:
         lines.append(f"total {rep['cycles']} cycles, {rep['wall_time']:.1f} s")

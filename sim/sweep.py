@@ -9,8 +9,9 @@ A **point** is one configuration (VTA's ``vta_config.json`` keys), one workload 
                       64) in one batch, every layer summed
 
 Each point gives its cycles, the bus bound (bytes moved and instructions over the bus width, as
-``sim.bench.bus_bound_cycles``), the compute bound (GEMM and ALU micro-ops at one per cycle), their
-ratio, the GEMM utilisation (cycles issuing a GEMM micro-op over all cycles), the MACs and the
+``sim.bench.bus_bound_cycles``), the compute bound (GEMM and ALU micro-ops at one per cycle), the
+bound (the larger of the two; for the MLP the sum over its runs of each run's larger one), the ratio of
+cycles to bound, the GEMM utilisation (cycles issuing a GEMM micro-op over all cycles), the MACs and the
 arithmetic intensity (MACs per byte moved) behind the roofline, every counter, and whether the result
 equals numpy.  A point that fails (a configuration the hardware refuses, a shape that does not fit, a
 run error) is recorded with its error; the sweep goes on.
@@ -164,10 +165,11 @@ def _fc_program(cfg, dims, opts):
                     config=cfg)
 
 
-def _figures(cfg, macs: int, cycles, bus: float, compute: int, counters: dict) -> dict:
+def _figures(cfg, macs: int, cycles, bus: float, compute: int, counters: dict, bound=None) -> dict:
+    """The figures of a point; ``bound`` defaults to the larger of the two (one run)."""
     peak = cfg.batch * cfg.block_in * cfg.block_out
     moved = bus * cfg.bus_bytes
-    bound = max(bus, compute)
+    bound = max(bus, compute) if bound is None else bound
     return {"cycles": cycles, "bus_bound_cycles": round(bus, 2), "compute_bound_cycles": compute,
             "bound_cycles": round(bound, 2),
             "cycles_over_bound": None if cycles is None else round(cycles / bound, 4),
@@ -198,7 +200,7 @@ def _run_point(point: Point) -> dict:
     from hw.config import VTAConfig
     from sim import backends
     from sw.check import check_program
-    from .bench import bus_bound_cycles
+    from sw.mlp.core import layer_bounds
     cfg = VTAConfig.from_json(point.config, source="sweep point")
     opts = {}
     if point.options.get("mem_latency") is not None:
@@ -209,9 +211,8 @@ def _run_point(point: Point) -> dict:
         fc = _fc_program(cfg, args, point.options)
         check_program(fc.program)
         res = backends.run(fc.program, point.backend, **opts)
-        compute = res.counters["gemm_counter"] + res.counters["alu_counter"]
         out["verified"] = bool(np.array_equal(fc.unpack(res.out), fc.reference()))
-        out.update(_figures(cfg, int(np.prod(args)), res.cycles, bus_bound_cycles(res, cfg), compute,
+        out.update(_figures(cfg, int(np.prod(args)), res.cycles, *layer_bounds(res, cfg),
                             dict(res.counters)))
         out["instructions"] = res.instructions
         out["build_seconds"] = res.extra.get("build_seconds")
@@ -229,7 +230,8 @@ def _run_point(point: Point) -> dict:
     out["verified"] = bool(np.array_equal(run.logits, model.forward_int8(x))
                            and all(lr.exact for lr in run.layers))
     out.update(_figures(cfg, macs, run.cycles, sum(lr.bus_bound for lr in run.layers),
-                        sum(lr.compute_bound for lr in run.layers), counters))
+                        sum(lr.compute_bound for lr in run.layers), counters,
+                        bound=sum(lr.bound for lr in run.layers)))
     out["instructions"] = sum(lr.instructions for lr in run.layers)
     out["layer_cycles"] = [lr.cycles for lr in run.layers]
     return out

@@ -80,6 +80,8 @@ class LayerRun:
     cycles : int | None        launch to finish (None on the functional model)
     bus_bound : float          bytes moved and instructions over the bus width (sim.bench)
     compute_bound : int        GEMM and ALU micro-ops, one per cycle on the tensor core
+    bound : float              the sum over the runs of each run's larger bound (no run is faster
+                               than either of its bounds)
     counters : dict            the run's counters, summed
     exact : bool               the out region equals the int8 model's output, packed, byte for byte
                                (padding included)
@@ -89,11 +91,8 @@ class LayerRun:
     compute_bound: int
     counters: dict
     exact: bool
+    bound: float = 0.0
     instructions: int = 0
-
-    @property
-    def bound(self) -> float:
-        return max(self.bus_bound, self.compute_bound)
 
 
 @dataclass
@@ -164,7 +163,8 @@ class CompiledMLP:
         refs = self.model.forward_int8(x, all_layers=True)
         cfg = self.config
         n = len(self.layers)
-        sums = [dict(cycles=0, bus=0.0, comp=0, counters={}, exact=True, insns=0) for _ in range(n)]
+        sums = [dict(cycles=0, bus=0.0, comp=0, bound=0.0, counters={}, exact=True, insns=0)
+                for _ in range(n)]
         logits = []
         t0 = time.perf_counter()
         for b0 in range(0, len(x), self.batch):
@@ -183,13 +183,15 @@ class CompiledMLP:
                 bus, cb = layer_bounds(res, cfg)
                 s["bus"] += bus
                 s["comp"] += cb
+                s["bound"] += max(bus, cb)
                 s["insns"] += res.instructions
                 for k, v in res.counters.items():
                     s["counters"][k] = s["counters"].get(k, 0) + v
                 inp = res.out                   # the next layer reads these bytes as they are
             logits.append(unpack_out(inp, comp.batch, comp.layers[-1].out_features, cfg))
         runs = [LayerRun(cycles=s["cycles"], bus_bound=s["bus"], compute_bound=s["comp"],
-                         counters=s["counters"], exact=s["exact"], instructions=s["insns"]) for s in sums]
+                         counters=s["counters"], exact=s["exact"], bound=s["bound"],
+                         instructions=s["insns"]) for s in sums]
         return MLPRun(backend=backend, logits=np.concatenate(logits), layers=runs,
                       wall_time=time.perf_counter() - t0)
 
