@@ -299,7 +299,10 @@ def plot_roofline(records: list[dict], path: str) -> str:
     ok = [r for r in records if r.get("status") == "ok" and r.get("mac_per_cycle")]
     fig, ax = plt.subplots(figsize=(8, 5.5))
     names = sorted({r["config_name"] for r in ok})
+    # A configuration is labelled by the keys that differ between the plotted ones.
+    varying = sorted({k for r in ok for k, v in r["config"].items() if v != ok[0]["config"][k]}) if ok else []
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ["-", "--", ":", "-."]
     markers = "osD^v<>px*"
     workloads = sorted({r["workload"] for r in ok})
     if ok:
@@ -307,17 +310,20 @@ def plot_roofline(records: list[dict], path: str) -> str:
         lo, hi = min(xs) / 4, max(xs) * 4
         for i, name in enumerate(names):
             c = colours[i % len(colours)]
-            r0 = next(r for r in ok if r["config_name"] == name)
-            peak, bus = r0["peak_mac_per_cycle"], r0["bus_bytes_per_cycle"]
+            mine = [r for r in ok if r["config_name"] == name]
+            peak, bus = mine[0]["peak_mac_per_cycle"], mine[0]["bus_bytes_per_cycle"]
             knee = peak / bus
-            ax.plot([lo, knee, max(hi, knee * 2)], [lo * bus, peak, peak], color=c, lw=1, alpha=0.7,
-                    label=f"{name}: roofs {bus} B/cycle, {peak} MAC/cycle")
-            for r in ok:
-                if r["config_name"] == name:
-                    ax.scatter(r["intensity"], r["mac_per_cycle"], color=c,
-                               marker=markers[workloads.index(r["workload"]) % len(markers)], zorder=3)
+            label = " ".join(f"{k}={mine[0]['config'][k]}" for k in varying) or name
+            ax.plot([lo, knee, max(hi, knee * 2)], [lo * bus, peak, peak], color=c, lw=1.2,
+                    ls=styles[i % len(styles)], alpha=0.8,
+                    label=f"{label}: roofs {bus} B/cycle, {peak} MAC/cycle")
+            for r in mine:
+                ax.scatter(r["intensity"], r["mac_per_cycle"], facecolors="none", edgecolors=c, s=60,
+                           linewidths=1.5, marker=markers[workloads.index(r["workload"]) % len(markers)],
+                           zorder=3)
         for j, w in enumerate(workloads):
-            ax.scatter([], [], color="grey", marker=markers[j % len(markers)], label=w)
+            ax.scatter([], [], facecolors="none", edgecolors="grey",
+                       marker=markers[j % len(markers)], label=w)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.legend(fontsize=7, loc="lower right")
