@@ -110,7 +110,7 @@ def cmd_sweep(args) -> int:
 
 def _table(records, keys) -> str:
     head = "".join(f"{k:>14}" for k in keys)
-    lines = [f"{head} {'workload':>16} {'cycles':>9} {'bus bound':>10} {'compute':>9} {'ratio':>6} "
+    lines = [f"{head} {'workload':>16} {'cycles':>9} {'bus bound':>10} {'compute':>9} {'bound':>9} {'ratio':>6} "
              f"{'GEMM util':>9} {'MAC/cycle':>9}"]
     for r in records:
         cfg = "".join(f"{r['config'].get(k)!s:>14}" for k in keys)
@@ -119,6 +119,7 @@ def _table(records, keys) -> str:
             continue
         f = lambda v, spec: "n/a" if v is None else format(v, spec)
         lines.append(f"{cfg} {r['workload']:>16} {f(r['cycles'], 'd'):>9} {r['bus_bound_cycles']:>10.0f} "
-                     f"{r['compute_bound_cycles']:>9} {f(r['cycles_over_bound'], '.2f'):>6} "
+                     f"{r['compute_bound_cycles']:>9} {r['bound_cycles']:>9.0f} "
+                     f"{f(r['cycles_over_bound'], '.2f'):>6} "
                      f"{f(r['gemm_utilisation'], '.3f'):>9} {f(r['mac_per_cycle'], '.1f'):>9}")
     return "\n".join(lines)
