@@ -25,13 +25,13 @@ import json
 import os
 import sys
 
-from . import program, run, tools
+from . import program, run, sweep, tools
 from .common import PROG, CliError, Formatter, error_json, stats_table
 
 __all__ = ["main", "build_parser", "CliError", "stats_table", "COMMANDS"]
 
 #: The command modules, in the order ``vta --help`` lists them.
-COMMANDS = [run, program, tools]
+COMMANDS = [run, program, tools, sweep]
 
 
 def build_parser() -> argparse.ArgumentParser:

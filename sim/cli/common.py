@@ -10,7 +10,7 @@ from hw.config import ConfigError, VTAConfig
 from hw.regs import FSIM_COUNTERS
 from sim.result import BACKENDS, VTARunError
 
-__all__ = ["PROG", "CliError", "one_line", "Formatter", "add_config", "add_backend", "add_program_files",
+__all__ = ["PROG", "CliError", "one_line", "Formatter", "add_config", "add_backend_name", "add_backend", "add_program_files",
            "config", "read", "load_program", "check", "backend_opts", "run_backend", "stats_table",
            "result_json", "error_json"]
 
@@ -43,13 +43,18 @@ def add_config(p):
                         "(1x16x16 int8 GEMM core, 64-bit bus)")
 
 
+def add_backend_name(p, default: str = "amaranth"):
+    """``--backend NAME``."""
+    p.add_argument("--backend", default=default, choices=BACKENDS, metavar="NAME",
+                   help=f"where to run: {', '.join(BACKENDS)} (default: {default}; amaranth is the core "
+                        "cycle by cycle in Amaranth's simulator; fsim is the functional model; icarus and "
+                        "verilator run the generated Verilog under cocotb)")
+
+
 def add_backend(p):
     """The backend options of a command that runs a program."""
     g = p.add_argument_group("backend")
-    g.add_argument("--backend", default="amaranth", choices=BACKENDS, metavar="NAME",
-                   help=f"where to run: {', '.join(BACKENDS)} (default: amaranth, the core cycle by "
-                        "cycle in Amaranth's simulator; fsim is the functional model; icarus and "
-                        "verilator run the generated Verilog under cocotb)")
+    add_backend_name(g)
     g.add_argument("--max-cycles", type=int, metavar="N",
                    help="cycle bound of the cycle-level backends; reaching it is an error "
                         "(default: a bound derived from the program)")

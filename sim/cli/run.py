@@ -5,12 +5,12 @@ Each workload is a module with ``register(subparsers)``, listed in :data:`WORKLO
 
 from __future__ import annotations
 
-from . import fc
+from . import fc, mlp
 
 __all__ = ["WORKLOADS", "register"]
 
 #: The workload modules of ``vta run``; adding one is one line here.
-WORKLOADS = [fc]
+WORKLOADS = [fc, mlp]
 
 
 def register(subparsers) -> None:

@@ -2,7 +2,6 @@
 point's cycles equal a single ``vta run fc`` of that point, failed points recorded with their error,
 the CSV, JSON and PNG outputs, and resuming from the results file."""
 
-import argparse
 import csv
 import io
 import json
@@ -10,7 +9,7 @@ import json
 import pytest
 
 from hw.config import VTAConfig
-from sim import cli, cli_sweep, sweep
+from sim import cli, sweep
 
 import ray  # noqa: E402  (the [sweep] extra, part of [test])
 
@@ -105,9 +104,7 @@ def test_small_sweep_matches_single_runs_and_resumes(local_ray, tmp_path, capsys
 
 
 def _sweep_cli(argv):
-    p = argparse.ArgumentParser(prog="vta")
-    cli_sweep.register(p.add_subparsers(dest="command"))
-    args = p.parse_args(["sweep", *argv])
+    args = cli.build_parser().parse_args(["sweep", *argv])
     return args.func(args)
 
 

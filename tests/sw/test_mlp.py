@@ -2,14 +2,13 @@
 against the int8 numpy model (fsim on the whole test split, Verilator and Amaranth on 64 images,
 cycle for cycle), and ``vta run mlp``."""
 
-import argparse
 import json
 
 import numpy as np
 import pytest
 
 from hw.config import VTAConfig
-from sim import backends, cli_mlp
+from sim import backends, cli
 from sim.cli import CliError
 from sw.fc import build_fc
 from sw.mlp import (QuantLayer, QuantMLP, accuracy, check_chain, compile_mlp, float_forward,
@@ -119,10 +118,7 @@ def test_core_on_verilator_and_amaranth_64_images(model):
 
 
 def _vta(capsys, *argv):
-    p = argparse.ArgumentParser(prog="vta")
-    sub = p.add_subparsers(dest="workload", required=True)
-    cli_mlp.register_run(sub)
-    args = p.parse_args([str(a) for a in argv])
+    args = cli.build_parser().parse_args(["run", *(str(a) for a in argv)])
     rc = args.func(args)
     return rc, capsys.readouterr().out
 

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from .cli_mlp import add_backend_options, cli_error, one_line
+from .common import CliError, add_backend_name, add_config, one_line
 
 __all__ = ["register", "cmd_sweep"]
 
@@ -47,7 +47,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, metavar="N",
                    help="CPUs of the local Ray (default 2)")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
-    add_backend_options(p, default_backend="verilator")
+    add_config(p)
+    add_backend_name(p, default="verilator")
+    p.add_argument("--mem-latency", type=int, metavar="N",
+                   help="memory latency in cycles of the cycle-level backends' memory model")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=cmd_sweep)
     return p
 
@@ -55,26 +59,26 @@ def register(subparsers) -> argparse.ArgumentParser:
 def cmd_sweep(args) -> int:
     """The handler of ``vta sweep``."""
     from hw.config import ConfigError, VTAConfig
-    from . import sweep
+    from .. import sweep
     try:
         import ray  # noqa: F401
     except ImportError:
-        raise cli_error('vta sweep needs Ray: pip install -e ".[sweep]"') from None
+        raise CliError('vta sweep needs Ray: pip install -e ".[sweep]"') from None
     if not args.no_plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            raise cli_error('the roofline plot needs matplotlib: pip install -e ".[sweep]" '
+            raise CliError('the roofline plot needs matplotlib: pip install -e ".[sweep]" '
                             '(or --no-plot)') from None
     if args.backend not in sweep.CYCLE_BACKENDS:
-        raise cli_error(f"--backend {args.backend} counts no cycles; a sweep needs one of "
+        raise CliError(f"--backend {args.backend} counts no cycles; a sweep needs one of "
                         f"{', '.join(sweep.CYCLE_BACKENDS)}")
     if args.workers < 1:
-        raise cli_error(f"--workers {args.workers} must be at least 1")
+        raise CliError(f"--workers {args.workers} must be at least 1")
     try:
         base = VTAConfig.load(args.config)
     except ConfigError as e:
-        raise cli_error(one_line(e)) from None
+        raise CliError(one_line(e)) from None
     opts = {"shift": args.shift, "clip": list(args.clip) if args.clip else None, "relu": args.relu,
             "schedule": args.schedule, "seed": args.seed, "mem_latency": args.mem_latency}
     try:
@@ -82,11 +86,11 @@ def cmd_sweep(args) -> int:
         points = sweep.make_points(base, grid, args.workload or ["fc:1x1024x1024"], args.backend, opts)
         previous = sweep.load_results(args.resume) if args.resume else None
     except ValueError as e:
-        raise cli_error(one_line(e)) from None
+        raise CliError(one_line(e)) from None
     prefix = args.out or (os.path.splitext(args.resume)[0] if args.resume else "sweep")
     folder = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(folder):
-        raise cli_error(f"--out {prefix!r}: folder {folder} does not exist")
+        raise CliError(f"--out {prefix!r}: folder {folder} does not exist")
     meta = {"grid": grid, "workloads": args.workload or ["fc:1x1024x1024"], "backend": args.backend,
             "base_config": base.to_json(), "options": opts}
     records = sweep.run_sweep(points, prefix, previous=previous, address=args.address,

@@ -12,33 +12,13 @@ import argparse
 import json
 import sys
 
-from .result import BACKENDS, VTARunError
+from ..result import VTARunError
+from .common import CliError, add_backend, add_config, backend_opts, one_line
 
-__all__ = ["register_run", "cmd_run_mlp", "add_backend_options", "cli_error", "mlp_report"]
-
-
-def cli_error(message: str):
-    """``sim.cli.CliError(message)`` (imported late: ``sim.cli`` imports this module)."""
-    from sim.cli import CliError
-    return CliError(message)
+__all__ = ["register", "cmd_run_mlp", "mlp_report"]
 
 
-def one_line(text) -> str:
-    """``text`` folded onto one line."""
-    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
-
-
-def add_backend_options(p, default_backend: str = "amaranth") -> None:
-    """``--backend``, ``--config``, ``--mem-latency`` and ``--json``, as ``vta run fc`` spells them."""
-    p.add_argument("--backend", default=default_backend, choices=BACKENDS, metavar="NAME",
-                   help=f"where to run: {', '.join(BACKENDS)} (default {default_backend})")
-    p.add_argument("--config", metavar="FILE", help="VTA configuration (default: VTA's default)")
-    p.add_argument("--mem-latency", type=int, metavar="N",
-                   help="memory latency in cycles of the cycle-level backends' memory model")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-
-
-def register_run(run_subparsers) -> argparse.ArgumentParser:
+def register(run_subparsers) -> argparse.ArgumentParser:
     """Add ``mlp`` to the subparsers of ``vta run``; returns its parser."""
     from sw.mlp import DATASETS
     p = run_subparsers.add_parser(
@@ -57,8 +37,8 @@ def register_run(run_subparsers) -> argparse.ArgumentParser:
     p.add_argument("--images", type=int, metavar="N",
                    help="run only the first N images of the test split (default: all)")
     p.add_argument("--schedule", default="default", help="FC schedule (default: default)")
-    p.add_argument("--max-cycles", type=int, metavar="N", help="cycle bound of each run")
-    add_backend_options(p)
+    add_config(p)
+    add_backend(p)
     p.set_defaults(func=cmd_run_mlp)
     return p
 
@@ -96,33 +76,31 @@ def cmd_run_mlp(args) -> int:
     try:
         cfg = VTAConfig.load(args.config)
     except ConfigError as e:
-        raise cli_error(one_line(e)) from None
+        raise CliError(one_line(e)) from None
     try:
         model = QuantMLP.load(args.model or DATASETS[args.dataset])
     except ValueError as e:
-        raise cli_error(one_line(e)) from None
+        raise CliError(one_line(e)) from None
     n = len(model.x_test) if args.images is None else args.images
     if not 1 <= n <= len(model.x_test):
-        raise cli_error(f"--images {args.images} must be 1..{len(model.x_test)} (the test split)")
+        raise CliError(f"--images {args.images} must be 1..{len(model.x_test)} (the test split)")
     if args.batch < 1:
-        raise cli_error(f"--batch {args.batch} must be at least 1")
+        raise CliError(f"--batch {args.batch} must be at least 1")
     pixels, labels = model.x_test[:n], model.y_test[:n]
     x = model.input_int8(pixels)
     try:
         compiled = compile_mlp(model, min(args.batch, n), cfg, args.schedule)
     except (ValueError, TypeError) as e:
-        raise cli_error(f"cannot compile the MLP: {one_line(e)}") from None
-    opts = {"max_cycles": args.max_cycles}
-    if args.mem_latency is not None:
-        opts["mem_latency"] = args.mem_latency
+        raise CliError(f"cannot compile the MLP: {one_line(e)}") from None
+    opts = backend_opts(args)
     try:
         run = compiled.run(x, args.backend, **opts)
     except (BackendUnavailable, ValueError) as e:
-        raise cli_error(one_line(e)) from None
+        raise CliError(one_line(e)) from None
     except CheckError as e:
-        raise cli_error(f"program refused by the checker: {one_line(e)}") from None
+        raise CliError(f"program refused by the checker: {one_line(e)}") from None
     except VTARunError as e:
-        raise cli_error(f"{args.backend}: {one_line(e.message)}") from None
+        raise CliError(f"{args.backend}: {one_line(e.message)}") from None
     rep = mlp_report(model, pixels, labels, run)
     rep = {"workload": "mlp", "dataset": args.dataset, "backend": args.backend, "batch": compiled.batch,
            "config": cfg.to_json(), "shape": list(model.shape), **rep}
