@@ -15,30 +15,21 @@ Timestamps are cycles counted from launch (the JSON's ``ts`` unit is shown as mi
 viewers: read 1 µs as 1 cycle).  Open the file in https://ui.perfetto.dev or chrome://tracing;
 ``vta plot`` draws it as a PNG.
 
-The field table is plain Python so that a backend that never imports Amaranth (the native Verilator
-harness) decodes the same port the same way.
+The port's layout is ``hw/observe.py``'s table, plain Python, so a backend that never imports Amaranth
+(the native Verilator harness) decodes the same port the same way.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from hw.isa import Opcode
+from hw.observe import CHANGE_SHIFT, MEM_CLIENTS, QUEUES, TRACE_FIELDS, UNITS, TraceField, trace_width
 from hw.regs import STALL_BITS
 
 __all__ = ["UNITS", "MEM_CLIENTS", "QUEUES", "TraceField", "TRACE_FIELDS", "trace_width", "decode_samples",
-           "build_trace", "write_trace", "load_trace", "TraceError", "instruction_slices"]
-
-#: The units, in track order.
-UNITS = ("fetch", "load", "compute", "store")
-
-#: The memory clients of the core's bus arbiter, in track order (reads, then the store's writes).
-MEM_CLIENTS = ("fetch", "uop", "inp", "wgt", "acc", "out")
-
-#: Queues whose occupancy is drawn as a counter track: the three command queues and the four token queues.
-QUEUES = ("load_q", "compute_q", "store_q", "l2g", "g2l", "g2s", "s2g")
+           "CHANGE_SHIFT", "build_trace", "write_trace", "load_trace", "TraceError", "instruction_slices"]
 
 #: Which unit owns each stall bit (the bit names of ``hw.regs.STALL_BITS`` start with the unit's name).
 _WAIT_UNIT = {name: name.split()[0] for name in STALL_BITS}
@@ -48,53 +39,25 @@ class TraceError(ValueError):
     """A trace file that cannot be read, or field changes that do not fit the trace port."""
 
 
-@dataclass(frozen=True)
-class TraceField:
-    """One field of the trace port: ``name``, ``width`` bits at bit ``offset``, ``doc``."""
-    name: str
-    width: int
-    offset: int
-    doc: str
+def decode_samples(words: Iterable[int]) -> tuple[dict[str, list[tuple[int, int]]], int]:
+    """Turn samples of the whole trace port into each field's changes and the run's last cycle.
 
-
-def _fields() -> tuple[TraceField, ...]:
-    spec = []
-    for u in UNITS:
-        spec.append((f"{u}_active", 1, f"{u} holds an instruction"))
-        spec.append((f"{u}_index", 32, f"program index of the instruction {u} holds"))
-    spec.append(("stall", 16, "what each unit waits on, bit by bit as hw.regs.STALL_BITS"))
-    for c in MEM_CLIENTS:
-        spec.append((f"mem_{c}", 1, f"the {c} client has a burst in flight"))
-    for q in QUEUES:
-        spec.append((f"level_{q}", 8, f"entries in {q} (saturates at 255)"))
-    out, off = [], 0
-    for name, width, doc in spec:
-        out.append(TraceField(name, width, off, doc))
-        off += width
-    return tuple(out)
-
-
-#: The trace port's fields, low bit first: the one definition the hardware port and the decoder share.
-TRACE_FIELDS: tuple[TraceField, ...] = _fields()
-
-
-def trace_width() -> int:
-    """Width of the trace port in bits."""
-    last = TRACE_FIELDS[-1]
-    return last.offset + last.width
-
-
-def decode_samples(samples: Iterable[tuple[int, int]]) -> dict[str, list[tuple[int, int]]]:
-    """Turn ``(cycle, word)`` samples of the whole trace port (each taken when the word changed, the first at
-    launch) into each field's changes."""
-    changes: dict[str, list[tuple[int, int]]] = {f.name: [] for f in TRACE_FIELDS}
-    for cycle, word in samples:
-        for f in TRACE_FIELDS:
+    A backend samples the port on every clock edge while ``running`` is 1 and keeps a sample when any
+    field above the timestamp (bits ``CHANGE_SHIFT`` and up) differs from the last kept one, and the
+    first sample after ``running`` falls.  Each sample carries its own timestamp (the ``cycle`` field), so
+    the changes are the design's, whichever backend sampled them.
+    """
+    changes: dict[str, list[tuple[int, int]]] = {f.name: [] for f in TRACE_FIELDS if f.name != "cycle"}
+    end = 0
+    for word in words:
+        cycle = word & 0xFFFF_FFFF
+        end = max(end, cycle)
+        for f in TRACE_FIELDS[1:]:
             v = (word >> f.offset) & ((1 << f.width) - 1)
             seq = changes[f.name]
             if not seq or seq[-1][1] != v:
                 seq.append((cycle, v))
-    return changes
+    return changes, end
 
 
 def _intervals(seq: Sequence[tuple[int, int]], end: int):
@@ -141,7 +104,7 @@ def build_trace(changes: dict[str, list[tuple[int, int]]], end: int, insns: Sequ
     insns : the program's decoded instructions (``hw.isa.Insn``), for each slice's opcode and disassembly
     meta : extra facts stored under ``otherData`` (backend, configuration, ...)
     """
-    missing = [f.name for f in TRACE_FIELDS if f.name not in changes]
+    missing = [f.name for f in TRACE_FIELDS if f.name not in changes and f.name != "cycle"]
     if missing:
         raise TraceError(f"trace changes lack the fields {', '.join(missing)}")
     pid = 1

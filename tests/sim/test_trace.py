@@ -6,12 +6,12 @@ import pytest
 
 from hw.isa import AluInsn, FinishInsn, GemmInsn, MemInsn, MemType, Opcode
 from hw.regs import STALL_BITS
-from sim.trace import (TRACE_FIELDS, TraceError, build_trace, decode_samples, instruction_slices,
+from sim.trace import (CHANGE_SHIFT, TRACE_FIELDS, TraceError, build_trace, decode_samples, instruction_slices,
                        load_trace, trace_width, write_trace)
 
 
 def _changes(**given):
-    ch = {f.name: [(0, 0)] for f in TRACE_FIELDS}
+    ch = {f.name: [(0, 0)] for f in TRACE_FIELDS if f.name != "cycle"}
     ch.update(given)
     return ch
 
@@ -28,13 +28,19 @@ def test_fields_pack_without_overlap():
     assert trace_width() == pos
 
 
+def test_timestamp_is_the_lowest_field():
+    assert (TRACE_FIELDS[0].name, TRACE_FIELDS[0].offset, TRACE_FIELDS[0].width) == ("cycle", 0, CHANGE_SHIFT)
+
+
 def test_decode_samples_splits_words_into_field_changes():
     by = {f.name: f for f in TRACE_FIELDS}
     word = lambda **v: sum(x << by[k].offset for k, x in v.items())
-    ch = decode_samples([(0, 0), (5, word(load_active=1, load_index=3)), (9, word(load_index=3))])
+    ch, end = decode_samples([word(cycle=0, running=1), word(cycle=5, running=1, load_active=1, load_index=3),
+                              word(cycle=9, running=1, load_index=3), word(cycle=12, load_index=3)])
     assert ch["load_active"] == [(0, 0), (5, 1), (9, 0)]
     assert ch["load_index"] == [(0, 0), (5, 3)]
     assert ch["compute_active"] == [(0, 0)]
+    assert ch["running"] == [(0, 1), (12, 0)] and end == 12
 
 
 def test_instruction_slices_split_on_index_change_while_active():
