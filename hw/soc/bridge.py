@@ -72,6 +72,9 @@ class UartBridge(wiring.Component):
                         m.next = "REG_READ"
                     with m.Case(Command.WRITE_MEM):
                         m.next = "MEM_WRITE"
+                    with m.Case(Command.FILL):
+                        m.d.sync += byte.eq(0)
+                        m.next = "MEM_FILL"
                     with m.Case(Command.READ_MEM):
                         send(m, OK, 1, mem_after=True)
                     with m.Case(Command.STATUS):
@@ -115,6 +118,13 @@ class UartBridge(wiring.Component):
                 with m.If(self.mem.ack):
                     m.d.sync += [addr.eq(addr + 1), count.eq(count - 1)]
                     m.next = "MEM_WRITE"
+            with m.State("MEM_FILL"):
+                with m.If(count == 0):
+                    send(m, OK, 1)
+                with m.Else():
+                    m.d.comb += [self.mem.req.eq(1), self.mem.we.eq(1)]
+                    with m.If(self.mem.ack):
+                        m.d.sync += [addr.eq(addr + 1), count.eq(count - 1)]
             with m.State("MEM_READ"):
                 with m.If(count == 0):
                     m.next = "HEADER"

@@ -13,6 +13,8 @@ WRITE32      register offset        the value                               -
 READ32       register offset        -                                       reply: status, 4 bytes
 WRITE_MEM    memory byte address    byte count n                            host sends n bytes
 READ_MEM     memory byte address    byte count n                            reply: status, n bytes
+FILL         memory byte address    byte count n                            reply: status (n zero bytes
+                                                                            written, at one a cycle)
 STATUS       -                      -                                       reply: status, 1 byte (bit 0: irq)
 NOP          -                      -                                       no reply (resynchronise)
 ===========  =====================  ======================================  ========================
@@ -36,6 +38,7 @@ class Command(enum.IntEnum):
     WRITE_MEM = 0x03
     READ_MEM = 0x04
     STATUS = 0x05
+    FILL = 0x06
 
 
 HEADER_BYTES = 9

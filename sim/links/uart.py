@@ -1,7 +1,7 @@
 """The host link over the self-test SoC's UART bridge (protocol: ``hw/soc/protocol.py``).
 
 :class:`UartLink` is a link of the one host driver (``sim/host.py``): registers by READ32/WRITE32,
-memory by READ_MEM/WRITE_MEM in chunks, the end of a run by polling STATUS.  It speaks to a *transport*,
+memory by READ_MEM/WRITE_MEM (and FILL for zero runs) in chunks, the end of a run by polling STATUS.  It speaks to a *transport*,
 which moves bytes over a serial line and lets time pass:
 
 ``async send(data: bytes)``            put bytes on the line to the SoC
@@ -18,10 +18,35 @@ from __future__ import annotations
 
 from hw.soc.protocol import OK, Command, header
 
-__all__ = ["UartLink", "BridgeError", "CHUNK_BYTES"]
+__all__ = ["UartLink", "BridgeError", "CHUNK_BYTES", "FILL_MIN"]
 
-#: Bytes per READ_MEM / WRITE_MEM command.
+#: Bytes per READ_MEM / WRITE_MEM / FILL command.
 CHUNK_BYTES = 4096
+
+#: Zero runs at least this long are written by FILL (a header instead of the bytes).
+FILL_MIN = 32
+
+
+def _runs(data: bytes):
+    """(start, end, is_zero) covering ``data``: zero runs of at least FILL_MIN bytes, and the rest."""
+    out, i, n = [], 0, len(data)
+    start = 0
+    while i < n:
+        if data[i] == 0:
+            j = i
+            while j < n and data[j] == 0:
+                j += 1
+            if j - i >= FILL_MIN:
+                if i > start:
+                    out.append((start, i, False))
+                out.append((i, j, True))
+                start = j
+            i = j
+        else:
+            i += 1
+    if start < n:
+        out.append((start, n, False))
+    return out
 
 
 class BridgeError(RuntimeError):
@@ -60,10 +85,17 @@ class UartLink:
         return bytes(out)
 
     async def write_mem(self, addr: int, data: bytes) -> None:
-        for off in range(0, len(data), CHUNK_BYTES):
-            chunk = data[off:off + CHUNK_BYTES]
-            await self.t.send(header(Command.WRITE_MEM, addr + off, len(chunk)) + chunk)
-            await self._status(f"a memory write at 0x{addr + off:x}")
+        """Write ``data`` at ``addr``: runs of at least :data:`FILL_MIN` zero bytes by FILL (the bridge
+        writes them itself, a byte a cycle), the rest by WRITE_MEM."""
+        for off, end, zero in _runs(data):
+            for a in range(off, end, CHUNK_BYTES):
+                b = min(end, a + CHUNK_BYTES)
+                if zero:
+                    await self.t.send(header(Command.FILL, addr + a, b - a))
+                    await self._status(f"a memory fill at 0x{addr + a:x}")
+                else:
+                    await self.t.send(header(Command.WRITE_MEM, addr + a, b - a) + data[a:b])
+                    await self._status(f"a memory write at 0x{addr + a:x}")
 
     async def irq(self) -> bool:
         """The core's interrupt line, by STATUS."""
