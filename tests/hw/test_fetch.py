@@ -78,11 +78,11 @@ def run_fetch(cfg, words, insn_count, base=0x2000, stall_prob=0.3, seed=1, max_c
             await ctx.tick()
             if resp:
                 pending.pop(0)
-            if not ctx.get(dut.busy) and not pending and cycle > 10:
+            if not ctx.get(dut.status.busy) and not pending and cycle > 10:
                 break
-        state["illegal"] = ctx.get(dut.illegal)
-        state["index"] = ctx.get(dut.index)
-        state["busy"] = ctx.get(dut.busy)
+        state["illegal"] = ctx.get(dut.status.illegal)
+        state["index"] = ctx.get(dut.status.index)
+        state["busy"] = ctx.get(dut.status.busy)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
