@@ -38,6 +38,10 @@ class Compute(wiring.Component):
     finish : Out(1)                              a FINISH has retired (sticky until ``clear``)
     status : Out(UnitStatusSignature("compute"))  ``err``: a read error (sticky until reset)
     inc : Out(CounterIncSignature(COMPUTE_COUNTERS))
+
+    Attributes
+    ----------
+    tensor : TensorCore    the GEMM core and tensor ALU, with the uop and acc SRAMs
     """
 
     def __init__(self, cfg: VTAConfig):
@@ -54,12 +58,13 @@ class Compute(wiring.Component):
             "status": Out(UnitStatusSignature("compute")),
             "inc": Out(CounterIncSignature(COMPUTE_COUNTERS)),
         })
+        self.tensor = TensorCore(cfg)
 
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
         lay = layouts(cfg)
-        m.submodules.tensor = tensor = TensorCore(cfg)
+        m.submodules.tensor = tensor = self.tensor
         m.submodules.dma_uop = dma_uop = DmaRead(32, cfg.bus_bits, cfg.log_uop_depth)
         m.submodules.dma_acc = dma_acc = DmaRead(cfg.acc_elem_bits, cfg.bus_bits, cfg.log_acc_depth)
         wiring.connect(glue(m, "uop_mem_glue"), wiring.flipped(self.mem_uop), dma_uop.mem)

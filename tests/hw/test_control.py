@@ -1,10 +1,9 @@
-"""The AXI4-Lite control block against the register map of hw/regs.py, and the token queues."""
+"""The AXI4-Lite control block against the register map of hw/regs.py."""
 
 import pytest
 from amaranth.sim import Simulator
 
 from hw.control import ControlBlock, BASE_REGS
-from hw.queues import TokenQueue
 from hw.regs import REGS, REG_BY_NAME, COUNTERS, counter_offset, ErrorCode, STATUS_DONE, STATUS_ERROR
 from sim.axil import AxiLiteDriver
 
@@ -96,36 +95,6 @@ def test_error_latches_code_index_and_stall():
     assert seen["status"] == STATUS_ERROR
     assert seen["error_code"] == ErrorCode.DEADLOCK and seen["error_index"] == 42 and seen["stall"] == 0b101
     assert seen["status2"] == 1
-
-
-@pytest.mark.parametrize("depth", [1, 3])
-def test_token_queue_counts_and_saturates_at_depth(depth):
-    dut = TokenQueue(depth)
-
-    async def bench(ctx):
-        assert not ctx.get(dut.r.avail) and not ctx.get(dut.w.full)
-        for i in range(depth):
-            ctx.set(dut.w.push, 1)
-            await ctx.tick()
-        ctx.set(dut.w.push, 0)
-        assert ctx.get(dut.w.full) and ctx.get(dut.count) == depth
-        # push and pop together keep the count
-        ctx.set(dut.w.push, 1)
-        ctx.set(dut.r.pop, 1)
-        await ctx.tick()
-        assert ctx.get(dut.count) == depth
-        ctx.set(dut.w.push, 0)
-        for i in range(depth):
-            await ctx.tick()
-        ctx.set(dut.r.pop, 0)
-        assert ctx.get(dut.count) == 0 and not ctx.get(dut.r.avail)
-
-    run_tb(dut, bench, 1000)
-
-
-def test_token_queue_rejects_zero_depth():
-    with pytest.raises(ValueError, match="depth"):
-        TokenQueue(0)
 
 
 def test_register_documentation_is_generated_from_the_table():

@@ -33,6 +33,7 @@ class Trace:
     active: int = 0                                  # cycles status.active
     waits: dict = field(default_factory=dict)        # queue -> cycles status.wait_<queue>
     cycles: int = 0                                  # cycles until the unit was idle with nothing left
+    watch: dict = field(default_factory=dict)        # output name -> sum of its values
     err: bool = False
     index: int = 0
 
@@ -71,15 +72,16 @@ class UnitBench:
             self.srams[port_name] = mem
 
     def run(self, insns, tokens=None, space=None, max_cycles=20000, sram_reads=None, halt_at=None,
-            dram_bytes=0, constants=None, stop_after=None):
+            dram_bytes=0, constants=None, stop_after=None, watch=()):
         """Offer the encoded instructions ``insns`` (list of (word, index)) in order and run until the
         unit is idle with none left.  ``tokens``: queue -> tokens available at the start (default 0);
         ``space``: queue -> pushes that fit (default unlimited).  Each pop takes a token and each push
-        uses up space.  ``sram_reads``: port name -> list of addresses to read back from that SRAM
-        after the run (its contents by element); ``dram_bytes``: read back that many bytes of memory
+        uses up space.  ``sram_reads``: port name -> addresses to read back from that SRAM after the
+        run (its contents by element), or any name -> (``MemoryData``, addresses) for a unit's own SRAM; ``dram_bytes``: read back that many bytes of memory
         from address 0 (as ``"dram"``).  ``halt_at``: raise ``halt`` from that cycle on.  ``constants``: input port name -> value,
         set before the first cycle (the base registers).  ``stop_after``: end the run after that many cycles
-        whatever the unit does (to watch it wait).  Returns
+        whatever the unit does (to watch it wait).  ``watch``: names of
+        other outputs of the unit whose per-cycle values are summed into ``Trace.watch``.  Returns
         (Trace, {port name: [elements], "dram": bytes})."""
         unit, fq = self.unit, FLAG_QUEUES[self.name]
         tokens = dict(tokens or {})
@@ -118,6 +120,8 @@ class UnitBench:
                         space[q] = space.get(q, 1 << 30) - 1
                 for n in trace.inc:
                     trace.inc[n] += ctx.get(getattr(unit.inc, n))
+                for n in watch:
+                    trace.watch[n] = trace.watch.get(n, 0) + ctx.get(getattr(unit, n))
                 st = unit.status
                 trace.busy += ctx.get(st.busy)
                 trace.active += ctx.get(st.active)
@@ -132,9 +136,9 @@ class UnitBench:
             trace.cycles = cycle
             trace.err = bool(ctx.get(unit.status.err))
             trace.index = ctx.get(unit.status.index)
-            for port_name, addrs in (sram_reads or {}).items():
-                data = self.srams[port_name].data
-                read_back[port_name] = [ctx.get(data[a]) for a in addrs]
+            for name, what in (sram_reads or {}).items():
+                data, addrs = what if isinstance(what, tuple) else (self.srams[name].data, what)
+                read_back[name] = [ctx.get(data[a]) for a in addrs]
             read_back["dram"] = self.mem.peek(ctx, 0, dram_bytes)
 
         sim = Simulator(self.m)
