@@ -13,7 +13,7 @@ core must be reset before the next launch.
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring, fifo, memory
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 
 from .config import VTAConfig
 from .interfaces import AXI4_MEMBERS, AXIL_MEMBERS

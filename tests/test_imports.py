@@ -5,7 +5,6 @@ cycle.  Imports under ``if TYPE_CHECKING:`` are for annotations only and do not 
 import ast
 import pathlib
 
-import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("hw", "sw", "sim")

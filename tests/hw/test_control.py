@@ -1,6 +1,5 @@
 """The AXI4-Lite control block against the register map of hw/regs.py."""
 
-import pytest
 from amaranth.sim import Simulator
 
 from hw.control import ControlBlock, BASE_REGS

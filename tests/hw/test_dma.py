@@ -18,7 +18,7 @@ from hw.axi import MemArbiter
 from hw.dma import DmaRead, DmaWrite
 from sim.axi_mem import AxiMemory
 from tests.support.axi_models import AxiSlaveModel, Setter, check_burst
-from tests.support.dma_models import elems_of, model_load, model_store
+from tests.support.dma_models import model_load, model_store
 
 CMD_CYCLE_LIMIT = 20000
 

@@ -4,7 +4,6 @@ of its dependency flags (the prev flags ignored), its counters, and a bus error.
 import random
 
 import numpy as np
-import pytest
 
 from hw.config import VTAConfig
 from hw.isa import MemInsn, MemType, Opcode

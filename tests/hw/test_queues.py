@@ -1,7 +1,7 @@
 """hw/queues.py: the dependency-token queues, and the instruction sequence every unit follows (Stage)."""
 
 import pytest
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
