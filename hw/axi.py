@@ -25,80 +25,22 @@ Every burst is INCR (``AxBURST`` = 1) of full bus-width beats (``AxSIZE`` = log2
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from .interfaces import MemReadSignature, MemWriteSignature, axi4_signature
+from .util import IdQueue, check_bus_bits, check_int
 
 __all__ = ["MemArbiter", "AXI_BURST_INCR", "AXI_CACHE", "AXI_RESP_OKAY", "AXI_RESP_SLVERR",
-           "AXI_RESP_DECERR", "check_bus_bits", "check_int", "IdQueue", "round_robin"]
+           "AXI_RESP_DECERR", "round_robin"]
 
 AXI_BURST_INCR = 0b01
 AXI_CACHE = 0b0011          # normal non-cacheable bufferable
 AXI_RESP_OKAY = 0b00
 AXI_RESP_SLVERR = 0b10
 AXI_RESP_DECERR = 0b11
-
-_BUS_WIDTHS = (64, 128, 256, 512, 1024)
-
-
-def check_bus_bits(bus_bits: int) -> int:
-    """Return ``bus_bits`` if it is a supported AXI data width, else raise ``ValueError`` naming it."""
-    if isinstance(bus_bits, bool) or not isinstance(bus_bits, int) or bus_bits not in _BUS_WIDTHS:
-        raise ValueError(f"bus_bits must be one of {_BUS_WIDTHS}, not {bus_bits!r}")
-    return bus_bits
-
-
-def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
-    """Return ``value`` if it is an integer in ``lo..hi``, else raise ``ValueError`` naming it."""
-    if (isinstance(value, bool) or not isinstance(value, int) or value < lo
-            or (hi is not None and value > hi)):
-        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise ValueError(f"{name} must be an integer {rng}, not {value!r}")
-    return value
-
-
-class IdQueue:
-    """A small FIFO of registers built directly into module ``m`` (no submodule: a shallow hierarchy
-    keeps the simulator fast).  The head is readable combinationally.
-
-    Drive ``push``/``din`` and ``pop`` (comb); read ``head``, ``nonempty``, ``full``, ``level``.
-    Pushing when full or popping when empty is the caller's error.
-    """
-
-    def __init__(self, m: Module, name: str, depth: int, width: int):
-        if depth < 1:
-            raise ValueError(f"{name}: depth must be at least 1, not {depth}")
-        width = max(width, 1)
-        self.depth = depth
-        self.push, self.pop = Signal(name=f"{name}_push"), Signal(name=f"{name}_pop")
-        self.din = Signal(width, name=f"{name}_din")
-        self.head = Signal(width, name=f"{name}_head")
-        self.level = Signal(range(depth + 1), name=f"{name}_level")
-        self.nonempty, self.full = Signal(name=f"{name}_nonempty"), Signal(name=f"{name}_full")
-        m.d.comb += [self.nonempty.eq(self.level != 0), self.full.eq(self.level == depth)]
-        if depth == 1:
-            reg = Signal(width, name=f"{name}_0")
-            m.d.comb += self.head.eq(reg)
-            with m.If(self.push):
-                m.d.sync += reg.eq(self.din)
-        else:
-            regs = Array(Signal(width, name=f"{name}_{i}") for i in range(depth))
-            wptr = Signal(range(depth), name=f"{name}_wptr")
-            rptr = Signal(range(depth), name=f"{name}_rptr")
-            m.d.comb += self.head.eq(regs[rptr])
-            with m.If(self.push):
-                m.d.sync += regs[wptr].eq(self.din)
-                m.d.sync += wptr.eq(Mux(wptr == depth - 1, 0, wptr + 1))
-            with m.If(self.pop):
-                m.d.sync += rptr.eq(Mux(rptr == depth - 1, 0, rptr + 1))
-        with m.If(self.push & ~self.pop):
-            m.d.sync += self.level.eq(self.level + 1)
-        with m.Elif(self.pop & ~self.push):
-            m.d.sync += self.level.eq(self.level - 1)
-
 
 def round_robin(m: Module, name: str, requests: list) -> tuple:
     """Round-robin grant among ``requests`` (a list of 1-bit values), built into ``m``.
@@ -151,15 +93,14 @@ class MemArbiter(wiring.Component):
         One-cycle strobes, one per R / W handshake on the bus (for the bus-beat counters).
     """
 
+    def __new__(cls, bus_bits: int, n_read: int, n_write: int = 1, max_outstanding: int = 4):
+        # Refuse bad parameters before the object exists: nothing is left to warn "never used" about.
+        check_bus_bits(bus_bits)
+        for name, value in (("n_read", n_read), ("n_write", n_write), ("max_outstanding", max_outstanding)):
+            check_int(name, value, 1)
+        return super().__new__(cls)
+
     def __init__(self, bus_bits: int, n_read: int, n_write: int = 1, max_outstanding: int = 4):
-        try:
-            check_bus_bits(bus_bits)
-            for name, value in (("n_read", n_read), ("n_write", n_write),
-                                ("max_outstanding", max_outstanding)):
-                check_int(name, value, 1)
-        except ValueError:
-            self._MustUse__used = True       # no "created but never used" warning for a refused one
-            raise
         self.bus_bits = bus_bits
         self.n_read = n_read
         self.n_write = n_write

@@ -26,6 +26,8 @@ import os
 from dataclasses import dataclass, field, fields, asdict
 from typing import Any
 
+from .isa import INSN_WIDTH, UOP_WIDTH, LayoutError, layouts
+
 __all__ = ["VTAConfig", "ConfigError"]
 
 
@@ -51,19 +53,6 @@ _KEYS: dict[str, tuple[str, Any, tuple[int, int] | None]] = {
     "TOKEN_QUEUE_DEPTH": ("token_queue_depth", 1024, (1, 1 << 16)),
 }
 
-# Fixed widths of VTA's instruction set (hw_spec_const.h); they do not follow the configuration.
-OPCODE_WIDTH = 3
-MEMOP_ID_WIDTH = 3
-MEMOP_SRAM_ADDR_WIDTH = 16
-MEMOP_DRAM_ADDR_WIDTH = 32
-MEMOP_SIZE_WIDTH = 16
-MEMOP_STRIDE_WIDTH = 16
-MEMOP_PAD_WIDTH = 4
-LOOP_ITER_WIDTH = 14
-ALU_OPCODE_WIDTH = 3
-ALU_IMM_WIDTH = 16
-UOP_WIDTH = 32
-INSN_WIDTH = 128
 
 
 @dataclass(frozen=True)
@@ -118,10 +107,9 @@ class VTAConfig:
                     f"{self.source}: {key} = {getattr(self, f'log_{name}_buff_size')} is smaller than "
                     f"one {name} element ({getattr(self, f'{name}_elem_bytes')} bytes)")
         # Instruction and micro-op fields must fit (the layouts raise ConfigError naming the field).
-        from . import isa
         try:
-            isa.layouts(self)
-        except ConfigError as e:
+            layouts(self)
+        except LayoutError as e:
             raise ConfigError(
                 f"{self.source}: LOG_BLOCK = {self.log_block}, LOG_BATCH = {self.log_batch}, "
                 f"LOG_UOP_BUFF_SIZE = {self.log_uop_buff_size}, LOG_INP_BUFF_SIZE = {self.log_inp_buff_size}, "

@@ -8,21 +8,15 @@ from amaranth.hdl import Module, Signal, Cat, Const, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .regs import (REGS, REG_BY_NAME, UNIT_INDEX_REGS, COUNTERS, counter_offset, ErrorCode,
-                   CONTROL_LAUNCH, CONTROL_FINISHED, STATUS_RUNNING, STATUS_DONE, STATUS_ERROR)
-from .interfaces import AXIL_MEMBERS, AXIL_ADDR_WIDTH
+from .regs import (REGS, REG_BY_NAME, UNIT_INDEX_REGS, COUNTERS, COUNTER_INC_WIDTH, counter_offset,
+                   ERROR_WIDTH, STALL_WIDTH, CONTROL_LAUNCH, CONTROL_FINISHED, STATUS_RUNNING, STATUS_DONE,
+                   STATUS_ERROR)
+from .interfaces import AXIL_MEMBERS, AXIL_ADDR_WIDTH, CounterIncSignature, RunSignature, INDEX_WIDTH
 
-__all__ = ["ControlBlock", "COUNTER_INC_WIDTH", "BASE_REGS"]
-
-#: Width of each counter's per-cycle increment input (1 = a strobe).
-COUNTER_INC_WIDTH = {name: (40 if name.endswith("_nbytes") or name in ("gemm_counter", "alu_counter")
-                            else 2 if name == "acc_wr_count" else 1)
-                     for name in COUNTERS if name != "cycle_count"}
+__all__ = ["ControlBlock", "BASE_REGS"]
 
 #: The host-written address and size registers, in register order.
 BASE_REGS = ("insn_count", "insn_base", "uop_base", "inp_base", "wgt_base", "acc_base", "out_base")
-
-_ERROR_WIDTH = 4
 
 
 class ControlBlock(wiring.Component):
@@ -32,81 +26,86 @@ class ControlBlock(wiring.Component):
     ----------
     config_id : int
         Value of the read-only ``config_id`` register.
+    inc_groups : dict of name -> counter names, optional
+        How the counter increments are grouped into ports (each group one ``inc.<name>`` port, e.g. one
+        per unit); together they name every counter but ``cycle_count`` once.  Default: one group
+        ``all``.
 
     Members
     -------
     s_axil_* : AXI4-Lite slave ports (``hw.interfaces.AXIL_MEMBERS``, flipped)
-    launch : Out(1)          one-cycle pulse when the host writes 1 to bit 0 of ``control`` while idle
-    running : Out(1)         from launch until finished
+    run : In(RunSignature)   ``run.launch``: one-cycle pulse when the host writes 1 to bit 0 of
+                             ``control`` while idle; ``run.running`` from launch until finished; ``done``
+                             and a non-zero ``error`` (with ``error_index``, ``stall``, the unit indices)
+                             end the run (sampled while running)
     <base regs> : Out(32)    ``insn_count``, ``insn_base``, ``uop_base`` ... ``out_base``
-    done : In(1)             the core finished the program (sampled while running)
-    error : In(4)            a non-zero ErrorCode stops the run (sampled while running)
-    error_index : In(32)     the instruction the error names (sampled with ``error``)
-    stall : In(16)           what each module waits on (sampled with ``error``)
-    load_index, compute_index, store_index, fetch_index : In(32)
-                             each unit's current instruction (sampled with ``error``)
-    inc_<counter> : In(w)    per-cycle increment of each counter but ``cycle_count`` (counted only while running)
+    inc : In(...)            ``inc.<group>.<counter>``: per-cycle increments (counted only while running)
     irq : Out(1)             the finished bit
     """
 
-    def __init__(self, config_id: int = 0):
+    def __init__(self, config_id: int = 0, inc_groups: dict | None = None):
+        inc_groups = {"all": tuple(COUNTER_INC_WIDTH)} if inc_groups is None else inc_groups
+        named = [n for names in inc_groups.values() for n in names]
+        if sorted(named) != sorted(COUNTER_INC_WIDTH):
+            raise ValueError(f"inc_groups must name every counter but cycle_count once; differs in "
+                             f"{sorted(set(named) ^ set(COUNTER_INC_WIDTH)) or 'repeats'}")
         members = {"s_axil_" + n: d(w).flip() for n, w, d in AXIL_MEMBERS}
-        members.update({
-            "launch": Out(1), "running": Out(1), "irq": Out(1),
-            "done": In(1), "error": In(_ERROR_WIDTH), "error_index": In(32), "stall": In(16),
-        })
+        members.update({"run": In(RunSignature), "irq": Out(1)})
         members.update({r: Out(32) for r in BASE_REGS})
-        members.update({r: In(32) for r in UNIT_INDEX_REGS})
-        members.update({f"inc_{n}": In(w) for n, w in COUNTER_INC_WIDTH.items()})
+        members["inc"] = In(wiring.Signature({g: Out(CounterIncSignature(names))
+                                              for g, names in inc_groups.items()}))
         super().__init__(members)
         self._config_id = config_id
+        self._inc = {n: getattr(getattr(self.inc, g), n) for g, names in inc_groups.items() for n in names}
 
     def elaborate(self, platform):
         m = Module()
         p = lambda n: getattr(self, "s_axil_" + n)
+        run = self.run
 
         finished = Signal()
-        error_code = Signal(_ERROR_WIDTH)
-        error_index = Signal(32)
-        stall = Signal(16)
+        error_code = Signal(ERROR_WIDTH)
+        error_index = Signal(INDEX_WIDTH)
+        stall = Signal(STALL_WIDTH)
         done_flag = Signal()
         counters = {n: Signal(64, name=f"cnt_{n}") for n in COUNTERS}
-        unit_index = {r: Signal(32, name=f"at_error_{r}") for r in UNIT_INDEX_REGS}
+        unit_index = {r: Signal(INDEX_WIDTH, name=f"at_error_{r}") for r in UNIT_INDEX_REGS}
 
         m.d.comb += self.irq.eq(finished)
-        m.d.sync += self.launch.eq(0)
+        m.d.sync += run.launch.eq(0)
 
         # -- counters: cleared by a launch, counting while running --------------------------------
-        with m.If(self.launch):
+        with m.If(run.launch):
             m.d.sync += [c.eq(0) for c in counters.values()]
-        with m.Elif(self.running):
+        with m.Elif(run.running):
             m.d.sync += counters["cycle_count"].eq(counters["cycle_count"] + 1)
             for n in COUNTER_INC_WIDTH:
-                m.d.sync += counters[n].eq(counters[n] + getattr(self, f"inc_{n}"))
+                m.d.sync += counters[n].eq(counters[n] + self._inc[n])
 
         # -- run state ------------------------------------------------------------------------------
-        with m.If(self.running):
-            with m.If(self.error != 0):
-                m.d.sync += [self.running.eq(0), finished.eq(1), error_code.eq(self.error),
-                             error_index.eq(self.error_index), stall.eq(self.stall)]
-                m.d.sync += [unit_index[r].eq(getattr(self, r)) for r in UNIT_INDEX_REGS]
-            with m.Elif(self.done):
-                m.d.sync += [self.running.eq(0), finished.eq(1), done_flag.eq(1)]
+        with m.If(run.running):
+            with m.If(run.error != 0):
+                m.d.sync += [run.running.eq(0), finished.eq(1), error_code.eq(run.error),
+                             error_index.eq(run.error_index), stall.eq(run.stall)]
+                m.d.sync += [unit_index[r].eq(getattr(run, r)) for r in UNIT_INDEX_REGS]
+            with m.Elif(run.done):
+                m.d.sync += [run.running.eq(0), finished.eq(1), done_flag.eq(1)]
 
         # -- register read mux ------------------------------------------------------------------------
-        rd = {}
-        rd[0x00] = Cat(self.running, finished)
-        rd[0x04] = counters["cycle_count"][:32]
-        rd[0x24] = counters["acc_wr_count"][:32]
-        for r in BASE_REGS:
-            rd[next(x.offset for x in REGS if x.name == r)] = getattr(self, r)
-        rd[0x28] = Cat(self.running, done_flag, error_code != 0)
-        rd[0x2C] = error_code
-        rd[0x30] = error_index
-        rd[0x34] = Mux(self.running, self.stall, stall)   # live while running
-        rd[0x38] = Const(self._config_id, 32)
+        reg = {
+            "control": Cat(run.running, finished),
+            "cycle_count": counters["cycle_count"][:32],
+            "acc_wr_count": counters["acc_wr_count"][:32],
+            **{r: getattr(self, r) for r in BASE_REGS},
+            "status": Cat(run.running, done_flag, error_code != 0),
+            "error_code": error_code,
+            "error_index": error_index,
+            "stall": Mux(run.running, run.stall, stall),     # live while running
+            "config_id": Const(self._config_id, 32),
+        }
+        rd = {REG_BY_NAME[name].offset: value for name, value in reg.items()}
         for r in UNIT_INDEX_REGS:
-            rd[REG_BY_NAME[r].offset] = Mux(self.running, getattr(self, r), unit_index[r])
+            rd[REG_BY_NAME[r].offset] = Mux(run.running, getattr(run, r), unit_index[r])
         for n in COUNTERS:
             rd[counter_offset(n)] = counters[n][:32]
             rd[counter_offset(n) + 4] = counters[n][32:]
@@ -138,14 +137,13 @@ class ControlBlock(wiring.Component):
             m.d.sync += bvalid.eq(1)
             wdata = p("wdata")
             with m.Switch(p("awaddr")[2:AXIL_ADDR_WIDTH]):
-                with m.Case(0):
-                    with m.If(wdata[0] & ~self.running):
-                        m.d.sync += [self.launch.eq(1), self.running.eq(1), finished.eq(0),
+                with m.Case(REG_BY_NAME["control"].offset >> 2):
+                    with m.If(wdata[0] & ~run.running):
+                        m.d.sync += [run.launch.eq(1), run.running.eq(1), finished.eq(0),
                                      done_flag.eq(0), error_code.eq(0), error_index.eq(0), stall.eq(0)]
                 for r in BASE_REGS:
-                    off = next(x.offset for x in REGS if x.name == r)
-                    with m.Case(off >> 2):
-                        with m.If(~self.running):
+                    with m.Case(REG_BY_NAME[r].offset >> 2):
+                        with m.If(~run.running):
                             m.d.sync += getattr(self, r).eq(wdata)
         with m.If(bvalid & p("bready")):
             m.d.sync += bvalid.eq(0)

@@ -23,18 +23,21 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from .axi import IdQueue, check_bus_bits, check_int
 from .interfaces import (ADDR_WIDTH, DmaReadCmd, DmaWriteCmd, MemReadSignature, MemWriteSignature,
                          SramReadSignature, SramWriteSignature)
+from .util import IdQueue, check_bus_bits, check_int
 
-__all__ = ["DmaRead", "DmaWrite", "MAX_BURST_BEATS", "PAGE_BYTES"]
+__all__ = ["DmaRead", "DmaWrite", "MAX_BURST_BEATS", "PAGE_BYTES", "insn_cmd"]
 
 MAX_BURST_BEATS = 256
 PAGE_BYTES = 4096
 
 
-def _check(self, elem_bits, bus_bits, sram_addr_width):
-    try:
+class _Engine(wiring.Component):
+    """What both engines share: the parameters are checked before the object exists, so a refused
+    engine leaves nothing behind for Amaranth to warn "created but never used" about."""
+
+    def __new__(cls, elem_bits: int, bus_bits: int, sram_addr_width: int):
         check_bus_bits(bus_bits)
         if (isinstance(elem_bits, bool) or not isinstance(elem_bits, int) or elem_bits < 8
                 or elem_bits & (elem_bits - 1)):
@@ -42,9 +45,7 @@ def _check(self, elem_bits, bus_bits, sram_addr_width):
         if elem_bits // 8 > PAGE_BYTES:
             raise ValueError(f"elem_bits = {elem_bits}: an element larger than a 4 KiB page is not supported")
         check_int("sram_addr_width", sram_addr_width, 1, 16)
-    except ValueError:
-        self._MustUse__used = True           # no "created but never used" warning for a refused one
-        raise
+        return super().__new__(cls)
 
 
 def _bursts(m: Module, req, *, bus_bytes: int, start, addr, rows, row_bytes, stride_bytes, allow=1):
@@ -98,7 +99,7 @@ def _bursts(m: Module, req, *, bus_bytes: int, start, addr, rows, row_bytes, str
     return active, issued, n
 
 
-class DmaRead(wiring.Component):
+class DmaRead(_Engine):
     """2-D load with zero padding (``load_pad_2d``), DRAM to SRAM.
 
     For a command (``hw.interfaces.DmaReadCmd``), with W = x_pad_0 + x_size + x_pad_1, the engine
@@ -134,7 +135,6 @@ class DmaRead(wiring.Component):
     """
 
     def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
-        _check(self, elem_bits, bus_bits, sram_addr_width)
         self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
         super().__init__({
             "cmd": In(stream.Signature(DmaReadCmd)),
@@ -255,7 +255,7 @@ class DmaRead(wiring.Component):
         return m
 
 
-class DmaWrite(wiring.Component):
+class DmaWrite(_Engine):
     """2-D store (VTA's ``store``), SRAM to DRAM.
 
     For a command (``hw.interfaces.DmaWriteCmd``): for each row y of y_size, the x_size elements at SRAM
@@ -290,7 +290,6 @@ class DmaWrite(wiring.Component):
     """
 
     def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
-        _check(self, elem_bits, bus_bits, sram_addr_width)
         self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
         super().__init__({
             "cmd": In(stream.Signature(DmaWriteCmd)),
@@ -421,3 +420,20 @@ class DmaWrite(wiring.Component):
                 m.d.comb += [self.busy.eq(1), self.done.eq(1), self.err.eq(err_acc)]
                 m.next = "IDLE"
         return m
+
+
+def insn_cmd(m: Module, cmd, insn, base, log_elem_bytes: int, one_d: bool = False):
+    """Drive a ``DmaReadCmd``/``DmaWriteCmd`` payload ``cmd`` (comb, in ``m``) from a LOAD/STORE
+    instruction ``insn`` (a view of the ``mem`` layout of ``hw/isa.py``): the DRAM byte address is
+    ``base + dram_base * elem_bytes`` (32-bit wrap).  ``one_d`` (LOAD UOP): a 1-D copy of x_size
+    elements, the other size fields ignored.  Pads are driven if ``cmd`` has them (loads)."""
+    m.d.comb += [cmd.sram_base.eq(insn.sram_base),
+                 cmd.dram_addr.eq(base + (insn.dram_base << log_elem_bytes)),
+                 cmd.x_size.eq(insn.x_size)]
+    if one_d:
+        m.d.comb += [cmd.y_size.eq(1), cmd.x_stride.eq(insn.x_size)]
+    else:
+        m.d.comb += [cmd.y_size.eq(insn.y_size), cmd.x_stride.eq(insn.x_stride)]
+        if hasattr(cmd, "y_pad_0"):
+            m.d.comb += [cmd.y_pad_0.eq(insn.y_pad_0), cmd.y_pad_1.eq(insn.y_pad_1),
+                         cmd.x_pad_0.eq(insn.x_pad_0), cmd.x_pad_1.eq(insn.x_pad_1)]

@@ -6,6 +6,13 @@
 * ``DmaReadCmd``        one 2-D load for a ``DmaRead`` engine (``hw/dma.py``).
 * ``DmaWriteCmd``       one 2-D store for a ``DmaWrite`` engine.
 * ``SramWriteSignature`` / ``SramReadSignature``: a unit's view of an SRAM port (it drives the address).
+* ``TokenPopSignature`` / ``TokenPushSignature``: a unit's side of a dependency-token queue
+  (``hw/queues.py: TokenQueue``); ``token_members(unit)`` names a unit's token ports after the queues of
+  ``hw.isa.FLAG_QUEUES``.
+* ``UnitStatusSignature(unit)``: what a load/compute/store unit reports to the run supervisor
+  (``hw/supervisor.py``); ``FetchStatusSignature``: likewise for fetch.
+* ``CounterIncSignature(names)``: per-cycle increments of the named counters of ``hw/regs.py``.
+* ``RunSignature``: the run supervisor's side of the control block (launch in; done and errors out).
 * ``AXI4_MEMBERS`` / ``AXIL_MEMBERS``: the flat AXI4 and AXI4-Lite port names of the top level.
 
 Rules of the memory clients
@@ -25,10 +32,15 @@ from amaranth.hdl import unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .isa import FLAG_QUEUES
+from .regs import COUNTER_INC_WIDTH, ERROR_WIDTH, STALL_WIDTH, UNIT_INDEX_REGS
+
 __all__ = [
     "ADDR_WIDTH", "MemReq", "MemReadBeat", "MemWriteBeat", "MemWriteResp",
     "MemReadSignature", "MemWriteSignature", "DmaReadCmd", "DmaWriteCmd",
     "SramWriteSignature", "SramReadSignature", "AXI4_MEMBERS", "AXIL_MEMBERS",
+    "TokenPopSignature", "TokenPushSignature", "token_members", "UnitStatusSignature",
+    "FetchStatusSignature", "CounterIncSignature", "RunSignature", "INDEX_WIDTH",
     "axi4_signature", "axil_signature",
 ]
 
@@ -89,6 +101,58 @@ def SramWriteSignature(addr_width: int, width: int) -> wiring.Signature:
 def SramReadSignature(addr_width: int, width: int) -> wiring.Signature:
     """A unit's side of a synchronous SRAM read port: data is valid the cycle after addr (with en)."""
     return wiring.Signature({"addr": Out(addr_width), "data": In(width), "en": Out(1, init=1)})
+
+
+#: Width of an instruction's index in the program (command-queue entries, error reports).
+INDEX_WIDTH = 32
+
+#: A unit's side of a token queue it pops: ``avail`` says a token is there, ``pop`` takes it (a pulse).
+TokenPopSignature = wiring.Signature({"pop": Out(1), "avail": In(1)})
+
+#: A unit's side of a token queue it pushes: ``full`` says a push must wait, ``push`` adds a token.
+TokenPushSignature = wiring.Signature({"push": Out(1), "full": In(1)})
+
+
+def token_members(unit: str) -> dict:
+    """The token ports of ``unit`` (``"load"``, ``"compute"``, ``"store"``), one per queue it pops or
+    pushes, named after the queue (``hw.isa.FLAG_QUEUES``)."""
+    fq = FLAG_QUEUES[unit]
+    return {**{q: Out(TokenPopSignature) for q in fq["pop"].values()},
+            **{q: Out(TokenPushSignature) for q in fq["push"].values()}}
+
+
+def UnitStatusSignature(unit: str) -> wiring.Signature:
+    """What ``unit`` reports to the run supervisor, from the unit's side: ``busy`` (an instruction in
+    progress, token waits included), ``active`` (it executes, token waits excluded), ``stuck`` (it waits
+    on something only another unit can give), ``err`` (a bus error, sticky), ``index`` (its current
+    instruction), and one ``wait_<queue>`` bit per token queue (waiting to pop it / to push it)."""
+    fq = FLAG_QUEUES[unit]
+    queues = [*fq["pop"].values(), *fq["push"].values()]
+    return wiring.Signature({"busy": Out(1), "active": Out(1), "stuck": Out(1), "err": Out(1),
+                             "index": Out(INDEX_WIDTH), **{f"wait_{q}": Out(1) for q in queues}})
+
+
+#: What fetch reports to the run supervisor, from fetch's side: ``busy`` (instructions left to fetch or
+#: dispatch, or reads outstanding), ``wait_full`` (blocked on a full load / compute / store queue),
+#: ``illegal`` (stopped on an illegal instruction), ``rd_err`` (stopped on a read error response),
+#: ``index`` (the next instruction to dispatch; at an error, the instruction that caused it).
+FetchStatusSignature = wiring.Signature({
+    "busy": Out(1), "wait_full": Out(3), "illegal": Out(1), "rd_err": Out(1), "index": Out(INDEX_WIDTH)})
+
+
+def CounterIncSignature(names) -> wiring.Signature:
+    """Per-cycle increments of the counters ``names`` (``hw.regs.COUNTER_INC_WIDTH`` wide each), from the
+    side that counts the events."""
+    return wiring.Signature({n: Out(COUNTER_INC_WIDTH[n]) for n in names})
+
+
+#: The run supervisor's side of the control block: ``launch`` (a pulse) and ``running`` in; ``done``,
+#: ``error`` (an ``ErrorCode``, non-zero stops the run), ``error_index``, ``stall`` (``STALL_BITS``) and
+#: each unit's current instruction (``UNIT_INDEX_REGS``) out.
+RunSignature = wiring.Signature({
+    "launch": In(1), "running": In(1), "done": Out(1), "error": Out(ERROR_WIDTH),
+    "error_index": Out(INDEX_WIDTH), "stall": Out(STALL_WIDTH),
+    **{r: Out(INDEX_WIDTH) for r in UNIT_INDEX_REGS}})
 
 
 #: AXI4 master ports of the top level, without the ``m_axi_`` prefix: (name, width, direction from the

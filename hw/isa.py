@@ -19,17 +19,37 @@ import functools
 from dataclasses import dataclass, fields as dc_fields
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
-from . import config as _c
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:       # for annotations only: hw.config imports this module, not the reverse
     from .config import VTAConfig
 
 __all__ = [
+    "LayoutError", "OPCODE_WIDTH", "MEMOP_ID_WIDTH", "MEMOP_SRAM_ADDR_WIDTH", "MEMOP_DRAM_ADDR_WIDTH",
+    "MEMOP_SIZE_WIDTH", "MEMOP_STRIDE_WIDTH", "MEMOP_PAD_WIDTH", "LOOP_ITER_WIDTH", "ALU_OPCODE_WIDTH",
+    "ALU_IMM_WIDTH", "UOP_WIDTH", "INSN_WIDTH", "COMMON_FIELDS", "GENERIC",
     "Opcode", "MemType", "AluOp", "Field", "Format", "layouts",
     "Insn", "MemInsn", "GemmInsn", "AluInsn", "FinishInsn", "Uop",
     "decode_insn", "encode_insns", "decode_insns", "encode_uops", "decode_uops", "DEP_FLAGS",
     "TOKEN_QUEUES", "FLAG_QUEUES", "LOAD_MEM_TYPES", "module_of", "illegal_reason", "token_effects",
 ]
+
+
+# Fixed widths of VTA's instruction set (hw_spec_const.h); they do not follow the configuration.
+OPCODE_WIDTH = 3
+MEMOP_ID_WIDTH = 3
+MEMOP_SRAM_ADDR_WIDTH = 16
+MEMOP_DRAM_ADDR_WIDTH = 32
+MEMOP_SIZE_WIDTH = 16
+MEMOP_STRIDE_WIDTH = 16
+MEMOP_PAD_WIDTH = 4
+LOOP_ITER_WIDTH = 14
+ALU_OPCODE_WIDTH = 3
+ALU_IMM_WIDTH = 16
+UOP_WIDTH = 32
+INSN_WIDTH = 128
+
+
+class LayoutError(ValueError):
+    """A layout whose fields do not fit its word (``hw.config`` reports it as a ``ConfigError``)."""
 
 
 class Opcode(enum.IntEnum):
@@ -131,7 +151,7 @@ class Format:
             fname, width = item[0], item[1]
             signed = len(item) > 2 and item[2]
             if width <= 0:
-                raise _c.ConfigError(f"{name} field {fname} would have width {width}")
+                raise LayoutError(f"{name} field {fname} would have width {width}")
             if offset % unit + width > unit:       # GCC: a bit-field never crosses its storage unit
                 offset = (offset // unit + 1) * unit
             if fname is not None:
@@ -139,7 +159,7 @@ class Format:
             offset += width
         if offset > size:
             last = list(self.fields.values())[-1]
-            raise _c.ConfigError(
+            raise LayoutError(
                 f"{name} layout needs {offset} bits but has {size}: field {last.name} ends at bit "
                 f"{offset - 1}; the configuration's buffer depths are too large for VTA's instruction set")
 
@@ -185,32 +205,35 @@ class Format:
             for f in self.fields.values()})
 
 
-_COMMON = [("opcode", _c.OPCODE_WIDTH), ("pop_prev_dep", 1), ("pop_next_dep", 1),
-           ("push_prev_dep", 1), ("push_next_dep", 1)]
+#: The fields every instruction starts with: the opcode and the dependency flags (``DEP_FLAGS``).
+COMMON_FIELDS = (("opcode", OPCODE_WIDTH), ("pop_prev_dep", 1), ("pop_next_dep", 1),
+                 ("push_prev_dep", 1), ("push_next_dep", 1))
+
+#: The common fields alone, the same in every configuration (FINISH and illegal instructions).
+GENERIC = Format("generic", INSN_WIDTH, COMMON_FIELDS, unit=64)
 
 
 @functools.lru_cache(maxsize=None)
 def _layouts(log_uop: int, log_inp: int, log_wgt: int, log_acc: int) -> dict[str, Format]:
-    mem = Format("mem", _c.INSN_WIDTH, _COMMON + [
-        ("memory_type", _c.MEMOP_ID_WIDTH), ("sram_base", _c.MEMOP_SRAM_ADDR_WIDTH),
-        ("dram_base", _c.MEMOP_DRAM_ADDR_WIDTH), ("y_size", _c.MEMOP_SIZE_WIDTH),
-        ("x_size", _c.MEMOP_SIZE_WIDTH), ("x_stride", _c.MEMOP_STRIDE_WIDTH),
-        ("y_pad_0", _c.MEMOP_PAD_WIDTH), ("y_pad_1", _c.MEMOP_PAD_WIDTH),
-        ("x_pad_0", _c.MEMOP_PAD_WIDTH), ("x_pad_1", _c.MEMOP_PAD_WIDTH)], unit=64)
-    loop = _COMMON + [("reset_reg", 1), ("uop_bgn", log_uop), ("uop_end", log_uop + 1),
-                      ("iter_out", _c.LOOP_ITER_WIDTH), ("iter_in", _c.LOOP_ITER_WIDTH),
-                      ("dst_factor_out", log_acc), ("dst_factor_in", log_acc)]
-    gemm = Format("gemm", _c.INSN_WIDTH, loop + [
+    mem = Format("mem", INSN_WIDTH, [*COMMON_FIELDS,
+        ("memory_type", MEMOP_ID_WIDTH), ("sram_base", MEMOP_SRAM_ADDR_WIDTH),
+        ("dram_base", MEMOP_DRAM_ADDR_WIDTH), ("y_size", MEMOP_SIZE_WIDTH),
+        ("x_size", MEMOP_SIZE_WIDTH), ("x_stride", MEMOP_STRIDE_WIDTH),
+        ("y_pad_0", MEMOP_PAD_WIDTH), ("y_pad_1", MEMOP_PAD_WIDTH),
+        ("x_pad_0", MEMOP_PAD_WIDTH), ("x_pad_1", MEMOP_PAD_WIDTH)], unit=64)
+    loop = [*COMMON_FIELDS, ("reset_reg", 1), ("uop_bgn", log_uop), ("uop_end", log_uop + 1),
+            ("iter_out", LOOP_ITER_WIDTH), ("iter_in", LOOP_ITER_WIDTH),
+            ("dst_factor_out", log_acc), ("dst_factor_in", log_acc)]
+    gemm = Format("gemm", INSN_WIDTH, loop + [
         ("src_factor_out", log_inp), ("src_factor_in", log_inp),
         ("wgt_factor_out", log_wgt), ("wgt_factor_in", log_wgt)], unit=64)
-    alu = Format("alu", _c.INSN_WIDTH, loop + [
+    alu = Format("alu", INSN_WIDTH, loop + [
         ("src_factor_out", log_acc), ("src_factor_in", log_acc),
-        ("alu_opcode", _c.ALU_OPCODE_WIDTH), ("use_imm", 1), ("imm", _c.ALU_IMM_WIDTH, True)], unit=64)
+        ("alu_opcode", ALU_OPCODE_WIDTH), ("use_imm", 1), ("imm", ALU_IMM_WIDTH, True)], unit=64)
     # The micro-op's src_idx indexes inp (GEMM) or acc (ALU): wide enough for both.
-    uop = Format("uop", _c.UOP_WIDTH, [
+    uop = Format("uop", UOP_WIDTH, [
         ("dst_idx", log_acc), ("src_idx", max(log_acc, log_inp)), ("wgt_idx", log_wgt)], unit=32)
-    generic = Format("generic", _c.INSN_WIDTH, _COMMON, unit=64)
-    return {"generic": generic, "mem": mem, "gemm": gemm, "alu": alu, "uop": uop}
+    return {"generic": GENERIC, "mem": mem, "gemm": gemm, "alu": alu, "uop": uop}
 
 
 def layouts(cfg: "VTAConfig") -> dict[str, Format]:
@@ -364,7 +387,7 @@ class IllegalInsn(Insn):
 def decode_insn(word: int, cfg: "VTAConfig") -> Insn:
     """Decode one 128-bit instruction word into its instruction object."""
     lay = layouts(cfg)
-    opcode = word & ((1 << _c.OPCODE_WIDTH) - 1)
+    opcode = word & ((1 << OPCODE_WIDTH) - 1)
     if opcode in (Opcode.LOAD, Opcode.STORE):
         cls, fmt = MemInsn, lay["mem"]
     elif opcode == Opcode.GEMM:

@@ -9,128 +9,120 @@ from amaranth.hdl import Module, Signal, Cat
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["QueueEntry", "TokenQueue", "Stage", "FLAG_BITS"]
+from .isa import FLAG_QUEUES, GENERIC, INSN_WIDTH
+from .interfaces import INDEX_WIDTH, TokenPopSignature, TokenPushSignature
+
+__all__ = ["QueueEntry", "TokenQueue", "Stage"]
 
 #: One command-queue entry: the instruction word and its index in the program (for error reports).
-QueueEntry = data.StructLayout({"insn": 128, "index": 32})
+QueueEntry = data.StructLayout({"insn": INSN_WIDTH, "index": INDEX_WIDTH})
 
-#: Bit positions of the dependency flags in every instruction word (hw/isa.py's common fields).
-def _flag_bits():
-    from .isa import DEP_FLAGS, _COMMON
-    offs, pos = {}, 0
-    for name, width in _COMMON:
-        offs[name] = pos
-        pos += width
-    return {f: offs[f] for f in DEP_FLAGS}
-
-
-FLAG_BITS = _flag_bits()
 
 class TokenQueue(wiring.Component):
     """A dependency-token queue of capacity ``depth``.
 
     Members
     -------
-    push : In(1)    add a token (only while ``full`` is 0)
-    pop : In(1)     take a token (only while ``avail`` is 1)
-    avail : Out(1)  at least one token
-    full : Out(1)   ``depth`` tokens
+    w : In(TokenPushSignature)   the producer: ``w.push`` adds a token (only while ``w.full`` is 0)
+    r : In(TokenPopSignature)    the consumer: ``r.pop`` takes a token (only while ``r.avail`` is 1)
     count : Out(range(depth + 1))
     """
 
+    def __new__(cls, depth: int):
+        # Refuse before the object exists: nothing is left for Amaranth to warn "never used" about.
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"token queue depth must be an integer of at least 1, not {depth!r}")
+        return super().__new__(cls)
+
     def __init__(self, depth: int):
-        if depth < 1:
-            self._MustUse__silence = True      # never elaborated: no "unused elaboratable" warning
-            raise ValueError(f"token queue depth must be at least 1, not {depth}")
         self.depth = depth
-        super().__init__({"push": In(1), "pop": In(1), "avail": Out(1), "full": Out(1),
+        super().__init__({"w": In(TokenPushSignature), "r": In(TokenPopSignature),
                           "count": Out(range(depth + 1))})
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += [self.avail.eq(self.count != 0), self.full.eq(self.count == self.depth)]
-        with m.If(self.push & ~self.pop):
+        m.d.comb += [self.r.avail.eq(self.count != 0), self.w.full.eq(self.count == self.depth)]
+        with m.If(self.w.push & ~self.r.pop):
             m.d.sync += self.count.eq(self.count + 1)
-        with m.Elif(self.pop & ~self.push):
+        with m.Elif(self.r.pop & ~self.w.push):
             m.d.sync += self.count.eq(self.count - 1)
         return m
 
 
 class Stage:
-    """The instruction sequence every module (load, compute, store) follows, built into a module:
+    """The instruction sequence every unit (load, compute, store) follows, built into a module:
 
     take the next entry of its command queue → wait until every token the instruction pops is there, pop
-    them → execute (the module's own logic, from the ``start`` pulse until it raises ``exec_done``) →
+    them → execute (the unit's own logic, from the ``start`` pulse until it raises ``exec_done``) →
     wait until every token it pushes fits, push them → next instruction.
+
+    Which flag pops or pushes which queue is ``hw.isa.FLAG_QUEUES[unit]``; flags the unit ignores have
+    no effect.
 
     Parameters
     ----------
     m : Module            the module to build into
+    unit : str            ``"load"``, ``"compute"`` or ``"store"``
     q : stream interface  the command queue's output (payload ``QueueEntry``)
-    pops : list of (flag_bit, avail, pop)    the instruction bit that asks for a pop, the queue's
-                                             ``avail``, and the signal to pulse
-    pushes : list of (flag_bit, full, push)  likewise for pushes
-    exec_done : Signal    the module's execution finished (sampled in the execute state)
+    tokens : the unit's token ports by queue name (``hw.interfaces.token_members(unit)``)
+    status : the unit's ``UnitStatusSignature`` port; Stage drives all of it but ``err``
+    exec_done : Signal    the unit's execution finished (sampled in the execute state)
     halt : Signal         take no new instruction
 
     Attributes
     ----------
-    insn, index : the current instruction and its program index
+    insn : the current instruction (a view of ``hw.isa.GENERIC``; ``insn.as_value()`` is the word)
+    index : its program index
     start : one-cycle pulse: execution begins
-    busy : an instruction is in progress
     executing : the instruction executes (between its pops and its pushes)
-    wait_pop, wait_push : list of 1-bit signals, one per entry of ``pops`` / ``pushes``
-    stuck : waiting for something only another module can give (an empty queue, a token, a free slot)
     """
 
-    def __init__(self, m, q, pops, pushes, exec_done, halt, name):
-        self.insn = Signal(128, name=f"{name}_insn")
-        self.index = Signal(32, name=f"{name}_index")
-        self.start = Signal(name=f"{name}_start")
-        self.busy = Signal(name=f"{name}_busy")
-        self.stuck = Signal(name=f"{name}_stuck")
-        flag = lambda bit: self.insn[bit]
-        self.wait_pop = [Signal(name=f"{name}_wait_pop{i}") for i in range(len(pops))]
-        self.wait_push = [Signal(name=f"{name}_wait_push{i}") for i in range(len(pushes))]
+    def __init__(self, m, unit, q, tokens, status, exec_done, halt):
+        fq = FLAG_QUEUES[unit]
+        self.insn = data.View(GENERIC.amaranth_layout(), Signal(INSN_WIDTH, name=f"{unit}_insn"))
+        self.index = Signal(INDEX_WIDTH, name=f"{unit}_index")
+        self.start = Signal(name=f"{unit}_start")
+        insn = self.insn
 
-        pops_ready = Signal(name=f"{name}_pops_ready")
-        pushes_ready = Signal(name=f"{name}_pushes_ready")
-        m.d.comb += pops_ready.eq(1)
-        for i, (bit, avail, _) in enumerate(pops):
-            m.d.comb += self.wait_pop[i].eq(flag(bit) & ~avail)
-        for i, (bit, full, _) in enumerate(pushes):
-            m.d.comb += self.wait_push[i].eq(flag(bit) & full)
-        m.d.comb += [pops_ready.eq(~Cat(*self.wait_pop).any() if pops else 1),
-                     pushes_ready.eq(~Cat(*self.wait_push).any() if pushes else 1)]
+        waits_pop = {qn: Signal(name=f"{unit}_needs_{qn}") for qn in fq["pop"].values()}
+        waits_push = {qn: Signal(name=f"{unit}_blocks_{qn}") for qn in fq["push"].values()}
+        for flag, qn in fq["pop"].items():
+            m.d.comb += waits_pop[qn].eq(getattr(insn, flag) & ~tokens[qn].avail)
+        for flag, qn in fq["push"].items():
+            m.d.comb += waits_push[qn].eq(getattr(insn, flag) & tokens[qn].full)
+        pops_ready = Signal(name=f"{unit}_pops_ready")
+        pushes_ready = Signal(name=f"{unit}_pushes_ready")
+        m.d.comb += [pops_ready.eq(~Cat(*waits_pop.values()).any()),
+                     pushes_ready.eq(~Cat(*waits_push.values()).any())]
 
-        with m.FSM(name=f"{name}_fsm") as fsm:
+        with m.FSM(name=f"{unit}_fsm") as fsm:
             with m.State("IDLE"):
                 m.d.comb += q.ready.eq(~halt)
                 with m.If(q.valid & ~halt):
                     m.d.sync += [self.insn.eq(q.payload.insn), self.index.eq(q.payload.index)]
                     m.next = "POP"
-                m.d.comb += self.stuck.eq(~q.valid)
+                m.d.comb += status.stuck.eq(~q.valid)
             with m.State("POP"):
                 with m.If(pops_ready):
-                    for bit, _, pop in pops:
-                        m.d.comb += pop.eq(flag(bit))
+                    for flag, qn in fq["pop"].items():
+                        m.d.comb += tokens[qn].pop.eq(getattr(insn, flag))
                     m.d.comb += self.start.eq(1)
                     m.next = "EXEC"
                 with m.Else():
-                    m.d.comb += self.stuck.eq(1)
+                    m.d.comb += status.stuck.eq(1)
             with m.State("EXEC"):
                 with m.If(exec_done):
                     m.next = "PUSH"
             with m.State("PUSH"):
                 with m.If(pushes_ready):
-                    for bit, _, push in pushes:
-                        m.d.comb += push.eq(flag(bit))
+                    for flag, qn in fq["push"].items():
+                        m.d.comb += tokens[qn].push.eq(getattr(insn, flag))
                     m.next = "IDLE"
                 with m.Else():
-                    m.d.comb += self.stuck.eq(1)
-            m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
-        # Keep the per-token wait outputs meaningful only in their states.
-        self._fsm = fsm
-        self.in_pop = fsm.ongoing("POP")
+                    m.d.comb += status.stuck.eq(1)
         self.executing = fsm.ongoing("EXEC")
-        self.in_push = fsm.ongoing("PUSH")
+        # The per-token waits count only in their states.
+        m.d.comb += [status.busy.eq(~fsm.ongoing("IDLE")), status.active.eq(self.executing),
+                     status.index.eq(self.index)]
+        m.d.comb += [getattr(status, f"wait_{qn}").eq(fsm.ongoing("POP") & w) for qn, w in waits_pop.items()]
+        m.d.comb += [getattr(status, f"wait_{qn}").eq(fsm.ongoing("PUSH") & w) for qn, w in waits_push.items()]

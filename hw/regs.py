@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 __all__ = ["Reg", "REGS", "REG_BY_NAME", "COUNTERS", "FSIM_COUNTERS", "COUNTER_BASE", "counter_offset",
            "ErrorCode", "STALL_BITS", "UNIT_INDEX_REGS", "CONTROL_LAUNCH", "CONTROL_FINISHED",
-           "STATUS_RUNNING", "STATUS_DONE", "STATUS_ERROR"]
+           "STATUS_RUNNING", "STATUS_DONE", "STATUS_ERROR", "COUNTER_INC_WIDTH", "ERROR_WIDTH",
+           "STALL_WIDTH"]
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,21 @@ COUNTERS: dict[str, str] = {
 
 COUNTER_BASE = 0x100
 
+#: Width of each counter's per-cycle increment in the hardware (1 = a strobe); ``cycle_count`` counts
+#: every cycle of a run and has none.
+COUNTER_INC_WIDTH: dict[str, int] = {
+    name: (40 if name.endswith("_nbytes") or name in ("gemm_counter", "alu_counter")
+           else 2 if name == "acc_wr_count" else 1)
+    for name in COUNTERS if name != "cycle_count"}
+
 
 def counter_offset(name: str) -> int:
     """Byte offset of the low word of counter ``name`` (the high word follows at +4)."""
     return COUNTER_BASE + 8 * list(COUNTERS).index(name)
+
+
+#: Width of the error code in the hardware.
+ERROR_WIDTH = 4
 
 
 class ErrorCode(enum.IntEnum):
@@ -136,6 +148,9 @@ STALL_BITS: dict[str, int] = {
     "fetch waits on full compute queue": 9,
     "fetch waits on full store queue":   10,
 }
+
+#: Width of the stall register's value.
+STALL_WIDTH = 16
 
 
 def markdown() -> str:

@@ -48,7 +48,8 @@ from amaranth.lib.memory import Memory, MemoryData
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from hw.axi import AXI_RESP_DECERR, AXI_RESP_OKAY, check_bus_bits
+from hw.axi import AXI_RESP_DECERR, AXI_RESP_OKAY
+from hw.util import check_bus_bits
 from hw.interfaces import ADDR_WIDTH, axi4_signature
 
 __all__ = ["AxiMemory", "add_storage", "STORAGES", "STORAGE_MODULE", "STORAGE_VERILOG", "MEM_PLUSARG"]

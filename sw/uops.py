@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hw.config import LOOP_ITER_WIDTH
+from hw.isa import LOOP_ITER_WIDTH
 from hw.isa import AluOp, Uop
 from sw.stages import StreamError
 

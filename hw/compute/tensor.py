@@ -34,7 +34,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .. import isa
-from ..config import INSN_WIDTH, VTAConfig
+from ..config import VTAConfig
+from ..isa import INSN_WIDTH
 from ..interfaces import SramReadSignature, SramWriteSignature
 
 __all__ = ["TensorCore"]

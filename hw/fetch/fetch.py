@@ -1,16 +1,17 @@
 """Instruction fetch: reads the program over the memory port in bursts, decodes each instruction's
 opcode and memory type, and dispatches it, in program order, to the load, compute or store command queue
 (vta-reference §4.2).  It runs ahead of execution as far as the queues allow, stops after dispatching a
-FINISH, and stops the core on an illegal instruction (semantics.md §3)."""
+FINISH, and stops the core on an illegal instruction or a read error response (semantics.md §3)."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat, Const
-from amaranth.lib import wiring, stream, fifo
+from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.lib import data, wiring, stream, fifo
 from amaranth.lib.wiring import In, Out
 
 from ..config import VTAConfig
-from ..isa import Opcode, MemType, layouts
-from ..interfaces import MemReadSignature
+from ..isa import Opcode, MemType, INSN_WIDTH, layouts
+from ..interfaces import MemReadSignature, FetchStatusSignature, ADDR_WIDTH, INDEX_WIDTH
 from ..queues import QueueEntry
+from ..util import log2
 
 __all__ = ["Fetch", "FETCH_BUFFER_BEATS", "FETCH_BURST_BEATS"]
 
@@ -30,30 +31,30 @@ class Fetch(wiring.Component):
     halt : In(1)           stop dispatching (the core stopped on an error)
     mem : Out(MemReadSignature)
     load_q, compute_q, store_q : Out(stream.Signature(QueueEntry))   the three command queues
-    busy : Out(1)          instructions left to fetch or dispatch, or reads outstanding
-    wait_full : Out(3)     blocked on a full load / compute / store queue
-    illegal : Out(1)       stopped on an illegal instruction (until the next start)
-    rd_err : Out(1)        a read came back with an error response (until the next start)
-    index : Out(32)        index of the next instruction to dispatch
+    status : Out(FetchStatusSignature)
+        ``illegal``: stopped on an illegal instruction, ``index`` names it; ``rd_err``: a beat came
+        back with an error response, fetch stopped at once and ``index`` names the (first) instruction
+        of that beat; both until the next start.  Otherwise ``index`` is the next instruction to
+        dispatch.
     """
 
     def __init__(self, cfg: VTAConfig):
         self.cfg = cfg
         super().__init__({
-            "start": In(1), "insn_base": In(32), "insn_count": In(32), "halt": In(1),
+            "start": In(1), "insn_base": In(ADDR_WIDTH), "insn_count": In(INDEX_WIDTH), "halt": In(1),
             "mem": Out(MemReadSignature(cfg.bus_bits)),
             "load_q": Out(stream.Signature(QueueEntry)),
             "compute_q": Out(stream.Signature(QueueEntry)),
             "store_q": Out(stream.Signature(QueueEntry)),
-            "busy": Out(1), "wait_full": Out(3), "illegal": Out(1), "rd_err": Out(1),
-            "index": Out(32),
+            "status": Out(FetchStatusSignature),
         })
 
     def elaborate(self, platform):
         m = Module()
         cfg = self.cfg
         bus_bits, bus_bytes = cfg.bus_bits, cfg.bus_bytes
-        log_bus_bytes = bus_bytes.bit_length() - 1
+        log_bus_bytes = log2(bus_bytes)
+        status = self.status
 
         m.submodules.beats = beats = fifo.SyncFIFOBuffered(width=bus_bits, depth=FETCH_BUFFER_BEATS)
 
@@ -88,21 +89,29 @@ class Fetch(wiring.Component):
         m.d.sync += outstanding.eq(outstanding + Mux(issued, n, 0) - got)
         with m.If(issued):
             m.d.sync += [req_addr.eq(req_addr + (n << log_bus_bytes)), beats_left.eq(beats_left - n)]
-        with m.If(got & self.mem.resp.payload.err):
-            m.d.sync += self.rd_err.eq(1)
+        # A beat with an error response stops fetch at once and names the instruction it carries.
+        rx_beats = Signal(33)             # beats received since the launch
+        err_index = Signal(INDEX_WIDTH)
+        with m.If(got):
+            m.d.sync += rx_beats.eq(rx_beats + 1)
+        with m.If(got & self.mem.resp.payload.err & ~status.rd_err):
+            m.d.sync += [status.rd_err.eq(1), stopped.eq(1),
+                         err_index.eq(rx_beats >> log2(INSN_WIDTH // bus_bits) if bus_bits <= INSN_WIDTH
+                                      else rx_beats << log2(bus_bits // INSN_WIDTH))]
         m.d.comb += [beats.w_data.eq(self.mem.resp.payload.data),
                      beats.w_en.eq(got & ~stopped)]
 
         # -- unpack beats into instructions ----------------------------------------------------------
+        index = Signal(INDEX_WIDTH)       # the next instruction to dispatch
         drain = Signal()                  # nothing more to dispatch: empty the buffer
-        m.d.comb += drain.eq(stopped | (self.index == self.insn_count))
-        insn = Signal(128)
+        m.d.comb += drain.eq(stopped | (index == self.insn_count))
+        insn = Signal(INSN_WIDTH)
         insn_valid = Signal()
         dispatch = Signal()               # the instruction in `insn` leaves this cycle
-        if bus_bits <= 128:
-            per = 128 // bus_bits         # beats per instruction
+        if bus_bits <= INSN_WIDTH:
+            per = INSN_WIDTH // bus_bits         # beats per instruction
             gathered = Signal(range(per + 1))
-            shift = Signal(128)
+            shift = Signal(INSN_WIDTH)
             m.d.comb += [insn.eq(shift), insn_valid.eq(gathered == per)]
             m.d.comb += beats.r_en.eq((gathered < per) | dispatch | drain)
             with m.If(beats.r_en & beats.r_rdy):
@@ -114,10 +123,10 @@ class Fetch(wiring.Component):
             with m.Elif(dispatch):
                 m.d.sync += gathered.eq(0)
         else:
-            per = bus_bits // 128         # instructions per beat
+            per = bus_bits // INSN_WIDTH         # instructions per beat
             word = Signal(bus_bits)
             sub = Signal(range(per + 1))  # next instruction in `word`; per = empty
-            m.d.comb += [insn.eq(word.word_select(sub[:-1] if per > 1 else 0, 128) if per > 1 else word[:128]),
+            m.d.comb += [insn.eq(word.word_select(sub[:-1] if per > 1 else 0, INSN_WIDTH) if per > 1 else word[:INSN_WIDTH]),
                          insn_valid.eq(sub != per)]
             last_of_word = Signal()
             m.d.comb += last_of_word.eq(sub == per - 1)
@@ -131,10 +140,9 @@ class Fetch(wiring.Component):
 
         # -- decode and dispatch -----------------------------------------------------------------------
         lay = layouts(cfg)
-        mem_f, alu_f = lay["mem"], lay["alu"]
-        opcode = insn[0:3]
-        mtype = insn[mem_f["memory_type"].offset:][:3]
-        aluop = insn[alu_f["alu_opcode"].offset:][:3]
+        as_mem = data.View(lay["mem"].amaranth_layout(), insn)
+        as_alu = data.View(lay["alu"].amaranth_layout(), insn)
+        opcode, mtype, aluop = as_mem.opcode, as_mem.memory_type, as_alu.alu_opcode
         to_load, to_compute, to_store, bad = Signal(), Signal(), Signal(), Signal()
         with m.Switch(opcode):
             with m.Case(Opcode.LOAD):
@@ -154,7 +162,6 @@ class Fetch(wiring.Component):
             with m.Default():
                 m.d.comb += bad.eq(1)
 
-        index = self.index
         active = Signal()
         m.d.comb += active.eq(running & ~stopped & insn_valid & (index != self.insn_count) & ~self.halt)
         for q, sel in ((self.load_q, to_load), (self.compute_q, to_compute), (self.store_q, to_store)):
@@ -162,7 +169,7 @@ class Fetch(wiring.Component):
                          q.valid.eq(active & sel)]
         m.d.comb += dispatch.eq(active & ((to_load & self.load_q.ready) | (to_compute & self.compute_q.ready)
                                           | (to_store & self.store_q.ready)))
-        m.d.comb += self.wait_full.eq(Cat(active & to_load & ~self.load_q.ready,
+        m.d.comb += status.wait_full.eq(Cat(active & to_load & ~self.load_q.ready,
                                           active & to_compute & ~self.compute_q.ready,
                                           active & to_store & ~self.store_q.ready))
         with m.If(dispatch):
@@ -170,24 +177,25 @@ class Fetch(wiring.Component):
             with m.If(opcode == Opcode.FINISH):
                 m.d.sync += stopped.eq(1)
         with m.If(active & bad):
-            m.d.sync += [self.illegal.eq(1), stopped.eq(1)]
+            m.d.sync += [status.illegal.eq(1), stopped.eq(1)]
         with m.If(self.halt):
             m.d.sync += stopped.eq(1)
 
         all_dispatched = Signal()
         m.d.comb += all_dispatched.eq(stopped | (index == self.insn_count))
-        m.d.comb += self.busy.eq(running & (~all_dispatched | (outstanding != 0)))
+        m.d.comb += [status.busy.eq(running & (~all_dispatched | (outstanding != 0))),
+                     status.index.eq(Mux(status.rd_err, err_index, index))]
 
         # -- launch --------------------------------------------------------------------------------
         with m.If(self.start):
-            if bus_bits <= 128:
-                total = self.insn_count * (128 // bus_bits)
+            if bus_bits <= INSN_WIDTH:
+                total = self.insn_count * (INSN_WIDTH // bus_bits)
             else:
-                per_beat = bus_bits // 128
+                per_beat = bus_bits // INSN_WIDTH
                 total = (self.insn_count + per_beat - 1) >> (per_beat.bit_length() - 1)
             m.d.sync += [running.eq(1), stopped.eq(0), index.eq(0), req_addr.eq(self.insn_base),
-                         beats_left.eq(total), self.illegal.eq(0), self.rd_err.eq(0)]
-            if bus_bits <= 128:
+                         beats_left.eq(total), status.illegal.eq(0), status.rd_err.eq(0), rx_beats.eq(0)]
+            if bus_bits <= INSN_WIDTH:
                 m.d.sync += gathered.eq(0)
             else:
                 m.d.sync += sub.eq(per)

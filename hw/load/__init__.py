@@ -1,3 +1,3 @@
-from .load import Load
+from .load import Load, LOAD_COUNTERS
 
-__all__ = ["Load"]
+__all__ = ["Load", "LOAD_COUNTERS"]

@@ -8,32 +8,17 @@ from amaranth.lib.wiring import In, Out
 
 from ..config import VTAConfig
 from ..isa import MemType, layouts
-from ..interfaces import MemReadSignature, SramWriteSignature
-from ..queues import QueueEntry, Stage, FLAG_BITS
+from ..interfaces import (MemReadSignature, SramWriteSignature, UnitStatusSignature, CounterIncSignature,
+                          ADDR_WIDTH, token_members)
+from ..queues import QueueEntry, Stage
 from ..glue import glue
-from ..dma import DmaRead
+from ..dma import DmaRead, insn_cmd
+from ..util import log2
 
-__all__ = ["Load", "mem_cmd"]
+__all__ = ["Load", "LOAD_COUNTERS"]
 
-
-def mem_cmd(m, cmd, insn_view, base, log_elem_bytes, one_d=False):
-    """Drive a ``DmaReadCmd``/``DmaWriteCmd`` payload from a LOAD/STORE instruction: the DRAM byte
-    address is ``base + dram_base * elem_bytes`` (32-bit wrap).  ``one_d`` (LOAD UOP): a 1-D copy of
-    x_size elements, the other size fields ignored."""
-    m.d.comb += [cmd.sram_base.eq(insn_view.sram_base),
-                 cmd.dram_addr.eq(base + (insn_view.dram_base << log_elem_bytes)),
-                 cmd.x_size.eq(insn_view.x_size)]
-    if one_d:
-        m.d.comb += [cmd.y_size.eq(1), cmd.x_stride.eq(insn_view.x_size)]
-    else:
-        m.d.comb += [cmd.y_size.eq(insn_view.y_size), cmd.x_stride.eq(insn_view.x_stride)]
-        if hasattr(cmd, "y_pad_0"):
-            m.d.comb += [cmd.y_pad_0.eq(insn_view.y_pad_0), cmd.y_pad_1.eq(insn_view.y_pad_1),
-                         cmd.x_pad_0.eq(insn_view.x_pad_0), cmd.x_pad_1.eq(insn_view.x_pad_1)]
-
-
-def log2(n: int) -> int:
-    return n.bit_length() - 1
+#: The counters the load unit increments.
+LOAD_COUNTERS = ("inp_load_nbytes", "wgt_load_nbytes")
 
 
 class Load(wiring.Component):
@@ -42,33 +27,26 @@ class Load(wiring.Component):
     Members
     -------
     q : In(stream.Signature(QueueEntry))   the load command queue
-    g2l_avail, g2l_pop, l2g_full, l2g_push : token queue handshakes
+    g2l : Out(TokenPopSignature), l2g : Out(TokenPushSignature)   the token queues
     inp_base, wgt_base : In(32)
-    halt : In(1)
+    halt : In(1)                           take no new instruction
     mem_inp, mem_wgt : Out(MemReadSignature)   memory read clients
     inp_wr, wgt_wr : Out(SramWriteSignature)   the SRAM write ports
-    busy : Out(1)    an instruction is in progress (token waits included)
-    active : Out(1)  an instruction executes (token waits excluded)
-    stuck : Out(1)
-    wait_g2l, wait_l2g : Out(1)                waiting to pop g2l / to push l2g
-    err : Out(1)                               a read error (sticky until the next start of a load)
-    index : Out(32)                            the current instruction's index
-    inc_inp_nbytes, inc_wgt_nbytes : Out(40)   counter increments
+    status : Out(UnitStatusSignature("load"))  ``err``: a read error (sticky until reset)
+    inc : Out(CounterIncSignature(LOAD_COUNTERS))
     """
 
     def __init__(self, cfg: VTAConfig):
         self.cfg = cfg
         super().__init__({
-            "q": In(stream.Signature(QueueEntry)),
-            "g2l_avail": In(1), "g2l_pop": Out(1), "l2g_full": In(1), "l2g_push": Out(1),
-            "inp_base": In(32), "wgt_base": In(32), "halt": In(1),
+            "q": In(stream.Signature(QueueEntry)), **token_members("load"),
+            "inp_base": In(ADDR_WIDTH), "wgt_base": In(ADDR_WIDTH), "halt": In(1),
             "mem_inp": Out(MemReadSignature(cfg.bus_bits)),
             "mem_wgt": Out(MemReadSignature(cfg.bus_bits)),
             "inp_wr": Out(SramWriteSignature(cfg.log_inp_depth, cfg.inp_elem_bits)),
             "wgt_wr": Out(SramWriteSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits)),
-            "busy": Out(1), "active": Out(1), "stuck": Out(1), "wait_g2l": Out(1), "wait_l2g": Out(1),
-            "err": Out(1), "index": Out(32),
-            "inc_inp_nbytes": Out(40), "inc_wgt_nbytes": Out(40),
+            "status": Out(UnitStatusSignature("load")),
+            "inc": Out(CounterIncSignature(LOAD_COUNTERS)),
         })
 
     def elaborate(self, platform):
@@ -82,20 +60,14 @@ class Load(wiring.Component):
         wiring.connect(glue(m, "wgt_wr_glue"), wiring.flipped(self.wgt_wr), dma_wgt.sram)
 
         exec_done = Signal()
-        st = Stage(m, self.q,
-                   pops=[(FLAG_BITS["pop_next_dep"], self.g2l_avail, self.g2l_pop)],
-                   pushes=[(FLAG_BITS["push_next_dep"], self.l2g_full, self.l2g_push)],
-                   exec_done=exec_done, halt=self.halt, name="load")
+        st = Stage(m, "load", self.q, {"g2l": self.g2l, "l2g": self.l2g}, self.status,
+                   exec_done=exec_done, halt=self.halt)
         insn = data.View(layouts(cfg)["mem"].amaranth_layout(), st.insn)
-        m.d.comb += [self.busy.eq(st.busy), self.active.eq(st.executing), self.stuck.eq(st.stuck),
-                     self.index.eq(st.index),
-                     self.wait_g2l.eq(st.in_pop & st.wait_pop[0]),
-                     self.wait_l2g.eq(st.in_push & st.wait_push[0])]
 
         is_wgt = Signal()
         m.d.comb += is_wgt.eq(insn.memory_type == MemType.WGT)
-        mem_cmd(m, dma_inp.cmd.payload, insn, self.inp_base, log2(cfg.inp_elem_bytes))
-        mem_cmd(m, dma_wgt.cmd.payload, insn, self.wgt_base, log2(cfg.wgt_elem_bytes))
+        insn_cmd(m, dma_inp.cmd.payload, insn, self.inp_base, log2(cfg.inp_elem_bytes))
+        insn_cmd(m, dma_wgt.cmd.payload, insn, self.wgt_base, log2(cfg.wgt_elem_bytes))
 
         pending = Signal()       # command not yet accepted by the DMA
         with m.If(st.start):
@@ -109,12 +81,12 @@ class Load(wiring.Component):
             m.d.sync += zero.eq(insn.x_size == 0)
         m.d.comb += exec_done.eq(zero | dma_inp.done | dma_wgt.done)
         with m.If((dma_inp.done & dma_inp.err) | (dma_wgt.done & dma_wgt.err)):
-            m.d.sync += self.err.eq(1)
+            m.d.sync += self.status.err.eq(1)
 
         nbytes = insn.x_size * insn.y_size
         with m.If(st.start):
             with m.If(is_wgt):
-                m.d.comb += self.inc_wgt_nbytes.eq(nbytes << log2(cfg.wgt_elem_bytes))
+                m.d.comb += self.inc.wgt_load_nbytes.eq(nbytes << log2(cfg.wgt_elem_bytes))
             with m.Else():
-                m.d.comb += self.inc_inp_nbytes.eq(nbytes << log2(cfg.inp_elem_bytes))
+                m.d.comb += self.inc.inp_load_nbytes.eq(nbytes << log2(cfg.inp_elem_bytes))
         return m

@@ -1,3 +1,3 @@
-from .store import Store
+from .store import Store, STORE_COUNTERS
 
-__all__ = ["Store"]
+__all__ = ["Store", "STORE_COUNTERS"]

@@ -1,10 +1,8 @@
-"""The AXI4-Lite control block against the register map of hw/regs.py, and the token queues."""
+"""The AXI4-Lite control block against the register map of hw/regs.py."""
 
-import pytest
 from amaranth.sim import Simulator
 
-from hw.control import ControlBlock, BASE_REGS, COUNTER_INC_WIDTH
-from hw.queues import TokenQueue
+from hw.control import ControlBlock, BASE_REGS
 from hw.regs import REGS, REG_BY_NAME, COUNTERS, counter_offset, ErrorCode, STATUS_DONE, STATUS_ERROR
 from sim.axil import AxiLiteDriver
 
@@ -39,19 +37,19 @@ def test_base_registers_read_back_and_launch_runs_until_done():
         assert await axil.read(REG_BY_NAME["config_id"].offset) == 0x1234
         # Launch; count some increments; finish.
         await axil.write(REG_BY_NAME["control"].offset, 1)
-        assert ctx.get(dut.running)
+        assert ctx.get(dut.run.running)
         assert await axil.read(0) & 1
-        ctx.set(dut.inc_wgt_load_nbytes, 256)
-        ctx.set(dut.inc_gemm_active, 1)
+        ctx.set(dut.inc.all.wgt_load_nbytes, 256)
+        ctx.set(dut.inc.all.gemm_active, 1)
         for _ in range(10):
             await ctx.tick()
-        ctx.set(dut.inc_wgt_load_nbytes, 0)
-        ctx.set(dut.inc_gemm_active, 0)
-        ctx.set(dut.done, 1)
+        ctx.set(dut.inc.all.wgt_load_nbytes, 0)
+        ctx.set(dut.inc.all.gemm_active, 0)
+        ctx.set(dut.run.done, 1)
         await ctx.tick()
-        ctx.set(dut.done, 0)
+        ctx.set(dut.run.done, 0)
         await ctx.tick()
-        assert not ctx.get(dut.running) and ctx.get(dut.irq)
+        assert not ctx.get(dut.run.running) and ctx.get(dut.irq)
         seen["control"] = await axil.read(0)
         seen["status"] = await axil.read(REG_BY_NAME["status"].offset)
         seen["wgt"] = await axil.read(counter_offset("wgt_load_nbytes"))
@@ -79,12 +77,12 @@ def test_error_latches_code_index_and_stall():
         await axil.write(0, 1)
         for _ in range(3):
             await ctx.tick()
-        ctx.set(dut.error, ErrorCode.DEADLOCK)
-        ctx.set(dut.error_index, 42)
-        ctx.set(dut.stall, 0b101)
+        ctx.set(dut.run.error, ErrorCode.DEADLOCK)
+        ctx.set(dut.run.error_index, 42)
+        ctx.set(dut.run.stall, 0b101)
         await ctx.tick()
-        ctx.set(dut.error, 0)
-        ctx.set(dut.stall, 0)
+        ctx.set(dut.run.error, 0)
+        ctx.set(dut.run.stall, 0)
         await ctx.tick()
         for name in ("status", "error_code", "error_index", "stall"):
             seen[name] = await axil.read(REG_BY_NAME[name].offset)
@@ -96,36 +94,6 @@ def test_error_latches_code_index_and_stall():
     assert seen["status"] == STATUS_ERROR
     assert seen["error_code"] == ErrorCode.DEADLOCK and seen["error_index"] == 42 and seen["stall"] == 0b101
     assert seen["status2"] == 1
-
-
-@pytest.mark.parametrize("depth", [1, 3])
-def test_token_queue_counts_and_saturates_at_depth(depth):
-    dut = TokenQueue(depth)
-
-    async def bench(ctx):
-        assert not ctx.get(dut.avail) and not ctx.get(dut.full)
-        for i in range(depth):
-            ctx.set(dut.push, 1)
-            await ctx.tick()
-        ctx.set(dut.push, 0)
-        assert ctx.get(dut.full) and ctx.get(dut.count) == depth
-        # push and pop together keep the count
-        ctx.set(dut.push, 1)
-        ctx.set(dut.pop, 1)
-        await ctx.tick()
-        assert ctx.get(dut.count) == depth
-        ctx.set(dut.push, 0)
-        for i in range(depth):
-            await ctx.tick()
-        ctx.set(dut.pop, 0)
-        assert ctx.get(dut.count) == 0 and not ctx.get(dut.avail)
-
-    run_tb(dut, bench, 1000)
-
-
-def test_token_queue_rejects_zero_depth():
-    with pytest.raises(ValueError, match="depth"):
-        TokenQueue(0)
 
 
 def test_register_documentation_is_generated_from_the_table():

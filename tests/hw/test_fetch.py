@@ -31,9 +31,10 @@ def program(cfg, n, rng):
     return insns
 
 
-def run_fetch(cfg, words, insn_count, base=0x2000, stall_prob=0.3, seed=1, max_cycles=20000):
+def run_fetch(cfg, words, insn_count, base=0x2000, stall_prob=0.3, seed=1, max_cycles=20000, err_from=None):
     """Serve the fetch's memory client from ``words`` (list of 128-bit ints at ``base``), pull the three
-    queues with random stalls, return what each queue received and the fetch's final state."""
+    queues with random stalls, return what each queue received and the fetch's final state.  Beats that
+    hold byte offset ``err_from`` (from ``base``) or later come back with ``err`` set."""
     dut = Fetch(cfg)
     rng = random.Random(seed)
     mem = b"".join(w.to_bytes(16, "little") for w in words) + bytes(4096)
@@ -53,10 +54,11 @@ def run_fetch(cfg, words, insn_count, base=0x2000, stall_prob=0.3, seed=1, max_c
             req_ready = rng.random() > stall_prob
             ctx.set(dut.mem.req.ready, req_ready)
             if pending and rng.random() > stall_prob:
-                data, last = pending[0]
+                data, last, err = pending[0]
                 ctx.set(dut.mem.resp.valid, 1)
                 ctx.set(dut.mem.resp.payload.data, data)
                 ctx.set(dut.mem.resp.payload.last, last)
+                ctx.set(dut.mem.resp.payload.err, err)
             else:
                 ctx.set(dut.mem.resp.valid, 0)
             for name in got:
@@ -69,7 +71,8 @@ def run_fetch(cfg, words, insn_count, base=0x2000, stall_prob=0.3, seed=1, max_c
                 assert addr % bb == 0 and addr // 4096 == (addr + length * bb - 1) // 4096
                 for k in range(length):
                     off = addr - base + k * bb
-                    pending.append((int.from_bytes(mem[off:off + bb], "little"), k == length - 1))
+                    pending.append((int.from_bytes(mem[off:off + bb], "little"), k == length - 1,
+                                    err_from is not None and off + bb > err_from))
             resp = ctx.get(dut.mem.resp.valid) and ctx.get(dut.mem.resp.ready)
             for name in got:
                 q = getattr(dut, f"{name}_q")
@@ -78,11 +81,12 @@ def run_fetch(cfg, words, insn_count, base=0x2000, stall_prob=0.3, seed=1, max_c
             await ctx.tick()
             if resp:
                 pending.pop(0)
-            if not ctx.get(dut.busy) and not pending and cycle > 10:
+            if not ctx.get(dut.status.busy) and not pending and cycle > 10:
                 break
-        state["illegal"] = ctx.get(dut.illegal)
-        state["index"] = ctx.get(dut.index)
-        state["busy"] = ctx.get(dut.busy)
+        state["illegal"] = ctx.get(dut.status.illegal)
+        state["rd_err"] = ctx.get(dut.status.rd_err)
+        state["index"] = ctx.get(dut.status.index)
+        state["busy"] = ctx.get(dut.status.busy)
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -135,3 +139,22 @@ def test_illegal_instruction_stops_with_its_index(bad):
     got, state = run_fetch(cfg, words, len(words))
     assert state["illegal"] and state["index"] == 2
     assert [k for k, _ in got["compute"]] == [0] and [k for k, _ in got["store"]] == [1]
+
+
+@pytest.mark.parametrize("log_bus", [6, 7, 8, 9])
+@pytest.mark.parametrize("stall_prob", [0.0, 0.3])
+@pytest.mark.parametrize("faulty", [0, 5, 13])
+def test_read_error_names_the_instruction_of_the_faulty_beat(log_bus, stall_prob, faulty):
+    """A beat with an error response stops fetch: the index names the instruction the beat carries (the
+    first one of a beat wider than an instruction), however far fetch had dispatched, and nothing from
+    that instruction on is dispatched."""
+    cfg = VTAConfig(log_bus_width=log_bus)
+    per_beat = max(cfg.bus_bits // 128, 1)
+    first = faulty - faulty % per_beat
+    words = [GemmInsn(uop_end=k + 1).encode(cfg) for k in range(24)]
+    got, state = run_fetch(cfg, words, len(words), stall_prob=stall_prob, seed=faulty + log_bus,
+                           err_from=faulty * 16)
+    assert state["rd_err"] and not state["illegal"] and not state["busy"]
+    assert state["index"] == first
+    dispatched = [k for k, _ in got["compute"]]
+    assert dispatched == list(range(len(dispatched))) and len(dispatched) <= first

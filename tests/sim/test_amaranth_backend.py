@@ -217,3 +217,37 @@ def test_small_fc_on_extreme_configurations(conf):
     fc = build_fc(x, w, shift=5, relu=True, config=cfg)
     res = agree(fc.program)
     np.testing.assert_array_equal(fc.unpack(res.out), fc.reference())
+
+
+@pytest.mark.parametrize("log_bus", [6, 8])
+@pytest.mark.parametrize("n_good", [2, 6])     # a whole number of 256-bit beats
+def test_fetch_read_error_names_the_faulty_instruction(log_bus, n_good):
+    """The program runs into the end of memory: the first instruction past it comes back with DECERR,
+    and the core stops with AXI_READ naming that instruction (for a beat wider than an instruction, the
+    first one the beat holds), not one fetch happened to be dispatching."""
+    from amaranth.sim import Simulator
+    from hw.isa import GemmInsn, encode_insns
+    from sim.amaranth_backend import PERIOD, SimLink
+    from sim.host import VTAHost
+    from sim.memimage import PAGE, MemImage
+    from sim.simtop import SimTop
+
+    cfg = SMALL.replace(log_bus_width=log_bus)
+    words = encode_insns([GemmInsn() for _ in range(n_good)], cfg)
+    image = bytes(PAGE - len(words)) + words          # the instructions end where the memory ends
+    img = MemImage(image, {"insn_base": PAGE - len(words)}, out_addr=0, out_bytes=0)
+    dut = SimTop(cfg, len(image), init=image)
+    states = []
+
+    async def bench(ctx):
+        states.append(await VTAHost(SimLink(ctx, dut)).run(img, n_good + 8, 5000))
+
+    sim = Simulator(dut)
+    sim.add_clock(PERIOD)
+    sim.add_testbench(bench)
+    sim.run()
+    regs = states[0].registers
+    per_beat = max(cfg.bus_bits // 128, 1)
+    assert states[0].finished
+    assert regs["error_code"] == ErrorCode.AXI_READ
+    assert regs["error_index"] == n_good - n_good % per_beat
