@@ -26,14 +26,14 @@ import json
 import os
 import sys
 
-from . import program, run, sweep, tools
+from . import plot, program, run, sweep, tools
 from .common import (EXIT_INTERNAL, EXIT_REFUSED, PROG, CliError, Formatter, Parser, error_json,
                      exit_codes_text, one_line, stats_table)
 
 __all__ = ["main", "build_parser", "CliError", "stats_table", "COMMANDS"]
 
 #: The command modules, in the order ``vta --help`` lists them.
-COMMANDS = [run, program, tools, sweep]
+COMMANDS = [run, program, tools, sweep, plot]
 
 
 def build_parser() -> argparse.ArgumentParser:
