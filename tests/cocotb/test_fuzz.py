@@ -140,7 +140,7 @@ def test_mutation_fsim_cli(capsys, tmp_path, seed):
     if rc:
         assert len(err.splitlines()) == 1 and err.startswith("vta: error: "), err
     rc, _, err = _cli(capsys, "exec", *files, "--out", tmp_path / "o.bin", "--backend", "fsim",
-                      "--no-check", "--max-uops", 1_000_000)
+                      "--no-check", "--max-uops", 200_000)
     assert rc in (0, 3, 4), f"{what}: exit {rc}: {err}; {replay(seed)}"
     if rc:
         assert len(err.splitlines()) == 1 and err.startswith("vta: error: fsim: "), err

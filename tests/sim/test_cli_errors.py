@@ -237,3 +237,19 @@ def test_internal_error_is_one_line(capsys, monkeypatch):
     rc, _, err = vta(capsys, *FC)
     assert rc == EXIT_INTERNAL
     one_error_line(err, "internal error: RuntimeError: something broke; over two lines", "VTA_TRACEBACK=1")
+
+
+def test_wild_sizes_end_cleanly_on_fsim(capsys, tmp_path):
+    """A legal LOAD of 65535 rows (stride 0) with the largest pads: fsim computes only what stays in
+    the SRAM (the footprint wraps), so it ends at once, without gigabytes of temporaries."""
+    from hw.isa import MemType
+    b = P.Builder(SMALL)
+    b.load(MemType.INP, 0, 0, 0xFFFF, 1, 0, (15, 15, 15, 15))
+    b.store(0, 0, 0xFFFF, 1, 0)
+    b.finish()
+    import numpy as np
+    prog = b.program(inp=np.ones((1, SMALL.batch, SMALL.block_in)), out_elems=1)
+    args = save(prog, tmp_path)
+    rc, _, err = vta(capsys, "exec", *args, "--out", tmp_path / "o.bin", "--no-check")
+    assert rc == 0, err
+    refused(capsys, "check", *args, fragments=("sram_base",))
