@@ -99,6 +99,8 @@ def disasm(args) -> int:
             queue += ", after FINISH: never fetched"
         lines.append(f"{i:5d}  {str(insn):<72}  {queue}")
         finished |= insn.opcode == Opcode.FINISH
+    if not finished:
+        lines.append("(no FINISH: the core would stop with NO_FINISH after the last instruction)")
     if uops:
         lines.append(f"micro-ops ({len(uops) // 4}):")
         for j, u in enumerate(decode_uops(uops, cfg)):

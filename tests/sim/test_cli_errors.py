@@ -170,6 +170,8 @@ def test_empty_and_unfinished_programs(capsys, tmp_path):
     refused(capsys, "disasm", tmp_path / "empty.bin", fragments=("empty",))
     prog, _ = P.no_finish_program(SMALL)
     refused(capsys, "check", *save(prog, tmp_path), fragments=("no FINISH",))
+    rc, out, _ = vta(capsys, "disasm", tmp_path / "insn.bin")
+    assert rc == 0 and out.splitlines()[-1].startswith("(no FINISH")
 
 
 # -- row: --vcd on icarus writes FST; silently ignored on fsim ------------------------------------------------
