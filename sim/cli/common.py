@@ -16,7 +16,7 @@ from sim.result import BACKENDS, VTARunError
 
 __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "EXIT_BOUND",
            "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
-           "Formatter", "nonneg_int", "positive_int", "mem_latency", "MEM_LATENCY_RANGE", "add_config", "add_backend_name", "add_backend",
+           "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
            "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
            "check_fits", "load_program", "check", "backend_opts", "get_backend", "run_error", "run_backend",
            "stats_table", "result_json", "error_json"]
@@ -117,17 +117,22 @@ def _uop_budget() -> int:
     return UOP_BUDGET
 
 
-#: The --mem-latency values the memory model (sim/axi_mem.py) supports: a read's first beat at least
-#: 2 cycles after its address, and latencies on its 32-bit wrap-safe cycle counter.
-MEM_LATENCY_RANGE = (2, (1 << 31) - 1)
+#: The largest --mem-latency: the memory model (sim/axi_mem.py) times its latencies on a 32-bit
+#: wrap-safe cycle counter, so a latency must stay below 2^31 cycles (its own check gives the least).
+MAX_MEM_LATENCY = (1 << 31) - 1
 
 
 def mem_latency(text: str) -> int:
-    """An argparse type: a memory latency in :data:`MEM_LATENCY_RANGE`."""
+    """An argparse type: a latency the memory model supports (``AxiMemory.check``), at most
+    :data:`MAX_MEM_LATENCY`."""
+    from sim.axi_mem import AxiMemory
     v = _int(text)
-    lo, hi = MEM_LATENCY_RANGE
-    if not lo <= v <= hi:
-        raise argparse.ArgumentTypeError(f"{text} is outside the memory model's range {lo}..{hi} cycles")
+    try:
+        if v > MAX_MEM_LATENCY:
+            raise ValueError(f"a latency is at most {MAX_MEM_LATENCY} cycles")
+        AxiMemory.check(64, 8, read_latency=v, write_latency=v)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text} is out of the memory model's range: {e}") from None
     return v
 
 
@@ -151,8 +156,7 @@ def add_backend(p):
                    help="write a waveform, its format from the suffix: .vcd on amaranth and verilator, "
                         ".fst on icarus (cycle-level backends only)")
     g.add_argument("--mem-latency", type=mem_latency, metavar="N",
-                   help="memory read/write latency in cycles of the cycle-level backends' memory model "
-                        f"({MEM_LATENCY_RANGE[0]}..{MEM_LATENCY_RANGE[1]}; default 16)")
+                   help="memory read/write latency in cycles of the cycle-level backends' memory model")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress line on stderr while a cycle-level backend runs "
                         "(default: when stderr is a terminal)")
