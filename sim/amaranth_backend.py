@@ -202,7 +202,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     cfg = program.config
     img = MemImage.place(program)
     rl, wl = latencies(mem_latency, read_latency, write_latency)
-    bound = max_cycles if max_cycles is not None else cycle_bound(program)
+    bound = max_cycles if max_cycles is not None else cycle_bound(program, rl, wl)
     dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
     # Amaranth's simulator compiles a memory's write enable bit by bit into one expression (unless
     # _compile_repeats_at_once applied); a wide SRAM (the 8192-bit weight element of LOG_BLOCK 5)

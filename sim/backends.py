@@ -15,7 +15,7 @@ from typing import Callable
 
 from .result import BACKENDS, RunResult
 
-__all__ = ["REGISTRY", "BackendUnavailable", "get_backend", "run", "available"]
+__all__ = ["REGISTRY", "WAVE_FORMATS", "BackendUnavailable", "get_backend", "run", "available"]
 
 #: Backend name -> "module:function".
 REGISTRY: dict[str, str] = {
@@ -24,6 +24,10 @@ REGISTRY: dict[str, str] = {
     "icarus": "sim.cocotb_backend:run_icarus",
     "verilator": "sim.cocotb_backend:run_verilator",
 }
+#: Backend name -> the waveform formats (file suffixes) its ``vcd=`` option writes.
+WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "icarus": ("fst",),
+                                            "verilator": ("vcd",)}
+
 assert tuple(REGISTRY) == BACKENDS, "sim.result.BACKENDS and the registry must list the same backends"
 
 
@@ -60,6 +64,14 @@ def get_backend(name: str) -> Callable[..., RunResult]:
     if not callable(func):
         raise BackendUnavailable(f"backend {name!r} is not available: {mod_name} has no function "
                                  f"{func_name}")
+    # A module that needs an external tool says whether it is there (``check_available(name)``
+    # raising with a one-line reason), so a missing simulator is known before any work.
+    probe = getattr(mod, "check_available", None)
+    if probe is not None:
+        try:
+            probe(name)
+        except Exception as e:
+            raise BackendUnavailable(f"backend {name!r} is not available: {e}") from None
     return func
 
 

@@ -108,10 +108,14 @@ def measure(backend: str = "amaranth", config: VTAConfig | None = None, *, seed_
 
 
 def add_arguments(p):
-    p.add_argument("--backend", default="amaranth", help="cycle-level backend (default amaranth)")
+    from sim.cli.common import mem_latency, positive_int
+    from .result import BACKENDS
+    cycle = [b for b in BACKENDS if b != "fsim"]
+    p.add_argument("--backend", default="amaranth", choices=cycle, metavar="NAME",
+                   help=f"cycle-level backend: {', '.join(cycle)} (default amaranth; fsim counts no cycles)")
     p.add_argument("--config", metavar="FILE", help="VTA configuration (default: VTA's default)")
-    p.add_argument("--mem-latency", type=int, metavar="N", help="memory model latency in cycles")
-    p.add_argument("--fc-features", type=int, default=1024, metavar="K",
+    p.add_argument("--mem-latency", type=mem_latency, metavar="N", help="memory model latency in cycles")
+    p.add_argument("--fc-features", type=positive_int, default=1024, metavar="K",
                    help="in and out features of the seed FC (default 1024, the tutorial's)")
     p.add_argument("--no-fc", action="store_true", help="skip the seed FC")
     p.add_argument("--json", action="store_true", help="print one JSON object")

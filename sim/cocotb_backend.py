@@ -37,14 +37,20 @@ from __future__ import annotations
 
 import os
 
-from sim.cocotb_build import DEFAULT_MEM_BYTES, MEMORIES, build
+from sim.cocotb_build import DEFAULT_MEM_BYTES, MEMORIES, build, check_simulator
 from sim.cocotb_job import run_job
 from sim.host import cycle_bound
 from sim.memimage import MemImage
 from sim.result import RunResult
 from sim.simtop import latencies
 
-__all__ = ["run_program", "run_icarus", "run_verilator"]
+__all__ = ["run_program", "run_icarus", "run_verilator", "check_available"]
+
+
+def check_available(name: str) -> None:
+    """Raise :class:`sim.cocotb_build.SimulatorNotFound` unless simulator ``name`` is installed (the
+    backend registry's probe, ``sim.backends.get_backend``)."""
+    check_simulator(name)
 
 
 def _next_pow2(n: int) -> int:
@@ -103,17 +109,17 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         raise ValueError(f"pause must be a probability in [0, 1), got {pause!r}")
     if pause and memory != "axiram":
         raise ValueError(f"pause={pause} needs memory='axiram' (the simtop memory has fixed latency)")
+    latency = latencies(mem_latency, read_latency, write_latency) if memory == "simtop" else None
     if max_cycles is None:
-        max_cycles = cycle_bound(program)
-    if max_cycles <= 0:
-        raise ValueError(f"max_cycles must be positive, got {max_cycles}")
+        max_cycles = cycle_bound(program, *(latency or latencies()))
+    if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles <= 0:
+        raise ValueError(f"max_cycles must be a positive integer, got {max_cycles!r}")
     layout = MemImage.place(program)
     if mem_bytes is None:
         mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(layout.size))
     if layout.size > mem_bytes:
         raise ValueError(f"the program's memory image ({layout.size} bytes) does not fit "
                          f"mem_bytes = {mem_bytes}")
-    latency = latencies(mem_latency, read_latency, write_latency) if memory == "simtop" else None
     b = build(cfg, simulator, memory, mem_bytes=mem_bytes, latency=latency, waves=vcd is not None,
               design=design)
     job = run_job(b, cfg, layout, insn_count=program.n_insns, max_cycles=max_cycles, progress=progress,

@@ -65,23 +65,34 @@ class Link(Protocol):
     async def wait(self, cycles: int) -> bool: ...
 
 
-def cycle_bound(program) -> int:
+def cycle_bound(program, read_latency: int | None = None, write_latency: int | None = None) -> int:
     """A generous bound on the cycles a correct run of ``program`` can take, so that no run hangs:
-    four times the sum of each instruction's data beats and micro-op iterations, plus fixed costs.
+    four times the sum of each instruction's data beats and micro-op iterations, plus fixed costs,
+    plus the memory latency of every burst as if none overlapped (one for the instruction's fetch,
+    and one per started 256 beats of each row of a LOAD or STORE, plus one for a 4 KiB crossing).
 
     Parameters
     ----------
     program : sw.program.Program
+    read_latency, write_latency : int, optional
+        The memory model's latencies in cycles (default: ``sim.simtop``'s defaults).
     """
     from .memimage import insn_region
+    if read_latency is None or write_latency is None:
+        from .simtop import latencies
+        read_latency, write_latency = latencies(None, read_latency, write_latency)
     cfg = program.config
+    latency = max(read_latency, write_latency)
     total = 0
     for insn in program.decoded():
+        total += latency                       # the burst that fetched it
         if hasattr(insn, "x_size"):
             w = insn.x_pad_0 + insn.x_size + insn.x_pad_1
             h = insn.y_pad_0 + insn.y_size + insn.y_pad_1
             eb = cfg.elem_bytes(insn_region(insn) or "out")
             total += w * h * max(eb // cfg.bus_bytes, 1) + 64
+            row_beats = insn.x_size * max(eb // cfg.bus_bytes, 1)
+            total += insn.y_size * (row_beats // 256 + 2) * latency
         elif hasattr(insn, "iter_out"):
             total += insn.n_uop_iters + 32
         else:

@@ -17,7 +17,12 @@ import numpy as np
 from hw.isa import AluOp, MemType, Opcode, decode_insn, layouts
 from .program import LOAD_REGIONS, Program, ProgramError
 
-__all__ = ["check_program", "CheckError"]
+__all__ = ["check_program", "CheckError", "UOP_BUDGET"]
+
+#: The default micro-op budget of a program: the GEMM and ALU micro-op iterations it may run up to its
+#: first FINISH.  2^24 is a few seconds on the functional model and about a minute on Verilator; a
+#: legal GEMM of iter_out = iter_in = 16383 (2.7 x 10^8 micro-ops) is refused, not run for hours.
+UOP_BUDGET = 1 << 24
 
 
 class CheckError(ProgramError):
@@ -31,9 +36,11 @@ class CheckError(ProgramError):
     value : int     that field's value
     """
 
-    def __init__(self, index: int, kind: str, field: str, value: int, why: str):
+    def __init__(self, index: int | None, kind: str, field: str, value: int, why: str):
         self.index, self.field, self.value = index, field, value
-        super().__init__(f"instruction {index} ({kind}): {field} = {value}: {why}")
+        where = f"instruction {index} ({kind})" if index is not None else kind
+        super().__init__(f"{where}: {field} = {value}: {why}")
+
 
 
 def _kind(insn) -> str:
@@ -55,12 +62,14 @@ def _kind(insn) -> str:
         return f"opcode {op}"
 
 
-def check_program(program: Program) -> None:
+def check_program(program: Program, max_uops: int | None = None) -> None:
     """Check ``program`` statically.
 
     Parameters
     ----------
     program : Program
+    max_uops : int, optional
+        The micro-op budget (default :data:`UOP_BUDGET`).
 
     Raises
     ------
@@ -71,8 +80,15 @@ def check_program(program: Program) -> None:
         * reaches past an SRAM: a LOAD's padded footprint or a STORE's rows past the buffer depth, a
           LOAD UOP past the uop depth, ``uop_end`` past the uop depth, or a GEMM / ALU index (dst, src,
           wgt) past its buffer anywhere in its loop nest, with the micro-ops earlier LOAD UOPs placed;
-        * reaches past a DRAM region: a LOAD reading or a STORE writing an element beyond its region.
+        * reaches past a DRAM region: a LOAD reading or a STORE writing an element beyond its region;
+
+        or, for the whole program (``index`` None), that has no instructions, no FINISH, or more GEMM /
+        ALU micro-op iterations before its FINISH than ``max_uops``.
     """
+    budget = UOP_BUDGET if max_uops is None else max_uops
+    if program.n_insns == 0:
+        raise CheckError(None, "program", "instructions", 0, "an empty program (it needs a FINISH)")
+    uops = 0
     cfg = program.config
     uop_fmt = layouts(cfg)["uop"]
     depth = {m: cfg.depth(m) for m in ("uop", "inp", "wgt", "acc", "out")}
@@ -95,6 +111,13 @@ def check_program(program: Program) -> None:
             fail("opcode", op, "not a VTA opcode (LOAD 0, STORE 1, GEMM 2, FINISH 3, ALU 4)")
         if op == Opcode.FINISH:
             return
+        if op in (Opcode.GEMM, Opcode.ALU):
+            uops += insn.n_uop_iters
+            if uops > budget:
+                fail("micro-ops", uops, f"the program runs more than the micro-op budget of {budget:,} "
+                                        f"(--max-uops) by this instruction "
+                                        f"(iter_out {insn.iter_out} x iter_in {insn.iter_in} x "
+                                        f"{max(insn.uop_end - insn.uop_bgn, 0)} micro-ops)")
         if op == Opcode.ALU and insn.alu_opcode not in tuple(AluOp):
             fail("alu_opcode", insn.alu_opcode, "not an ALU opcode (MIN 0, MAX 1, ADD 2, SHR 3, MUL 4)")
         if op == Opcode.LOAD and insn.memory_type not in LOAD_REGIONS:
@@ -159,3 +182,5 @@ def check_program(program: Program) -> None:
                      f"[{insn.uop_bgn},{insn.uop_end}) + {insn.iter_out - 1} x {name}_factor_out {f_out} "
                      f"+ {insn.iter_in - 1} x {name}_factor_in {f_in}), past the {mem} buffer depth "
                      f"{depth[mem]}")
+    raise CheckError(None, "program", "instructions", program.n_insns,
+                     "no FINISH: the core would stop with NO_FINISH after the last instruction")

@@ -10,9 +10,10 @@ Subcommands
 ``vta verilog``   write the core as Verilog (``sim.verilog``)
 ``vta backends``  list the backends and whether each can be loaded
 
-Exit status: 0 on success, 1 when a result does not match numpy, 2 for a usage error, an input the
-command refuses (configuration, file, checker) or a run that stopped on an error (``VTARunError``).
-Every refusal is one line on stderr, ``vta: error: ...``, naming the file, instruction, field or value.
+Exit status (:data:`sim.cli.common.EXIT_CODES`): 0 ok, 1 a result differs from numpy, 2 bad input or a
+program refused before it ran, 3 a run that stopped on a hardware error (``hw.regs.ErrorCode``), 4 a run
+that hit its cycle bound or micro-op budget, 5 an internal error.  Every refusal is one line on stderr,
+``vta: error: ...``, naming the option or file and the value; no user input gives a traceback.
 
 Each command group is a module of this package with ``register(subparsers)``, which adds its parser(s)
 with ``set_defaults(func=...)``; :data:`COMMANDS` lists them, so adding a command is one line there.
@@ -26,7 +27,8 @@ import os
 import sys
 
 from . import plot, program, run, sweep, tools
-from .common import PROG, CliError, Formatter, error_json, stats_table
+from .common import (EXIT_INTERNAL, EXIT_REFUSED, PROG, CliError, Formatter, Parser, error_json,
+                     exit_codes_text, one_line, stats_table)
 
 __all__ = ["main", "build_parser", "CliError", "stats_table", "COMMANDS"]
 
@@ -35,11 +37,11 @@ COMMANDS = [run, program, tools, sweep, plot]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG, formatter_class=Formatter,
         description="Run, check and inspect programs for the VTA accelerator (Apache TVM's Versatile "
                     "Tensor Accelerator) modelled in Amaranth HDL.",
-        epilog="Exit status: 0 ok, 1 result differs from numpy, 2 refused input or failed run.\n"
+        epilog=exit_codes_text() + "\n"
                "Reproduce the seed tutorial:  vta run fc --batch 1 --in-features 1024 "
                "--out-features 1024 --shift 8 --clip 0 127 --schedule tutorial")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:            # --help, or a usage error argparse reported
-        return e.code if isinstance(e.code, int) else 2
+        return e.code if isinstance(e.code, int) else EXIT_REFUSED
     try:
         return args.func(args)
     except CliError as e:
@@ -78,3 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except MemoryError:
+        print(f"{PROG}: error: out of memory (the host ran out; give smaller sizes)", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as e:             # a bug of ours: still one line, unless asked for the traceback
+        if os.environ.get("VTA_TRACEBACK"):
+            raise
+        print(f"{PROG}: error: internal error: {type(e).__name__}: {one_line(e)} "
+              f"(VTA_TRACEBACK=1 shows the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL

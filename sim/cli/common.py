@@ -4,25 +4,86 @@ program files, running a program on a backend, and the statistics table."""
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import tempfile
 
 from hw.config import ConfigError, VTAConfig
-from hw.regs import FSIM_COUNTERS
+from hw.interfaces import ADDR_WIDTH
+from hw.regs import ErrorCode, FSIM_COUNTERS
 from sim.result import BACKENDS, VTARunError
 
-__all__ = ["PROG", "CliError", "one_line", "Formatter", "add_config", "add_backend_name", "add_backend", "add_program_files",
-           "config", "read", "load_program", "check", "backend_opts", "run_backend", "stats_table",
-           "result_json", "error_json"]
+__all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "EXIT_BOUND",
+           "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
+           "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
+           "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
+           "check_fits", "load_program", "check", "backend_opts", "get_backend", "run_error", "run_backend",
+           "stats_table", "result_json", "error_json"]
 
 PROG = "vta"
 
+#: Exit status of every ``vta`` command (shown by ``vta --help`` and in README.md).
+EXIT_OK, EXIT_DIFFERS, EXIT_REFUSED, EXIT_HW_ERROR, EXIT_BOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4, 5
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_DIFFERS: "the result differs from the reference (numpy, the int8 model)",
+    EXIT_REFUSED: "bad input (option, file, value) or a program refused before it ran",
+    EXIT_HW_ERROR: "the run stopped on a hardware error (illegal instruction, deadlock, no FINISH, "
+                   "memory error: hw.regs.ErrorCode)",
+    EXIT_BOUND: "the run hit its cycle bound (--max-cycles) or micro-op budget (--max-uops)",
+    EXIT_INTERNAL: "an internal error of vta itself (a bug; VTA_TRACEBACK=1 shows the traceback)",
+}
+
+
+def exit_codes_text() -> str:
+    """:data:`EXIT_CODES` as the lines of ``vta --help``'s epilog."""
+    return "Exit status:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
 
 class CliError(Exception):
-    """A refusal reported as one line on stderr, with exit status ``status``."""
+    """A refusal reported as one line on stderr, with exit status ``status`` (:data:`EXIT_CODES`)."""
 
-    def __init__(self, message: str, status: int = 2):
+    def __init__(self, message: str, status: int = EXIT_REFUSED):
         super().__init__(message)
         self.status = status
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, ``vta: error: ...``, with status 2."""
+
+    def error(self, message):
+        sub = self.prog[len(PROG):].strip()
+        m = re.fullmatch(r"argument ([^:]+): (.*)", one_line(message))
+        if m:                          # "argument --seed: -1 is negative" -> "--seed -1 is negative"
+            opt, rest = m[1].split("/")[0], m[2]
+            message = f"{opt} {rest}" if re.match(r"['\-\d]", rest) else f"{opt}: {rest}"
+        print(f"{PROG}: error: {sub + ': ' if sub else ''}{one_line(message)} (see {self.prog} --help)",
+              file=sys.stderr)
+        sys.exit(EXIT_REFUSED)
+
+
+def nonneg_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    v = _int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (give 0 or more)")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    v = _int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return v
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 0) if text.strip().lower().startswith(("0x", "-0x")) else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
 
 
 def one_line(text: str) -> str:
@@ -51,15 +112,50 @@ def add_backend_name(p, default: str = "amaranth"):
                         "verilator run the generated Verilog under cocotb)")
 
 
+def _uop_budget() -> int:
+    from sw.check import UOP_BUDGET
+    return UOP_BUDGET
+
+
+#: The largest --mem-latency: the memory model (sim/axi_mem.py) times its latencies on a 32-bit
+#: wrap-safe cycle counter, so a latency must stay below 2^31 cycles (its own check gives the least).
+MAX_MEM_LATENCY = (1 << 31) - 1
+
+
+def mem_latency(text: str) -> int:
+    """An argparse type: a latency the memory model supports (``AxiMemory.check``), at most
+    :data:`MAX_MEM_LATENCY`."""
+    from sim.axi_mem import AxiMemory
+    v = _int(text)
+    try:
+        if v > MAX_MEM_LATENCY:
+            raise ValueError(f"a latency is at most {MAX_MEM_LATENCY} cycles")
+        AxiMemory.check(64, 8, read_latency=v, write_latency=v)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text} is out of the memory model's range: {e}") from None
+    return v
+
+
+def add_max_uops(p):
+    """``--max-uops N``: the micro-op budget of the checker and of fsim."""
+    p.add_argument("--max-uops", type=positive_int, metavar="N",
+                   help="micro-op budget of the checker and of fsim: a program whose GEMM/ALU "
+                        f"instructions run more micro-ops is refused (default {_uop_budget():,})")
+
+
 def add_backend(p):
     """The backend options of a command that runs a program."""
     g = p.add_argument_group("backend")
     add_backend_name(g)
-    g.add_argument("--max-cycles", type=int, metavar="N",
-                   help="cycle bound of the cycle-level backends; reaching it is an error "
-                        "(default: a bound derived from the program)")
-    g.add_argument("--vcd", metavar="FILE", help="write a waveform (cycle-level backends)")
-    g.add_argument("--mem-latency", type=int, metavar="N",
+    g.add_argument("--max-cycles", type=positive_int, metavar="N",
+                   help="cycle bound of the cycle-level backends (on fsim: at most N micro-ops, as "
+                        "the core issues one per cycle at best); reaching it is exit status 4 "
+                        "(default: a bound derived from the program and the memory latency)")
+    add_max_uops(g)
+    g.add_argument("--waves", "--vcd", dest="waves", metavar="FILE",
+                   help="write a waveform, its format from the suffix: .vcd on amaranth and verilator, "
+                        ".fst on icarus (cycle-level backends only)")
+    g.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress line on stderr while a cycle-level backend runs "
@@ -86,7 +182,7 @@ def add_program_files(p, out_required: bool):
         p.add_argument(f"--{name}", metavar=f"{name.upper()}.bin", help=f"{name} region: {text}")
     p.add_argument("--out-init", metavar="OUT0.bin",
                    help="initial contents of the out region (BATCH x BLOCK_OUT int8 elements)")
-    p.add_argument("--out-elems", type=int, metavar="N",
+    p.add_argument("--out-elems", type=nonneg_int, metavar="N",
                    help="size of the out region in out elements (default: the size of --out-init)")
     if out_required:
         p.add_argument("--out", metavar="OUT.bin", required=True,
@@ -106,6 +202,8 @@ def config(path) -> VTAConfig:
 
 def read(path: str, what: str) -> bytes:
     """The bytes of file ``path`` (the ``what`` option's), or a CliError naming it."""
+    if os.path.isdir(path):
+        raise CliError(f"{what} {path!r} is a directory, not a file")
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -113,12 +211,65 @@ def read(path: str, what: str) -> bytes:
         raise CliError(f"cannot read {what} file {path!r}: {e.strerror}") from None
 
 
+def output_path(path, what: str):
+    """Refuse, before any work, an output file ``path`` (the ``what`` option's) that cannot be written:
+    a directory, or a file in a missing or unwritable directory.  Returns ``path``."""
+    if path is None or path == "-":
+        return path
+    if os.path.isdir(path):
+        raise CliError(f"{what} {path!r} is a directory, not a file")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CliError(f"{what} {path!r}: directory {folder!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(f"{what} {path!r}: directory {folder!r} is not writable")
+    return path
+
+
+def write_atomic(path: str, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path`` atomically (a temporary file in the same directory, renamed), with
+    the permissions of a normal new file (0666 less the umask); on failure no temporary file is left."""
+    output_path(path, what)
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".vta-out-", dir=folder)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as e:
+        raise CliError(f"cannot write {what} file {path!r}: {e.strerror}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+#: The core's address space (hw/interfaces.py ADDR_WIDTH): no memory image can be larger.
+MEM_LIMIT_BYTES = 1 << ADDR_WIDTH
+
+
+def check_fits(nbytes: int, what: str) -> None:
+    """Refuse ``what`` (naming the options) if its memory image of ``nbytes`` bytes cannot fit the
+    core's address space."""
+    if nbytes > MEM_LIMIT_BYTES:
+        raise CliError(f"{what} needs {nbytes:,} bytes of memory, more than the core's "
+                       f"{MEM_LIMIT_BYTES:,}-byte ({ADDR_WIDTH}-bit) address space")
+
+
 def load_program(args, cfg):
     """The Program of the vta exec / check file options."""
     from sw.program import Program, ProgramError
+    from sim.memimage import PAGE
     insns = read(args.insn, "--insn")
     if len(insns) % 16:
-        raise CliError(f"{args.insn}: {len(insns)} bytes is not a multiple of 16 "
+        raise CliError(f"--insn {args.insn}: {len(insns)} bytes is not a multiple of 16 "
                        f"(an instruction is 16 bytes)")
     regions = {}
     for name in ("uop", "inp", "wgt", "acc"):
@@ -128,14 +279,15 @@ def load_program(args, cfg):
         blob = read(path, f"--{name}")
         eb = cfg.elem_bytes(name)
         if len(blob) % eb:
-            raise CliError(f"{path}: {len(blob)} bytes is not a multiple of the {eb}-byte {name} element")
+            raise CliError(f"--{name} {path}: {len(blob)} bytes is not a multiple of the {eb}-byte "
+                           f"{name} element")
         regions[name] = blob
     ob = cfg.out_elem_bytes
     out_init = b""
     if args.out_init is not None:
         out_init = read(args.out_init, "--out-init")
         if len(out_init) % ob:
-            raise CliError(f"{args.out_init}: {len(out_init)} bytes is not a multiple of the "
+            raise CliError(f"--out-init {args.out_init}: {len(out_init)} bytes is not a multiple of the "
                            f"{ob}-byte out element")
     if args.out_elems is None:
         if args.out_init is None:
@@ -146,47 +298,77 @@ def load_program(args, cfg):
         if out_elems < 0:
             raise CliError(f"--out-elems {out_elems} is negative")
         if len(out_init) > out_elems * ob:
-            raise CliError(f"{args.out_init}: {len(out_init) // ob} out elements exceed "
+            raise CliError(f"--out-init {args.out_init}: {len(out_init) // ob} out elements exceed "
                            f"--out-elems {out_elems}")
+    pages = lambda n: -(-n // PAGE) * PAGE
+    image = sum(pages(len(b)) for b in (insns, *regions.values())) + pages(out_elems * ob) + PAGE
+    check_fits(image, f"the program (--out-elems {out_elems} x {ob} bytes and its region files)")
     try:
         return Program(config=cfg, insns=insns, out_init=out_init, out_elems=out_elems, **regions)
     except ProgramError as e:
         raise CliError(one_line(e)) from None
 
 
-def check(program):
-    """Run the static checker; a refusal is a CliError."""
+def check(program, args=None):
+    """Run the static checker (with the ``--max-uops`` budget of ``args``); a refusal is a CliError."""
     from sw.check import check_program, CheckError
     try:
-        check_program(program)
+        check_program(program, max_uops=getattr(args, "max_uops", None))
     except CheckError as e:
         raise CliError(f"program refused by the checker: {one_line(e)}") from None
 
 
 def backend_opts(args) -> dict:
-    """The backend options of :func:`add_backend`'s arguments."""
-    opts = {"max_cycles": args.max_cycles, "progress": sys.stderr.isatty() if args.progress is None else args.progress, "vcd": args.vcd}
+    """The backend options of :func:`add_backend`'s arguments, refused here (before any work) where a
+    backend cannot honour them."""
+    from sim.backends import WAVE_FORMATS
+    waves = getattr(args, "waves", None)
+    if waves is not None:
+        formats = WAVE_FORMATS.get(args.backend, ())
+        if not formats:
+            raise CliError(f"--waves {waves!r}: backend {args.backend} has no waveform (it is not a "
+                           f"cycle-level backend)")
+        suffix = os.path.splitext(waves)[1].lstrip(".").lower()
+        if suffix not in formats:
+            raise CliError(f"--waves {waves!r}: backend {args.backend} writes "
+                           f"{' or '.join('.' + f for f in formats)} waveforms, not {suffix or 'no suffix'!r}")
+        output_path(waves, "--waves")
+    opts = {"max_cycles": args.max_cycles, "vcd": waves,
+            "progress": sys.stderr.isatty() if args.progress is None else args.progress}
+    if getattr(args, "max_uops", None) is not None:
+        opts["max_uops"] = args.max_uops
     if args.mem_latency is not None:
         opts["mem_latency"] = args.mem_latency
     return opts
 
 
-def run_backend(program, args):
-    """Run ``program`` on ``args.backend``; an unavailable backend or a VTARunError is a CliError."""
-    from sim.backends import BackendUnavailable, get_backend
+def get_backend(name: str):
+    """The run function of backend ``name``, or a CliError saying why it is not available."""
+    from sim.backends import BackendUnavailable, get_backend as _get
     try:
-        func = get_backend(args.backend)
+        return _get(name)
     except (BackendUnavailable, ValueError) as e:
         raise CliError(one_line(e)) from None
+
+
+def run_error(e: VTARunError, backend: str) -> CliError:
+    """The CliError of a run that stopped: exit status 4 at the cycle bound / micro-op budget, else 3."""
+    msg = one_line(e.message)
+    if not msg.startswith(backend):
+        msg = f"{backend}: {msg}"
+    err = CliError(msg, EXIT_BOUND if e.code == ErrorCode.TIMEOUT else EXIT_HW_ERROR)
+    err.run_error = e
+    return err
+
+
+def run_backend(program, args, opts: dict | None = None):
+    """Run ``program`` on ``args.backend``; an unavailable backend or a VTARunError is a CliError."""
+    opts = backend_opts(args) if opts is None else opts
+    func = get_backend(args.backend)
     try:
-        return func(program, **backend_opts(args))
+        return func(program, **opts)
     except VTARunError as e:
-        msg = one_line(e.message)
-        if not msg.startswith(args.backend):
-            msg = f"{args.backend}: {msg}"
-        err = CliError(msg)
-        err.run_error = e
-        raise err from None
+        raise run_error(e, args.backend) from None
 
 
 def stats_table(counters: dict, cycles) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 
-from .common import (CliError, Formatter, add_backend, add_config, check, config, one_line, result_json,
-                     run_backend, stats_table)
+from .common import (CliError, Formatter, add_backend, add_config, backend_opts, check, check_fits,
+                     config, nonneg_int, one_line, positive_int, result_json, run_backend, stats_table)
 
 __all__ = ["register", "run_fc"]
 
@@ -22,9 +23,9 @@ def register(subparsers) -> None:
                     "result matches numpy; exits 1 if it does not.",
         epilog="Example (the seed tutorial): vta run fc --batch 1 --in-features 1024 --out-features 1024 "
                "--shift 8 --clip 0 127 --schedule tutorial")
-    p_fc.add_argument("--batch", type=int, required=True, metavar="B", help="batch size (rows of x)")
-    p_fc.add_argument("--in-features", type=int, required=True, metavar="K", help="input features")
-    p_fc.add_argument("--out-features", type=int, required=True, metavar="N", help="output features")
+    p_fc.add_argument("--batch", type=positive_int, required=True, metavar="B", help="batch size (rows of x)")
+    p_fc.add_argument("--in-features", type=positive_int, required=True, metavar="K", help="input features")
+    p_fc.add_argument("--out-features", type=positive_int, required=True, metavar="N", help="output features")
     p_fc.add_argument("--shift", type=int, default=0, metavar="S",
                       help="arithmetic right shift of the int32 result, 0..31 (default 0)")
     p_fc.add_argument("--clip", type=int, nargs=2, metavar=("LO", "HI"),
@@ -33,7 +34,7 @@ def register(subparsers) -> None:
     p_fc.add_argument("--schedule", default="default", metavar="NAME",
                       help="tiling schedule of the FC compiler: 'default' (double-buffered, sized from "
                            "the SRAMs) or 'tutorial' (the seed tutorial's 256x256 blocks)")
-    p_fc.add_argument("--seed", type=int, default=0, metavar="N", help="random seed of x and w (default 0)")
+    p_fc.add_argument("--seed", type=nonneg_int, default=0, metavar="N", help="random seed of x and w (default 0)")
     p_fc.add_argument("--save", metavar="DIR",
                       help="also write the compiled program as vta exec files (insn.bin, ...) in DIR")
     add_config(p_fc)
@@ -45,10 +46,14 @@ def run_fc(args) -> int:
     import time
     import numpy as np
     cfg = config(args.config)
-    for name in ("batch", "in_features", "out_features"):
-        v = getattr(args, name)
-        if v < 1:
-            raise CliError(f"--{name.replace('_', '-')} {v} must be at least 1")
+    if args.clip and args.clip[0] > args.clip[1]:
+        raise CliError(f"--clip {args.clip[0]} {args.clip[1]}: LO is greater than HI")
+    b, k, n = args.batch, args.in_features, args.out_features
+    check_fits(b * k + n * k + b * n, f"--batch {b} --in-features {k} --out-features {n} "
+                                      f"(int8 x, w and the result)")
+    opts = backend_opts(args)
+    if args.save and os.path.exists(args.save) and not os.path.isdir(args.save):
+        raise CliError(f"--save {args.save!r} is a file, not a directory")
     try:
         from sw import fc
     except ImportError as e:
@@ -72,8 +77,8 @@ def run_fc(args) -> int:
         except OSError as e:
             raise CliError(f"cannot save the program in {args.save!r}: {e.strerror}") from None
     if not args.no_check:
-        check(program)
-    res = run_backend(program, args)
+        check(program, args)
+    res = run_backend(program, args, opts)
     got, ref = fcp.unpack(res.out), fcp.reference()
     verified = bool(np.array_equal(got, ref))
     bad = np.argwhere(got != ref)

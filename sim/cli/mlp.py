@@ -13,7 +13,7 @@ import json
 import sys
 
 from ..result import VTARunError
-from .common import CliError, add_backend, add_config, backend_opts, one_line
+from .common import CliError, add_backend, add_config, backend_opts, one_line, run_error
 
 __all__ = ["register", "cmd_run_mlp", "mlp_report"]
 
@@ -100,7 +100,7 @@ def cmd_run_mlp(args) -> int:
     except CheckError as e:
         raise CliError(f"program refused by the checker: {one_line(e)}") from None
     except VTARunError as e:
-        raise CliError(f"{args.backend}: {one_line(e.message)}") from None
+        raise run_error(e, args.backend) from None
     rep = mlp_report(model, pixels, labels, run)
     rep = {"workload": "mlp", "dataset": args.dataset, "backend": args.backend, "batch": compiled.batch,
            "config": cfg.to_json(), "shape": list(model.shape), **rep}

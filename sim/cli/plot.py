@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import CliError
+from .common import CliError, output_path
 
 __all__ = ["register", "plot"]
 
@@ -23,6 +23,7 @@ def register(subparsers) -> None:
 def plot(args) -> int:
     from sim.trace import TraceError, load_trace
     from sim.plot import plot_timeline
+    output_path(args.output, "-o")
     try:
         trace = load_trace(args.trace)
         other = trace.get("otherData", {})

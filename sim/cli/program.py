@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
-from .common import (CliError, Formatter, add_backend, add_config, add_program_files, check, config,
-                     load_program, read, result_json, run_backend, stats_table)
+from .common import (CliError, Formatter, add_backend, add_config, add_max_uops, add_program_files, backend_opts,
+                     check, config, load_program, output_path, read, result_json, run_backend,
+                     stats_table, write_atomic)
 
 __all__ = ["register", "exec_program", "check_program", "disasm"]
 
@@ -33,6 +32,7 @@ def register(subparsers) -> None:
                     "before running it.")
     add_program_files(p_check, out_required=False)
     add_config(p_check)
+    add_max_uops(p_check)
 
     # disasm
     p_dis = subparsers.add_parser(
@@ -48,20 +48,15 @@ def register(subparsers) -> None:
 
 
 def exec_program(args) -> int:
+    output_path(args.out, "--out")
     cfg = config(args.config)
     program = load_program(args, cfg)
+    opts = backend_opts(args)
     if not args.no_check:
-        check(program)
-    res = run_backend(program, args)
+        check(program, args)
+    res = run_backend(program, args, opts)
     # Write the out region only now, atomically: a failed run never clobbers OUT.bin.
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".vta-out-", dir=out_dir)
-        with os.fdopen(fd, "wb") as f:
-            f.write(res.out)
-        os.replace(tmp, args.out)
-    except OSError as e:
-        raise CliError(f"cannot write --out file {args.out!r}: {e.strerror}") from None
+    write_atomic(args.out, res.out, "--out")
     if args.json:
         print(json.dumps({**result_json(res, cfg), "out": args.out, "out_bytes": len(res.out)}))
     else:
@@ -74,7 +69,7 @@ def exec_program(args) -> int:
 def check_program(args) -> int:
     cfg = config(args.config)
     program = load_program(args, cfg)
-    check(program)
+    check(program, args)
     print(f"ok: {program.n_insns} instructions, {program.n_uops} micro-ops")
     return 0
 
@@ -87,6 +82,8 @@ def disasm(args) -> int:
     if len(data) % 16:
         raise CliError(f"{args.insn}: {len(data)} bytes is not a multiple of 16 "
                        f"(an instruction is 16 bytes)")
+    if not data:
+        raise CliError(f"{args.insn}: the instruction file is empty")
     uops = b""
     if args.uop is not None:
         uops = read(args.uop, "--uop")
@@ -102,6 +99,8 @@ def disasm(args) -> int:
             queue += ", after FINISH: never fetched"
         lines.append(f"{i:5d}  {str(insn):<72}  {queue}")
         finished |= insn.opcode == Opcode.FINISH
+    if not finished:
+        lines.append("(no FINISH: the core would stop with NO_FINISH after the last instruction)")
     if uops:
         lines.append(f"micro-ops ({len(uops) // 4}):")
         for j, u in enumerate(decode_uops(uops, cfg)):

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from .common import CliError, add_backend_name, add_config, one_line
+from .common import CliError, add_backend_name, add_config, mem_latency, nonneg_int, one_line
 
 __all__ = ["register", "cmd_sweep"]
 
@@ -36,7 +36,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--clip", type=int, nargs=2, metavar=("LO", "HI"), help="FC clip, as vta run fc")
     p.add_argument("--relu", action="store_true", help="FC relu, as vta run fc")
     p.add_argument("--schedule", default="default", help="FC schedule, as vta run fc (default default)")
-    p.add_argument("--seed", type=int, default=0, help="FC data seed, as vta run fc (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="FC data seed, as vta run fc (default 0)")
     p.add_argument("--out", metavar="PREFIX",
                    help="results prefix: PREFIX.json, PREFIX.csv, PREFIX.png (default: sweep, or the "
                         "--resume file's prefix)")
@@ -49,7 +49,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     add_config(p)
     add_backend_name(p, default="verilator")
-    p.add_argument("--mem-latency", type=int, metavar="N",
+    p.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory latency in cycles of the cycle-level backends' memory model")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=cmd_sweep)

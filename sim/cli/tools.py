@@ -7,7 +7,7 @@ import argparse
 
 from hw.config import ConfigError
 from sim.result import VTARunError
-from .common import CliError, one_line
+from .common import CliError, get_backend, one_line, output_path, run_error
 
 __all__ = ["register", "verilog", "bench", "backends"]
 
@@ -43,6 +43,7 @@ def verilog(args) -> int:
     err = getattr(args, "verilog_error", None)
     if err:
         raise CliError(err)
+    output_path(args.output, "-o")
     try:
         return args.verilog_run(args)
     except ConfigError as e:
@@ -51,13 +52,13 @@ def verilog(args) -> int:
 
 def bench(args) -> int:
     from sim import bench as bench_module
-    from sim.backends import BackendUnavailable
+    get_backend(args.backend)
     try:
         return bench_module.run(args)
-    except (ConfigError, BackendUnavailable) as e:
+    except ConfigError as e:
         raise CliError(one_line(e)) from None
     except VTARunError as e:
-        raise CliError(f"benchmark run stopped: {one_line(e.message)}") from None
+        raise run_error(e, args.backend) from None
 
 
 def backends(args) -> int:

@@ -58,6 +58,6 @@ def test_exec_error_is_one_line(verilator, capsys, tmp_path):
                      "--out-elems", 1, "--out", tmp_path / "out.bin", "--backend", verilator,
                      "--no-check", "--no-progress")
     lines = err.strip().splitlines()
-    assert rc == 2 and len(lines) == 1 and "verilator: deadlock" in lines[0]
+    assert rc == 3 and len(lines) == 1 and "verilator: deadlock" in lines[0]
     assert "deadlock" in lines[0] and f"instruction {exp.index}" in lines[0]
     assert not (tmp_path / "out.bin").exists()

@@ -166,7 +166,7 @@ def test_vta_exec_on_amaranth_reports_a_deadlock_in_one_line(tmp_path, capsys):
                    "--out-elems", "1", "--out", str(out), "--config", str(tmp_path / "cfg.json"),
                    "--backend", "amaranth"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and not out.exists()
+    assert rc == 3 and len(err) == 1 and not out.exists()
     assert "deadlock" in err[0] and f"instruction {exp.index}" in err[0]
     assert "compute pops s2g" in err[0] and "store pops g2s" in err[0]
 

@@ -16,41 +16,8 @@ from hw.regs import FSIM_COUNTERS
 from sim import backends, cli
 from sim.result import RunResult
 from tests.support import programs as P
+from tests.support.cli import one_error_line, save, vta
 from tests.support.configs import SMALL_BATCH2 as SMALL
-
-
-def vta(capsys, *args):
-    args = [str(a) for a in args]
-    if args[:1] in (["run"], ["exec"]) and "--backend" not in args and "--help" not in args:
-        args += ["--backend", "fsim"]       # the default backend (amaranth) has tests of its own
-    rc = cli.main(args)
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
-
-
-def one_error_line(err, *fragments):
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("vta: error: "), err
-    assert "Traceback" not in err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
-
-
-def save(prog, d, config_file=True):
-    """Write ``prog`` as vta exec files in ``d``; return the exec arguments."""
-    prog.save(d)
-    args = ["--insn", d / "insn.bin", "--out-elems", prog.out_elems]
-    for key, fname in (("uop", "uop.bin"), ("inp", "inp.bin"), ("wgt", "wgt.bin"), ("acc", "acc.bin"),
-                       ("out-init", "out0.bin")):
-        if (d / fname).exists():
-            args += [f"--{key}", d / fname]
-    if config_file:
-        cfg = d / "vta_config.json"
-        cfg.write_text(json.dumps(prog.config.to_json()))
-        args += ["--config", cfg]
-    return args
 
 
 # -- help ----------------------------------------------------------------------------------------------
@@ -189,9 +156,9 @@ def test_backend_options_are_passed_through(capsys, monkeypatch):
         return fsim.run(program, **opts)
 
     monkeypatch.setattr(backends, "get_backend", lambda name: spy)
-    rc, _, _ = vta(capsys, *FC, "--max-cycles", 1234, "--vcd", "w.vcd", "--mem-latency", 7, "--progress")
+    rc, _, _ = vta(capsys, *FC, "--max-cycles", 1234, "--max-uops", 99, "--mem-latency", 7, "--progress")
     assert rc == 0
-    assert seen == {"max_cycles": 1234, "vcd": "w.vcd", "mem_latency": 7, "progress": True}
+    assert seen == {"max_cycles": 1234, "max_uops": 99, "vcd": None, "mem_latency": 7, "progress": True}
 
 
 # -- exec ----------------------------------------------------------------------------------------------
@@ -286,7 +253,7 @@ def test_exec_checker_refusal_and_no_check(capsys, tmp_path, case):
     if run_frag is None:            # the hardware wraps the index: the run succeeds
         assert rc == 0, err
     else:
-        assert rc == 2
+        assert rc == 3              # stopped on a hardware error
         one_error_line(err, "fsim: ", run_frag)
         assert out.read_bytes() == b"keep"          # never clobbered by a failed run
 
@@ -302,13 +269,13 @@ def test_exec_run_errors(capsys, tmp_path, maker, fragments):
     args = save(prog, tmp_path)
     out = tmp_path / "o.bin"
     out.write_bytes(b"keep")
-    rc, stdout, err = vta(capsys, "exec", *args, "--out", out)
-    assert rc == 2
+    rc, stdout, err = vta(capsys, "exec", *args, "--out", out, "--no-check")
+    assert rc == 3
     one_error_line(err, *fragments)
     assert out.read_bytes() == b"keep"
-    rc, stdout, err = vta(capsys, "exec", *args, "--out", out, "--json")
+    rc, stdout, err = vta(capsys, "exec", *args, "--out", out, "--json", "--no-check")
     obj = json.loads(stdout)
-    assert rc == 2 and obj["error"]["code"] in ("DEADLOCK", "NO_FINISH")
+    assert rc == 3 and obj["error"]["code"] in ("DEADLOCK", "NO_FINISH")
 
 
 # -- check, disasm ----------------------------------------------------------------------------------------
@@ -371,7 +338,7 @@ def test_console_script_and_module(tmp_path):
     p = subprocess.run([sys.executable, "-m", "sim", "exec", *args, "--out", str(tmp_path / "o.bin"),
                         "--backend", "fsim"],
                        capture_output=True, text=True, timeout=120, env=env)
-    assert p.returncode == 2 and p.stdout == ""
+    assert p.returncode == 3 and p.stdout == ""
     one_error_line(p.stderr, "deadlock: compute pops l2g at instruction 1")
     exe = os.path.join(os.path.dirname(sys.executable), "vta")
     if not os.path.exists(exe):
