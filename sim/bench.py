@@ -20,6 +20,7 @@ from hw.config import VTAConfig
 from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, MemInsn, MemType, Opcode, Uop,
                     encode_insns, encode_uops)
 from sw.program import Program
+from .report import bus_bound_cycles   # re-exported: its home is sim.report
 
 __all__ = ["add_arguments", "run", "measure", "bus_bound_cycles"]
 
@@ -52,14 +53,6 @@ def _load(cfg, n):
 def _store(cfg, n):
     return _program(cfg, [MemInsn(opcode=Opcode.STORE, memory_type=MemType.OUT, y_size=1, x_size=n,
                                   x_stride=n)], out_elems=n)
-
-
-def bus_bound_cycles(result, cfg: VTAConfig) -> float:
-    """The memory-bus bound of a run: every byte it loaded and stored, and its instructions, over the
-    bus width in bytes (no run can take fewer cycles)."""
-    moved = sum(result.counters[c] for c in ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
-                                             "uop_load_nbytes", "out_store_nbytes"))
-    return (moved + 16 * result.instructions) / cfg.bus_bytes
 
 
 def _rate(runner, make, small, large, work):

@@ -28,10 +28,19 @@ import sys
 from . import program, run, sweep, tools
 from .common import PROG, CliError, Formatter, error_json, stats_table
 
-__all__ = ["main", "build_parser", "CliError", "stats_table", "COMMANDS"]
+__all__ = ["main", "build_parser", "version", "CliError", "stats_table", "COMMANDS"]
 
 #: The command modules, in the order ``vta --help`` lists them.
 COMMANDS = [run, program, tools, sweep]
+
+
+def version() -> str:
+    """The installed vta-amaranth package's version (its metadata), or a note that it is not installed."""
+    from importlib import metadata
+    try:
+        return metadata.version("vta-amaranth")
+    except metadata.PackageNotFoundError:
+        return "(version unknown: the vta-amaranth package is not installed; pip install -e .)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 ok, 1 result differs from numpy, 2 refused input or failed run.\n"
                "Reproduce the seed tutorial:  vta run fc --batch 1 --in-features 1024 "
                "--out-features 1024 --shift 8 --clip 0 127 --schedule tutorial")
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}",
+                        help="print the version of the vta-amaranth package and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.register(subparsers)

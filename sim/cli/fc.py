@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from sim.report import report
 from .common import (CliError, Formatter, add_backend, add_config, check, config, one_line, result_json,
                      run_backend, stats_table)
 
@@ -90,6 +91,7 @@ def run_fc(args) -> int:
               f"schedule {args.schedule}, backend {res.backend}, configuration {cfg.name}")
         print(f"{res.instructions} instructions, {res.uops} micro-ops, {res.wall_time:.3f} s")
         print(stats_table(res.counters, res.cycles))
+        print(report(res.counters, res.cycles, res.instructions, cfg.bus_bytes))
         if verified:
             print("Result matches numpy: yes")
         else:

@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 
+from sim.report import report
 from .common import (CliError, Formatter, add_backend, add_config, add_program_files, check, config,
                      load_program, read, result_json, run_backend, stats_table)
 
@@ -68,6 +69,7 @@ def exec_program(args) -> int:
         print(f"{res.instructions} instructions, {res.uops} micro-ops on {res.backend}, "
               f"{res.wall_time:.3f} s; wrote {len(res.out)} bytes to {args.out}")
         print(stats_table(res.counters, res.cycles))
+        print(report(res.counters, res.cycles, res.instructions, cfg.bus_bytes))
     return 0
 
 
