@@ -7,6 +7,7 @@ Subcommands
 ``vta exec``      run a raw VTA program given as binary files (one per DRAM region)
 ``vta check``     run only the static checker on such files
 ``vta disasm``    print the instructions and micro-ops of a binary program
+``vta unpack``    turn the out region of a saved FC program into its (B, N) result
 ``vta verilog``   write the core as Verilog (``sim.verilog``)
 ``vta backends``  list the backends and whether each can be loaded
 
@@ -25,13 +26,13 @@ import json
 import os
 import sys
 
-from . import program, run, sweep, tools
+from . import program, run, saved, sweep, tools
 from .common import PROG, CliError, Formatter, error_json, stats_table
 
 __all__ = ["main", "build_parser", "version", "CliError", "stats_table", "COMMANDS"]
 
 #: The command modules, in the order ``vta --help`` lists them.
-COMMANDS = [run, program, tools, sweep]
+COMMANDS = [run, program, saved, tools, sweep]
 
 
 def version() -> str:

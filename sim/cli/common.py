@@ -80,8 +80,9 @@ _REGION_HELP = {
 
 def add_program_files(p, out_required: bool):
     """The region file options of ``vta exec`` and ``vta check``."""
-    p.add_argument("--insn", metavar="INSN.bin", required=True,
-                   help="instructions: 16 bytes each, little-endian (VTA's binary format)")
+    p.add_argument("--insn", metavar="INSN.bin",
+                   help="instructions: 16 bytes each, little-endian (VTA's binary format); "
+                        "needed unless a saved program DIR is given")
     for name, text in _REGION_HELP.items():
         p.add_argument(f"--{name}", metavar=f"{name.upper()}.bin", help=f"{name} region: {text}")
     p.add_argument("--out-init", metavar="OUT0.bin",

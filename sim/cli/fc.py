@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from sim.report import report
+from .saved import save_results
 from .common import (CliError, Formatter, add_backend, add_config, check, config, one_line, result_json,
                      run_backend, stats_table)
 
@@ -36,7 +37,9 @@ def register(subparsers) -> None:
                            "the SRAMs) or 'tutorial' (the seed tutorial's 256x256 blocks)")
     p_fc.add_argument("--seed", type=int, default=0, metavar="N", help="random seed of x and w (default 0)")
     p_fc.add_argument("--save", metavar="DIR",
-                      help="also write the compiled program as vta exec files (insn.bin, ...) in DIR")
+                      help="also write the compiled program in DIR (insn.bin, the region files, program.json: "
+                           "vta exec DIR, vta disasm DIR, vta check DIR take it back) and, after the run, "
+                           "expected.npy, result.npy and out.bin (vta unpack DIR OUT.bin)")
     add_config(p_fc)
     add_backend(p_fc)
     p_fc.set_defaults(func=run_fc)
@@ -77,6 +80,8 @@ def run_fc(args) -> int:
     res = run_backend(program, args)
     got, ref = fcp.unpack(res.out), fcp.reference()
     verified = bool(np.array_equal(got, ref))
+    if args.save:
+        save_results(args.save, ref, got, res.out)
     bad = np.argwhere(got != ref)
     shape = {"batch": args.batch, "in_features": args.in_features, "out_features": args.out_features}
     if args.json:
