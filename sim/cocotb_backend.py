@@ -118,7 +118,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     b = build(cfg, simulator, memory, mem_bytes=mem_bytes, latency=latency, waves=vcd is not None,
               design=design)
     job = run_job(b, cfg, layout, insn_count=program.n_insns, max_cycles=max_cycles, progress=progress,
-                  progress_total=estimate_cycles(program) if progress else None, vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed)
+                  progress_total=estimate_cycles(program) if progress else None,
+                  vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed)
     state, res, elapsed = job.state, job.result, job.elapsed
     counters = dict(state.counters)
     result = RunResult(

@@ -62,8 +62,9 @@ def add_backend(p):
     g.add_argument("--mem-latency", type=int, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show a progress line on stderr while a cycle-level backend runs "
-                        "(default: when stderr is a terminal)")
+                   help="show a progress line on stderr while a cycle-level backend runs: cycles so far "
+                        "of an estimated total and the time left, redrawn on a terminal, one line every "
+                        "few seconds on a pipe (default: when stderr is a terminal)")
     g.add_argument("--no-check", action="store_true",
                    help="skip the static program checker (to exercise the hardware's own error paths)")
     g.add_argument("--json", action="store_true",
