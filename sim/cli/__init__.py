@@ -26,13 +26,13 @@ import json
 import os
 import sys
 
-from . import program, run, saved, sweep, tools
+from . import plot, program, run, saved, sweep, tools
 from .common import PROG, CliError, Formatter, error_json, stats_table
 
 __all__ = ["main", "build_parser", "version", "CliError", "stats_table", "COMMANDS"]
 
 #: The command modules, in the order ``vta --help`` lists them.
-COMMANDS = [run, program, saved, tools, sweep]
+COMMANDS = [run, program, saved, tools, sweep, plot]
 
 
 def version() -> str:
