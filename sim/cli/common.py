@@ -8,6 +8,7 @@ import sys
 
 from hw.config import ConfigError, VTAConfig
 from hw.regs import FSIM_COUNTERS
+from sim.report import bus_bound
 from sim.result import BACKENDS, VTARunError
 
 __all__ = ["PROG", "CliError", "one_line", "Formatter", "add_config", "add_backend_name", "add_backend", "add_program_files",
@@ -204,6 +205,7 @@ def result_json(res, cfg) -> dict:
     """The JSON fields of a run's result."""
     return {"backend": res.backend, "cycles": res.cycles, "counters": dict(res.counters),
             "instructions": res.instructions, "uops": res.uops, "bus_bytes": cfg.bus_bytes,
+            "bus_bound_cycles": bus_bound(res.counters, res.instructions, cfg.bus_bytes),
             "wall_time": res.wall_time, "config": cfg.to_json()}
 
 

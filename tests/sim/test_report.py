@@ -93,3 +93,20 @@ def test_version(capsys):
         cli.build_parser().parse_args(["--version"])
     assert e.value.code == 0
     assert capsys.readouterr().out.strip() == f"vta {metadata.version('vta-amaranth')}"
+
+
+def test_run_fc_text_and_json_carry_the_bus_bound(capsys):
+    import json
+    from sim import cli
+    args = ["run", "fc", "--batch", "2", "--in-features", "64", "--out-features", "48", "--backend", "fsim"]
+    assert cli.main(args + ["--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    c = obj["counters"]
+    moved = c["inp_load_nbytes"] + c["wgt_load_nbytes"] + c["acc_load_nbytes"] + c["uop_load_nbytes"] \
+        + c["out_store_nbytes"]
+    assert obj["bus_bound_cycles"] == (moved + 16 * obj["instructions"]) / obj["bus_bytes"]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert f"Bus bound: {obj['bus_bound_cycles']:.0f} cycles ({moved} bytes moved" in out
+    for name in c:                                        # every counter fsim gives, with its meaning
+        assert f"  {name} " in out and regs.COUNTERS[name] in out
