@@ -54,8 +54,7 @@ def show_progress(simulator: str, path: Path, t0: float, total: int | None = Non
     import threading
     from sim.progress import Progress
     stop = threading.Event()
-    line = Progress(simulator, total)
-    line.t0 = t0
+    line = Progress(simulator, total, start=t0)
 
     def poll():
         while not stop.wait(0.5):

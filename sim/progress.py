@@ -31,17 +31,19 @@ class Progress:
         Seconds between outputs (default ``TTY_INTERVAL`` on a terminal, else ``PIPE_INTERVAL``).
     clock : callable, optional
         Seconds (default ``time.perf_counter``).
+    start : float, optional
+        When the run started, on ``clock`` (default: now).
     """
 
     def __init__(self, name: str, total: int | None = None, *, stream=None, interval: float | None = None,
-                 clock=time.perf_counter):
+                 clock=time.perf_counter, start: float | None = None):
         self.name, self.total = name, total
         self.stream = sys.stderr if stream is None else stream
         isatty = getattr(self.stream, "isatty", None)
         self.tty = bool(isatty and isatty())
         self.interval = (TTY_INTERVAL if self.tty else PIPE_INTERVAL) if interval is None else interval
         self.clock = clock
-        self.t0 = clock()
+        self.t0 = clock() if start is None else start
         self.last = None          # time of the last output
         self.shown = False
 

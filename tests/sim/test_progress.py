@@ -66,3 +66,18 @@ def test_amaranth_progress_lines_on_a_pipe(monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert abs(len(lines) - res.cycles // 100) <= 1        # one line per chunk of 100 cycles
     assert lines[0].startswith("amaranth: 100 cycles of about ") and "cycles/s" in lines[0]
+
+
+def test_cocotb_progress_polls_the_testbench_file(monkeypatch, capsys, tmp_path):
+    """The cocotb backends' poller reads the cycles the testbench writes and shows them against the
+    estimate."""
+    import time
+    from sim.cocotb_job import show_progress
+    monkeypatch.setattr(progress, "PIPE_INTERVAL", 0.0)
+    path = tmp_path / "progress.txt"
+    path.write_text("1234")
+    stop = show_progress("verilator", path, time.perf_counter() - 1.0, 5000)
+    time.sleep(1.2)
+    stop()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and lines[0].startswith("verilator: 1234 cycles of about 5000 (25%)"), lines
