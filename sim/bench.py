@@ -116,9 +116,9 @@ def add_arguments(p):
     p.add_argument("--fc-features", type=int, default=1024, metavar="K",
                    help="in and out features of the seed FC (default 1024, the tutorial's)")
     p.add_argument("--no-fc", action="store_true", help="skip the seed FC")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show each step and a progress line of each run on stderr (default: when stderr "
-                        "is a terminal; on a pipe one line every few seconds)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
+                   help="show each step and a progress line of each run on stderr (redrawn on a terminal, "
+                        "one line every few seconds on a pipe)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -127,7 +127,7 @@ def run(args) -> int:
     opts = {}
     if args.mem_latency is not None:
         opts["mem_latency"] = args.mem_latency
-    opts["progress"] = sys.stderr.isatty() if args.progress is None else args.progress
+    opts["progress"] = args.progress
     res = measure(args.backend, cfg, seed_fc=not args.no_fc, fc_features=args.fc_features, **opts)
     if args.json:
         print(json.dumps(res, indent=1))

@@ -4,7 +4,6 @@ program files, running a program on a backend, and the statistics table."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from hw.config import ConfigError, VTAConfig
 from hw.regs import FSIM_COUNTERS
@@ -62,10 +61,10 @@ def add_backend(p):
     g.add_argument("--vcd", metavar="FILE", help="write a waveform (cycle-level backends)")
     g.add_argument("--mem-latency", type=int, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
-    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="show a progress line on stderr while a cycle-level backend runs: cycles so far "
                         "of an estimated total and the time left, redrawn on a terminal, one line every "
-                        "few seconds on a pipe (default: when stderr is a terminal)")
+                        "few seconds on a pipe or file, nothing for a run shorter than that (default: on)")
     g.add_argument("--no-check", action="store_true",
                    help="skip the static program checker (to exercise the hardware's own error paths)")
     g.add_argument("--json", action="store_true",
@@ -168,7 +167,7 @@ def check(program):
 
 def backend_opts(args) -> dict:
     """The backend options of :func:`add_backend`'s arguments."""
-    opts = {"max_cycles": args.max_cycles, "progress": sys.stderr.isatty() if args.progress is None else args.progress, "vcd": args.vcd}
+    opts = {"max_cycles": args.max_cycles, "progress": args.progress, "vcd": args.vcd}
     if args.mem_latency is not None:
         opts["mem_latency"] = args.mem_latency
     return opts

@@ -81,3 +81,15 @@ def test_cocotb_progress_polls_the_testbench_file(monkeypatch, capsys, tmp_path)
     stop()
     lines = capsys.readouterr().err.splitlines()
     assert lines and lines[0].startswith("verilator: 1234 cycles of about 5000 (25%)"), lines
+
+
+def test_vta_run_shows_progress_on_a_pipe_by_default(monkeypatch, capsys):
+    from sim import cli
+    monkeypatch.setattr(progress, "PIPE_INTERVAL", 0.0)
+    monkeypatch.setattr(amaranth_backend, "CHUNK", 100)
+    args = ["run", "fc", "--batch", "1", "--in-features", "64", "--out-features", "64", "--backend", "amaranth"]
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "amaranth: 100 cycles of about" in err and "left" in err
+    assert cli.main(args + ["--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
