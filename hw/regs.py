@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Reg", "REGS", "REG_BY_NAME", "COUNTERS", "Counter", "COUNTER_TABLE", "COUNTER_BY_NAME", "FSIM_COUNTERS", "COUNTER_BASE", "counter_offset",
+__all__ = ["Reg", "REGS", "REG_BY_NAME", "COUNTERS", "Counter", "COUNTER_TABLE", "COUNTER_BY_NAME",
+           "FSIM_COUNTERS", "COUNTER_BASE", "counter_offset",
            "ErrorCode", "STALL_BITS", "UNIT_INDEX_REGS", "CONTROL_LAUNCH", "CONTROL_FINISHED",
            "STATUS_RUNNING", "STATUS_DONE", "STATUS_ERROR"]
 
