@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["Reg", "REGS", "REG_BY_NAME", "COUNTERS", "FSIM_COUNTERS", "COUNTER_BASE", "counter_offset",
+__all__ = ["Reg", "REGS", "REG_BY_NAME", "COUNTERS", "Counter", "COUNTER_TABLE", "COUNTER_BY_NAME",
+           "FSIM_COUNTERS", "COUNTER_BASE", "counter_offset",
            "ErrorCode", "STALL_BITS", "UNIT_INDEX_REGS", "CONTROL_LAUNCH", "CONTROL_FINISHED",
            "STATUS_RUNNING", "STATUS_DONE", "STATUS_ERROR", "COUNTER_INC_WIDTH", "ERROR_WIDTH",
            "STALL_WIDTH"]
@@ -71,41 +72,60 @@ FSIM_COUNTERS: tuple[str, ...] = (
     "out_store_nbytes", "gemm_counter", "alu_counter",
 )
 
-#: Every hardware counter, in register order, with its definition.  The functional model computes the
-#: first nine (``FSIM_COUNTERS`` and ``acc_wr_count``; ``cycle_count`` only on cycle-level backends).
-COUNTERS: dict[str, str] = {
-    "inp_load_nbytes":  "bytes of INP loaded: x_size*y_size*elem bytes per LOAD (padding not counted)",
-    "wgt_load_nbytes":  "bytes of WGT loaded, likewise",
-    "acc_load_nbytes":  "bytes of ACC loaded, likewise",
-    "uop_load_nbytes":  "bytes of micro-ops loaded, likewise",
-    "out_store_nbytes": "bytes stored: x_size*y_size*out elem bytes per STORE",
-    "gemm_counter":     "micro-op iterations of non-reset GEMMs: iter_out*iter_in*(uop_end-uop_bgn)",
-    "alu_counter":      "micro-op iterations of ALU instructions, likewise",
-    "acc_wr_count":     "accumulator element writes (GEMM incl. reset, ALU, LOAD ACC incl. padding)",
-    "cycle_count":      "cycles from launch to finish",
-    "fetch_busy":       "cycles fetch has instructions left to fetch or dispatch",
-    "load_busy":        "cycles the load module executes an instruction (token waits excluded)",
-    "compute_busy":     "cycles the compute module executes an instruction (token waits excluded)",
-    "store_busy":       "cycles the store module executes an instruction (token waits excluded)",
-    "overlap_load_compute":  "cycles load and compute are both busy",
-    "overlap_compute_store": "cycles compute and store are both busy",
-    "overlap_all":      "cycles load, compute and store are all busy",
-    "load_wait_g2l":    "cycles load waits to pop a g2l token",
-    "load_wait_l2g":    "cycles load waits to push an l2g token (queue full)",
-    "compute_wait_l2g": "cycles compute waits to pop an l2g token",
-    "compute_wait_s2g": "cycles compute waits to pop an s2g token",
-    "compute_wait_g2l": "cycles compute waits to push a g2l token (queue full)",
-    "compute_wait_g2s": "cycles compute waits to push a g2s token (queue full)",
-    "store_wait_g2s":   "cycles store waits to pop a g2s token",
-    "store_wait_s2g":   "cycles store waits to push an s2g token (queue full)",
-    "axi_read_beats":   "data beats read on the memory bus (R handshakes)",
-    "axi_write_beats":  "data beats written on the memory bus (W handshakes)",
-    "gemm_active":      "cycles the GEMM core issues a micro-op",
-    "alu_active":       "cycles the tensor ALU issues a micro-op",
-}
+
+@dataclass(frozen=True)
+class Counter:
+    """One 64-bit performance counter: its register ``offset`` (low word; the high word follows at +4),
+    the ``unit`` it counts, a one-line meaning, and ``per_cycle``: at most one per cycle, so the report
+    shows it as a share of ``cycle_count``."""
+    name: str
+    offset: int
+    unit: str
+    doc: str
+    per_cycle: bool = False
+
 
 COUNTER_BASE = 0x100
 
+#: Every hardware counter, in register order (each 8 bytes from ``COUNTER_BASE``), with its unit and
+#: meaning: the one definition of the counters.  The functional model computes the first eight
+#: (``FSIM_COUNTERS`` and ``acc_wr_count``); ``cycle_count`` and the rest only cycle-level backends.
+COUNTER_TABLE: tuple[Counter, ...] = tuple(
+    Counter(name, COUNTER_BASE + 8 * i, unit, doc, per_cycle) for i, (name, unit, per_cycle, doc) in enumerate((
+        ("inp_load_nbytes",  "bytes", False, "bytes of INP loaded: x_size*y_size*elem bytes per LOAD (padding not counted)"),
+        ("wgt_load_nbytes",  "bytes", False, "bytes of WGT loaded, likewise"),
+        ("acc_load_nbytes",  "bytes", False, "bytes of ACC loaded, likewise"),
+        ("uop_load_nbytes",  "bytes", False, "bytes of micro-ops loaded, likewise"),
+        ("out_store_nbytes", "bytes", False, "bytes stored: x_size*y_size*out elem bytes per STORE"),
+        ("gemm_counter",     "micro-ops", False, "micro-op iterations of non-reset GEMMs: iter_out*iter_in*(uop_end-uop_bgn)"),
+        ("alu_counter",      "micro-ops", False, "micro-op iterations of ALU instructions, likewise"),
+        ("acc_wr_count",     "writes", False, "accumulator element writes (GEMM incl. reset, ALU, LOAD ACC incl. padding)"),
+        ("cycle_count",      "cycles", False, "cycles from launch to finish"),
+        ("fetch_busy",       "cycles", True, "cycles fetch has instructions left to fetch or dispatch"),
+        ("load_busy",        "cycles", True, "cycles the load module executes an instruction (token waits excluded)"),
+        ("compute_busy",     "cycles", True, "cycles the compute module executes an instruction (token waits excluded)"),
+        ("store_busy",       "cycles", True, "cycles the store module executes an instruction (token waits excluded)"),
+        ("overlap_load_compute",  "cycles", True, "cycles load and compute are both busy"),
+        ("overlap_compute_store", "cycles", True, "cycles compute and store are both busy"),
+        ("overlap_all",      "cycles", True, "cycles load, compute and store are all busy"),
+        ("load_wait_g2l",    "cycles", True, "cycles load waits to pop a g2l token"),
+        ("load_wait_l2g",    "cycles", True, "cycles load waits to push an l2g token (queue full)"),
+        ("compute_wait_l2g", "cycles", True, "cycles compute waits to pop an l2g token"),
+        ("compute_wait_s2g", "cycles", True, "cycles compute waits to pop an s2g token"),
+        ("compute_wait_g2l", "cycles", True, "cycles compute waits to push a g2l token (queue full)"),
+        ("compute_wait_g2s", "cycles", True, "cycles compute waits to push a g2s token (queue full)"),
+        ("store_wait_g2s",   "cycles", True, "cycles store waits to pop a g2s token"),
+        ("store_wait_s2g",   "cycles", True, "cycles store waits to push an s2g token (queue full)"),
+        ("axi_read_beats",   "beats", True, "data beats read on the memory bus (R handshakes)"),
+        ("axi_write_beats",  "beats", True, "data beats written on the memory bus (W handshakes)"),
+        ("gemm_active",      "cycles", True, "cycles the GEMM core issues a micro-op"),
+        ("alu_active",       "cycles", True, "cycles the tensor ALU issues a micro-op"),
+    )))
+
+COUNTER_BY_NAME: dict[str, Counter] = {c.name: c for c in COUNTER_TABLE}
+
+#: Every counter's name and meaning, in register order (a view of ``COUNTER_TABLE``).
+COUNTERS: dict[str, str] = {c.name: c.doc for c in COUNTER_TABLE}
 #: Width of each counter's per-cycle increment in the hardware (1 = a strobe); ``cycle_count`` counts
 #: every cycle of a run and has none.
 COUNTER_INC_WIDTH: dict[str, int] = {
@@ -116,7 +136,7 @@ COUNTER_INC_WIDTH: dict[str, int] = {
 
 def counter_offset(name: str) -> int:
     """Byte offset of the low word of counter ``name`` (the high word follows at +4)."""
-    return COUNTER_BASE + 8 * list(COUNTERS).index(name)
+    return COUNTER_BY_NAME[name].offset
 
 
 #: Width of the error code in the hardware.

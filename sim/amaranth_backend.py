@@ -17,6 +17,8 @@ from amaranth.sim import Simulator
 from .axil import AxiLiteDriver
 from .host import VTAHost, cycle_bound
 from .memimage import MemImage
+from .progress import Progress
+from .report import estimate_cycles
 from .result import RunResult
 from .simtop import SimTop, latencies
 
@@ -216,17 +218,12 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     states = []
 
     async def bench(ctx):
-        t0 = time.perf_counter()
-
-        def show(cycles):
-            print(f"\ramaranth: {cycles} cycles ({cycles / (time.perf_counter() - t0):.0f} cycles/s)",
-                  end="", file=sys.stderr, flush=True)
-
+        line = Progress("amaranth", estimate_cycles(program)) if progress else None
         host = VTAHost(SimLink(ctx, dut), clock=time.perf_counter)
         state = await host.run(img, program.n_insns, bound, chunk=CHUNK,
-                               on_progress=show if progress else None)
+                               on_progress=line.update if progress else None)
         if progress:
-            print(file=sys.stderr)
+            line.close()
         states.append(state)
 
     sim.add_testbench(bench)

@@ -11,7 +11,9 @@ memory latency, pipeline fill, FINISH) cancel:
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -20,6 +22,7 @@ from hw.config import VTAConfig
 from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, MemInsn, MemType, Opcode, Uop,
                     encode_insns, encode_uops)
 from sw.program import Program
+from .report import bus_bound_cycles   # re-exported: its home is sim.report
 
 __all__ = ["add_arguments", "run", "measure", "bus_bound_cycles"]
 
@@ -54,16 +57,8 @@ def _store(cfg, n):
                                   x_stride=n)], out_elems=n)
 
 
-def bus_bound_cycles(result, cfg: VTAConfig) -> float:
-    """The memory-bus bound of a run: every byte it loaded and stored, and its instructions, over the
-    bus width in bytes (no run can take fewer cycles)."""
-    moved = sum(result.counters[c] for c in ("inp_load_nbytes", "wgt_load_nbytes", "acc_load_nbytes",
-                                             "uop_load_nbytes", "out_store_nbytes"))
-    return (moved + 16 * result.instructions) / cfg.bus_bytes
-
-
-def _rate(runner, make, small, large, work):
-    a, b = runner(make(small)), runner(make(large))
+def _rate(runner, make, small, large, work, what):
+    a, b = runner(make(small), what), runner(make(large))
     return (work(b) - work(a)) / (b.cycles - a.cycles)
 
 
@@ -72,20 +67,27 @@ def measure(backend: str = "amaranth", config: VTAConfig | None = None, *, seed_
     """Run the micro-benchmarks (and the seed FC) on ``backend``; return the figures."""
     from . import backends
     cfg = config or VTAConfig()
-    runner = lambda p: backends.run(p, backend, **opts)
+    steps = 5 if seed_fc else 4
+    done = [0]
+
+    def runner(p, what=None):
+        if what and opts.get("progress"):
+            done[0] += 1
+            print(f"bench: {what} ({done[0]} of {steps})", file=sys.stderr, flush=True)
+        return backends.run(p, backend, **opts)
     beats_per_elem = lambda eb: max(eb // cfg.bus_bytes, 1)
     out = {"backend": backend, "config": cfg.name}
     n_small, n_large = 64, 1024
     out["gemm_uops_per_cycle"] = _rate(runner, lambda n: _gemm(cfg, n), n_small, n_large,
-                                       lambda r: r.counters["gemm_counter"])
+                                       lambda r: r.counters["gemm_counter"], "GEMM micro-ops per cycle")
     out["alu_uops_per_cycle"] = _rate(runner, lambda n: _alu(cfg, n), n_small, n_large,
-                                      lambda r: r.counters["alu_counter"])
+                                      lambda r: r.counters["alu_counter"], "ALU micro-ops per cycle")
     wgt_small, wgt_large = 16, min(256, cfg.wgt_depth)
     out["load_beats_per_cycle"] = _rate(runner, lambda n: _load(cfg, n), wgt_small, wgt_large,
-                                        lambda r: r.counters["wgt_load_nbytes"] / cfg.bus_bytes)
+                                        lambda r: r.counters["wgt_load_nbytes"] / cfg.bus_bytes, "LOAD beats per cycle")
     st_small, st_large = 16, min(1024, cfg.out_depth)
     out["store_beats_per_cycle"] = _rate(runner, lambda n: _store(cfg, n), st_small, st_large,
-                                         lambda r: r.counters["out_store_nbytes"] / cfg.bus_bytes)
+                                         lambda r: r.counters["out_store_nbytes"] / cfg.bus_bytes, "STORE beats per cycle")
     if seed_fc:
         from sw.fc import build_fc
         rng = np.random.default_rng(0)
@@ -94,7 +96,7 @@ def measure(backend: str = "amaranth", config: VTAConfig | None = None, *, seed_
         w = rng.integers(-128, 128, (n, k), dtype=np.int8)
         fc = build_fc(x, w, shift=8, clip=(0, 127), schedule="tutorial", config=cfg)
         t0 = time.perf_counter()
-        r = runner(fc.program)
+        r = runner(fc.program, f"the seed FC {k}x{n}")
         wall = time.perf_counter() - t0
         bound = bus_bound_cycles(r, cfg)
         out["seed_fc"] = {
@@ -118,6 +120,9 @@ def add_arguments(p):
     p.add_argument("--fc-features", type=positive_int, default=1024, metavar="K",
                    help="in and out features of the seed FC (default 1024, the tutorial's)")
     p.add_argument("--no-fc", action="store_true", help="skip the seed FC")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=False,
+                   help="show each step and a progress line of each run on stderr (redrawn on a terminal, "
+                        "one line every few seconds on a pipe)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -126,6 +131,7 @@ def run(args) -> int:
     opts = {}
     if args.mem_latency is not None:
         opts["mem_latency"] = args.mem_latency
+    opts["progress"] = args.progress
     res = measure(args.backend, cfg, seed_fc=not args.no_fc, fc_features=args.fc_features, **opts)
     if args.json:
         print(json.dumps(res, indent=1))

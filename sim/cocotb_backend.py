@@ -41,6 +41,7 @@ from sim.cocotb_build import DEFAULT_MEM_BYTES, MEMORIES, build, check_simulator
 from sim.cocotb_job import run_job
 from sim.host import cycle_bound
 from sim.memimage import MemImage
+from sim.report import estimate_cycles
 from sim.result import RunResult
 from sim.simtop import latencies
 
@@ -123,6 +124,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     b = build(cfg, simulator, memory, mem_bytes=mem_bytes, latency=latency, waves=vcd is not None,
               design=design)
     job = run_job(b, cfg, layout, insn_count=program.n_insns, max_cycles=max_cycles, progress=progress,
+                  progress_total=estimate_cycles(program) if progress else None,
                   vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed)
     state, res, elapsed = job.state, job.result, job.elapsed
     counters = dict(state.counters)

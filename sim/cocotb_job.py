@@ -48,12 +48,13 @@ class JobOutcome:
     elapsed: float
 
 
-def show_progress(simulator: str, path: Path, t0: float):
-    """Show the testbench's progress file on stderr (a thread polling it); returns the stop function."""
-    import sys
+def show_progress(simulator: str, path: Path, t0: float, total: int | None = None):
+    """Show the testbench's progress file on stderr (a thread polling it, a ``sim.progress.Progress``
+    against the estimate ``total``); returns the stop function."""
     import threading
+    from sim.progress import Progress
     stop = threading.Event()
-    shown = [False]
+    line = Progress(simulator, total, start=t0)
 
     def poll():
         while not stop.wait(0.5):
@@ -61,10 +62,7 @@ def show_progress(simulator: str, path: Path, t0: float):
                 cycles = int(path.read_text())
             except (OSError, ValueError):
                 continue
-            rate = cycles / max(time.perf_counter() - t0, 1e-9)
-            print(f"\r{simulator}: {cycles} cycles ({rate:.0f} cycles/s)", end="", file=sys.stderr,
-                  flush=True)
-            shown[0] = True
+            line.update(cycles)
 
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
@@ -72,13 +70,12 @@ def show_progress(simulator: str, path: Path, t0: float):
     def finish():
         stop.set()
         thread.join()
-        if shown[0]:
-            print(file=sys.stderr)
+        line.close()
     return finish
 
 
 def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles: int, progress: bool = False,
-            vcd: str | os.PathLike | None = None, memory: str = "simtop", mem_bytes: int = 0,
+            progress_total: int | None = None, vcd: str | os.PathLike | None = None, memory: str = "simtop", mem_bytes: int = 0,
             pause: float = 0.0, seed: int = 0) -> JobOutcome:
     """Run one job on the built model ``b``: write the job directory, run the testbench, read it back.
 
@@ -117,7 +114,8 @@ def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles:
         log = jobdir / "sim.log"
         runner = make_runner(simulator)
         t0 = time.perf_counter()
-        stop_progress = show_progress(simulator, jobdir / "progress.txt", t0) if progress else None
+        stop_progress = show_progress(simulator, jobdir / "progress.txt", t0,
+                                      progress_total) if progress else None
         try:
             runner.test(test_module=TB_MODULE, hdl_toplevel=b.toplevel, hdl_toplevel_lang="verilog",
                         build_dir=b.directory,

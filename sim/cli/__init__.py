@@ -7,6 +7,7 @@ Subcommands
 ``vta exec``      run a raw VTA program given as binary files (one per DRAM region)
 ``vta check``     run only the static checker on such files
 ``vta disasm``    print the instructions and micro-ops of a binary program
+``vta unpack``    turn the out region of a saved FC program into its (B, N) result
 ``vta verilog``   write the core as Verilog (``sim.verilog``)
 ``vta backends``  list the backends and whether each can be loaded
 
@@ -26,14 +27,23 @@ import json
 import os
 import sys
 
-from . import plot, program, run, sweep, tools
+from . import plot, program, run, saved, sweep, tools
 from .common import (EXIT_INTERNAL, EXIT_REFUSED, PROG, CliError, Formatter, Parser, error_json,
                      exit_codes_text, one_line, stats_table)
 
-__all__ = ["main", "build_parser", "CliError", "stats_table", "COMMANDS"]
+__all__ = ["main", "build_parser", "version", "CliError", "stats_table", "COMMANDS"]
 
 #: The command modules, in the order ``vta --help`` lists them.
-COMMANDS = [run, program, tools, sweep, plot]
+COMMANDS = [run, program, saved, tools, sweep, plot]
+
+
+def version() -> str:
+    """The installed vta-amaranth package's version (its metadata), or a note that it is not installed."""
+    from importlib import metadata
+    try:
+        return metadata.version("vta-amaranth")
+    except metadata.PackageNotFoundError:
+        return "(version unknown: the vta-amaranth package is not installed; pip install -e .)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=exit_codes_text() + "\n"
                "Reproduce the seed tutorial:  vta run fc --batch 1 --in-features 1024 "
                "--out-features 1024 --shift 8 --clip 0 127 --schedule tutorial")
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}",
+                        help="print the version of the vta-amaranth package and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.register(subparsers)

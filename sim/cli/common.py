@@ -12,6 +12,7 @@ import tempfile
 from hw.config import ConfigError, VTAConfig
 from hw.interfaces import ADDR_WIDTH
 from hw.regs import ErrorCode, FSIM_COUNTERS
+from sim.report import bus_bound
 from sim.result import BACKENDS, VTARunError
 
 __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "EXIT_BOUND",
@@ -157,9 +158,10 @@ def add_backend(p):
                         ".fst on icarus (cycle-level backends only)")
     g.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
-    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show a progress line on stderr while a cycle-level backend runs "
-                        "(default: when stderr is a terminal)")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="show a progress line on stderr while a cycle-level backend runs: cycles so far "
+                        "of an estimated total and the time left, redrawn on a terminal, one line every "
+                        "few seconds on a pipe or file, nothing for a run shorter than that (default: on)")
     g.add_argument("--no-check", action="store_true",
                    help="skip the static program checker (to exercise the hardware's own error paths)")
     g.add_argument("--json", action="store_true",
@@ -176,8 +178,9 @@ _REGION_HELP = {
 
 def add_program_files(p, out_required: bool):
     """The region file options of ``vta exec`` and ``vta check``."""
-    p.add_argument("--insn", metavar="INSN.bin", required=True,
-                   help="instructions: 16 bytes each, little-endian (VTA's binary format)")
+    p.add_argument("--insn", metavar="INSN.bin",
+                   help="instructions: 16 bytes each, little-endian (VTA's binary format); "
+                        "needed unless a saved program DIR is given")
     for name, text in _REGION_HELP.items():
         p.add_argument(f"--{name}", metavar=f"{name.upper()}.bin", help=f"{name} region: {text}")
     p.add_argument("--out-init", metavar="OUT0.bin",
@@ -384,6 +387,7 @@ def result_json(res, cfg) -> dict:
     """The JSON fields of a run's result."""
     return {"backend": res.backend, "cycles": res.cycles, "counters": dict(res.counters),
             "instructions": res.instructions, "uops": res.uops, "bus_bytes": cfg.bus_bytes,
+            "bus_bound_cycles": bus_bound(res.counters, res.instructions, cfg.bus_bytes),
             "wall_time": res.wall_time, "config": cfg.to_json()}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+from sim.report import report
+from .saved import save_results
 from .common import (CliError, Formatter, add_backend, add_config, backend_opts, check, check_fits,
                      config, nonneg_int, one_line, positive_int, result_json, run_backend, stats_table)
 
@@ -36,7 +38,9 @@ def register(subparsers) -> None:
                            "the SRAMs) or 'tutorial' (the seed tutorial's 256x256 blocks)")
     p_fc.add_argument("--seed", type=nonneg_int, default=0, metavar="N", help="random seed of x and w (default 0)")
     p_fc.add_argument("--save", metavar="DIR",
-                      help="also write the compiled program as vta exec files (insn.bin, ...) in DIR")
+                      help="also write the compiled program in DIR (insn.bin, the region files, program.json: "
+                           "vta exec DIR, vta disasm DIR, vta check DIR take it back) and, after the run, "
+                           "expected.npy, result.npy and out.bin (vta unpack DIR OUT.bin)")
     add_config(p_fc)
     add_backend(p_fc)
     p_fc.set_defaults(func=run_fc)
@@ -81,6 +85,8 @@ def run_fc(args) -> int:
     res = run_backend(program, args, opts)
     got, ref = fcp.unpack(res.out), fcp.reference()
     verified = bool(np.array_equal(got, ref))
+    if args.save:
+        save_results(args.save, ref, got, res.out)
     bad = np.argwhere(got != ref)
     shape = {"batch": args.batch, "in_features": args.in_features, "out_features": args.out_features}
     if args.json:
@@ -95,6 +101,7 @@ def run_fc(args) -> int:
               f"schedule {args.schedule}, backend {res.backend}, configuration {cfg.name}")
         print(f"{res.instructions} instructions, {res.uops} micro-ops, {res.wall_time:.3f} s")
         print(stats_table(res.counters, res.cycles))
+        print(report(res.counters, res.cycles, res.instructions, cfg.bus_bytes))
         if verified:
             print("Result matches numpy: yes")
         else:

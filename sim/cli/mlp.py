@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 
+from ..report import report
 from ..result import VTARunError
 from .common import CliError, add_backend, add_config, backend_opts, one_line, run_error
 
@@ -107,11 +108,11 @@ def cmd_run_mlp(args) -> int:
     if args.json:
         print(json.dumps(rep))
     else:
-        print(_text(rep, cfg.name))
+        print(_text(rep, cfg.name, cfg.bus_bytes))
     return 0 if rep["logits_equal"] else 1
 
 
-def _text(rep: dict, cfg_name: str) -> str:
+def _text(rep: dict, cfg_name: str, bus_bytes: int) -> str:
     shape = "-".join(str(s) for s in rep["shape"])
     lines = [f"MLP {shape} on {rep['dataset']}: {rep['images']} test images in batches of {rep['batch']}, "
              f"backend {rep['backend']}, configuration {cfg_name}",
@@ -130,4 +131,10 @@ def _text(rep: dict, cfg_name: str) -> str:
                      f"{ratio:>6} {'yes' if l['out_region_exact'] else 'NO'}")
     if rep["cycles"] is not None:
         lines.append(f"total {rep['cycles']} cycles, {rep['wall_time']:.1f} s")
+    total = {}
+    for l in rep["layers"]:
+        for k, v in l["counters"].items():
+            total[k] = total.get(k, 0) + v
+    lines.append("All layers and batches together:")
+    lines.append(report(total, rep["cycles"], sum(l["instructions"] for l in rep["layers"]), bus_bytes))
     return "\n".join(lines)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+from sim.report import report
 from .common import (CliError, Formatter, add_backend, add_config, add_max_uops, add_program_files, backend_opts,
                      check, config, load_program, output_path, read, result_json, run_backend,
                      stats_table, write_atomic)
+from .saved import add_program_dir, load_dir, program_of
 
 __all__ = ["register", "exec_program", "check_program", "disasm"]
 
@@ -21,6 +23,7 @@ def register(subparsers) -> None:
                     "inside its region.  The program is checked statically first (--no-check skips it).\n"
                     "OUT.bin receives the whole out region (N elements, starting from OUT0.bin where given)\n"
                     "after a successful run.")
+    add_program_dir(p_exec)
     add_program_files(p_exec, out_required=True)
     add_config(p_exec)
     add_backend(p_exec)
@@ -30,6 +33,7 @@ def register(subparsers) -> None:
         "check", help="check a raw VTA program statically (SRAM and DRAM ranges, illegal instructions)",
         description="Run the static checker on a program given as binary files, as vta exec does "
                     "before running it.")
+    add_program_dir(p_check)
     add_program_files(p_check, out_required=False)
     add_config(p_check)
     add_max_uops(p_check)
@@ -38,9 +42,10 @@ def register(subparsers) -> None:
     p_dis = subparsers.add_parser(
         "disasm", help="print the instructions and micro-ops of a binary program",
         description="Print one line per instruction (index, the decoded instruction, the queue fetch "
-                    "dispatches it to), then the micro-ops.")
-    p_dis.add_argument("insn", metavar="INSN.bin", help="instructions, 16 bytes each")
-    p_dis.add_argument("--uop", metavar="UOP.bin", help="micro-ops, 4 bytes each")
+                    "dispatches it to), then the micro-ops.  INSN.bin may be a saved program directory "
+                    "(vta run fc --save DIR): its insn.bin, uop.bin and configuration.")
+    p_dis.add_argument("insn", metavar="INSN.bin|DIR", help="instructions, 16 bytes each, or a saved program directory")
+    p_dis.add_argument("--uop", metavar="UOP.bin", help="micro-ops, 4 bytes each (default: a DIR's uop.bin)")
     add_config(p_dis)
     p_exec.set_defaults(func=exec_program)
     p_check.set_defaults(func=check_program)
@@ -49,8 +54,8 @@ def register(subparsers) -> None:
 
 def exec_program(args) -> int:
     output_path(args.out, "--out")
-    cfg = config(args.config)
-    program = load_program(args, cfg)
+    program = program_of(args)
+    cfg = program.config
     opts = backend_opts(args)
     if not args.no_check:
         check(program, args)
@@ -63,12 +68,12 @@ def exec_program(args) -> int:
         print(f"{res.instructions} instructions, {res.uops} micro-ops on {res.backend}, "
               f"{res.wall_time:.3f} s; wrote {len(res.out)} bytes to {args.out}")
         print(stats_table(res.counters, res.cycles))
+        print(report(res.counters, res.cycles, res.instructions, cfg.bus_bytes))
     return 0
 
 
 def check_program(args) -> int:
-    cfg = config(args.config)
-    program = load_program(args, cfg)
+    program = program_of(args)
     check(program, args)
     print(f"ok: {program.n_insns} instructions, {program.n_uops} micro-ops")
     return 0
@@ -77,14 +82,18 @@ def check_program(args) -> int:
 def disasm(args) -> int:
     from hw.isa import Opcode, decode_insn, decode_uops
     from hw.isa import illegal_reason, module_of
-    cfg = config(args.config)
-    data = read(args.insn, "instruction")
+    if os.path.isdir(args.insn):
+        program = load_dir(args.insn, args.config)
+        cfg, data, uops = program.config, program.insns, program.uop
+    else:
+        cfg = config(args.config)
+        data = read(args.insn, "instruction")
+        uops = b""
     if len(data) % 16:
         raise CliError(f"{args.insn}: {len(data)} bytes is not a multiple of 16 "
                        f"(an instruction is 16 bytes)")
     if not data:
         raise CliError(f"{args.insn}: the instruction file is empty")
-    uops = b""
     if args.uop is not None:
         uops = read(args.uop, "--uop")
         if len(uops) % 4:

@@ -61,3 +61,18 @@ def test_exec_error_is_one_line(verilator, capsys, tmp_path):
     assert rc == 3 and len(lines) == 1 and "verilator: deadlock" in lines[0]
     assert "deadlock" in lines[0] and f"instruction {exp.index}" in lines[0]
     assert not (tmp_path / "out.bin").exists()
+
+
+def test_saved_program_round_trip_on_verilator(verilator, capsys, tmp_path):
+    """vta run fc --save D on verilator, then vta exec D and vta unpack D reproduce the saved result."""
+    d, o = tmp_path / "D", tmp_path / "o.bin"
+    rc, _, err = vta(capsys, "run", "fc", "--batch", 3, "--in-features", 40, "--out-features", 24,
+                     "--shift", 4, "--backend", verilator, "--save", d, "--no-progress")
+    assert rc == 0, err
+    rc, _, err = vta(capsys, "exec", d, "--out", o, "--backend", verilator, "--no-progress")
+    assert rc == 0, err
+    assert o.read_bytes() == (d / "out.bin").read_bytes()
+    rc, out, err = vta(capsys, "unpack", d, o)
+    assert rc == 0, err
+    np.testing.assert_array_equal(np.loadtxt(out.splitlines(), dtype=np.int64).reshape(3, 24),
+                                  np.load(d / "expected.npy"))

@@ -18,8 +18,10 @@ def test_vta_bench_prints_the_figures(capsys, tmp_path):
     import json
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps(SMALL.to_json()))
-    assert cli.main(["bench", "--config", str(cfg), "--fc-features", "64"]) == 0
-    out = capsys.readouterr().out
+    assert cli.main(["bench", "--config", str(cfg), "--fc-features", "64", "--progress"]) == 0
+    out, err = capsys.readouterr()
+    steps = [l for l in err.splitlines() if l.startswith("bench: ")]
+    assert steps[0] == "bench: GEMM micro-ops per cycle (1 of 5)" and steps[-1] == "bench: the seed FC 64x64 (5 of 5)"
     for label in ("GEMM micro-ops per cycle", "ALU micro-ops per cycle", "LOAD WGT beats per cycle",
                   "seed FC 64x64", "cycles/s"):
         assert label in out

@@ -136,6 +136,9 @@ def test_cli_run_mlp_json(capsys, model):
 def test_cli_run_mlp_text_and_refusals(capsys, tmp_path):
     rc, out = _vta(capsys, "mlp", "--backend", "fsim", "--images", "20", "--batch", "8")
     assert rc == 0 and "core logits equal the int8 model's: yes" in out and "20 test images" in out
+    # the counters of every layer and batch, summed, with their meaning
+    gemm = next(l for l in out.splitlines() if l.split()[:1] == ["gemm_counter"])
+    assert "micro-op iterations" in gemm and int(gemm.split()[1]) > 0 and "Bus bound:" in out
     for argv, frag in ((["--images", "0"], "--images 0 must be"),
                        (["--batch", "0"], "--batch 0 must be"),
                        (["--model", str(tmp_path / "none.npz")], "cannot read the model"),
