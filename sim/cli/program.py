@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from sim.report import report
 from .common import (CliError, Formatter, add_backend, add_config, add_max_uops, add_program_files, backend_opts,
