@@ -1,0 +1,271 @@
+"""The bounds of an FC layer on VTA, and the cost model the default FC schedule chooses its tiles by.
+
+:func:`fc_bounds` is the one definition of the two lower bounds of ``epilogue(x · wᵀ)`` (B×K by N×K):
+
+* **bus bound**: every operand byte crosses the memory bus once, ``(K·N + B·K + B·N) / bus bytes`` cycles
+  (int8 weights, inputs and outputs);
+* **ISA bound**: the micro-ops the compute module issues one per cycle, in sequence,
+  ``⌈B/BATCH⌉·⌈K/BLOCK_IN⌉·⌈N/BLOCK_OUT⌉`` GEMM plus ``⌈B/BATCH⌉·⌈N/BLOCK_OUT⌉`` for the accumulator
+  reset and for each epilogue ALU instruction.
+
+No schedule runs faster than the larger of the two.
+
+:func:`choose_tiling` picks the default schedule's tiles: for each candidate tiling (batch, output and
+input blocks per tile, weight buffer slots, input resident or streamed) :func:`predict_cycles` plays the
+schedule's three pipeline stages step by step (load, compute, store, the token waits between them and
+the slots they free), with the first load and the last epilogue and store in the count, and the
+candidate with the fewest predicted cycles wins (ties: fewer instructions, then the earlier candidate,
+so the choice is deterministic).  The per-instruction costs in :data:`COSTS` were measured on the
+cycle-level backends (``vta bench --fc-table`` prints prediction and measurement side by side).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hw.config import VTAConfig
+from sw.pack import n_blocks
+from sw.uops import MAX_LOOP_EXTENT
+
+__all__ = ["FCBounds", "fc_bounds", "Tiling", "COSTS", "predict_cycles", "choose_tiling",
+           "fill_order"]
+
+#: The most weight buffer slots the default schedule rotates through.
+MAX_WGT_SLOTS = 8
+
+
+@dataclass(frozen=True)
+class FCBounds:
+    """The two lower bounds of an FC layer, in cycles, and their larger."""
+    bus: float
+    isa: int
+
+    @property
+    def bound(self) -> float:
+        return max(self.bus, self.isa)
+
+    def ratio(self, cycles) -> float:
+        """``cycles`` over the larger bound."""
+        return cycles / self.bound
+
+    def as_dict(self) -> dict:
+        return {"bus_bound_cycles": round(self.bus, 2), "isa_bound_cycles": self.isa,
+                "bound_cycles": round(self.bound, 2)}
+
+
+def fc_bounds(batch: int, in_features: int, out_features: int, cfg: VTAConfig | None = None,
+              n_alu: int = 0) -> FCBounds:
+    """The bus and ISA bounds of an FC layer of ``batch`` × ``in_features`` → ``out_features`` with
+    ``n_alu`` epilogue ALU instructions (:func:`sw.fc.epilogue_ops`) on configuration ``cfg``."""
+    cfg = cfg or VTAConfig()
+    B, K, N = batch, in_features, out_features
+    bus = (K * N + B * K + B * N) / cfg.bus_bytes
+    bb, kb, nb = n_blocks(B, cfg.batch), n_blocks(K, cfg.block_in), n_blocks(N, cfg.block_out)
+    isa = bb * kb * nb + bb * nb * (1 + n_alu)
+    return FCBounds(bus, isa)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """A tiling of the default schedule, in blocks.
+
+    Members
+    -------
+    tb, tn, tk : int       batch, output and input blocks per tile (the last tile of each may be smaller)
+    resident : bool        the input rows of a batch tile stay in inp SRAM for all its output tiles
+                           (loaded piece by piece along the first output tile); else streamed per step
+    wgt_slots : int        weight (and streamed input) buffer slots the steps rotate through
+    inp_regions : int      resident input regions (2 when batch tiles alternate)
+    acc_slots : int        accumulator slots the output tiles alternate between
+    nbt, ntn, nkt : int    tile counts
+    """
+    tb: int
+    tn: int
+    tk: int
+    resident: bool
+    wgt_slots: int
+    inp_regions: int
+    acc_slots: int
+    nbt: int
+    ntn: int
+    nkt: int
+
+    @property
+    def n_steps(self) -> int:
+        return self.nbt * self.ntn * self.nkt
+
+    @property
+    def n_tiles(self) -> int:
+        return self.nbt * self.ntn
+
+
+#: Per-instruction costs of the cost model, in cycles beyond the data it moves or the micro-ops it
+#: issues: a load's memory round trip and set-up, a GEMM/ALU instruction's pipeline fill, a store's.
+#: ``row`` is the fewest cycles a DMA row (one burst) takes, however few beats it has.
+COSTS = {"load": 24, "gemm": 8, "alu": 8, "store": 25, "start": 30, "row": 5}
+
+
+def _split(total: int, size: int) -> list[int]:
+    n = n_blocks(total, size)
+    return [size] * (n - 1) + [total - size * (n - 1)]
+
+
+def fill_order(t: Tiling, d) -> list:
+    """The steps of tiling ``t`` over ``d`` (``bb, kb, nb`` blocks) in program order:
+    ``(tile index, bt, nt, kt, b0, tb, n0, tn, k0, tk)`` per step."""
+    out = []
+    tile = 0
+    for bt, tb in enumerate(_split(d.bb, t.tb)):
+        for nt, tn in enumerate(_split(d.nb, t.tn)):
+            for kt, tk in enumerate(_split(d.kb, t.tk)):
+                out.append((tile, bt, nt, kt, bt * t.tb, tb, nt * t.tn, tn, kt * t.tk, tk))
+            tile += 1
+    return out
+
+
+def _beats(cfg: VTAConfig, row_bytes: int, rows: int) -> int:
+    """Cycles a DMA of ``rows`` rows of ``row_bytes`` each keeps the bus busy."""
+    return rows * max(n_blocks(row_bytes, cfg.bus_bytes), COSTS["row"])
+
+
+def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0,
+                   costs: dict | None = None) -> int:
+    """Cycles the default schedule with tiling ``t`` takes on ``d`` blocks, by playing its pipeline:
+    each step's loads wait for the GEMM that last used their slot, each GEMM for its loads, each reset
+    for the store of the tile that last used its acc slot, each store for its tile's epilogue."""
+    c = costs or COSTS
+    S, A = t.wgt_slots, t.acc_slots
+    ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
+    gemm_done: list[int] = []
+    store_done: list[int] = []
+    load_free = store_free = c["start"]
+    comp = c["start"] + (c["load"] + n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0)
+    s = 0
+    tile_prev = -1
+    steps = fill_order(t, d)
+    for i, (tile, bt, nt, kt, b0, tb, n0, tn, k0, tk) in enumerate(steps):
+        if tile != tile_prev:
+            tile_prev = tile
+            if tile >= A:
+                comp = max(comp, store_done[tile - A])
+            comp += tb * tn + c["gemm"]          # reset
+        # loads
+        start = max(load_free, gemm_done[s - S] if s >= S else 0)
+        if not t.resident or nt == 0:
+            start += c["load"] + _beats(cfg, tk * ib, tb)
+        start += c["load"] + _beats(cfg, tk * wb, tn)
+        load_free = start
+        # GEMM
+        comp = max(comp, start) + tb * tn * tk + c["gemm"]
+        gemm_done.append(comp)
+        s += 1
+        last_of_tile = i + 1 == len(steps) or steps[i + 1][0] != tile
+        if last_of_tile:
+            comp += n_alu * (tb * tn + c["alu"])
+            st = max(store_free, comp) + c["store"] + _beats(cfg, tn * ob, tb)
+            store_free = st
+            store_done.append(st)
+    return max(comp, store_free)
+
+
+def _balanced(total: int, cap: int) -> tuple[int, int]:
+    """Split ``total`` into the fewest tiles of at most ``cap``, evened out: (tile size, tile count)."""
+    n = n_blocks(total, cap)
+    return n_blocks(total, n), n
+
+
+def _sizes(total: int, cap: int) -> list[int]:
+    """Candidate tile sizes up to ``cap``: evened-out splits into 1, 2, 3, 4, 6, 8, ... tiles."""
+    cap = min(cap, total)
+    if cap < 1:
+        return []
+    out = set()
+    n = n_blocks(total, cap)
+    while True:
+        size = n_blocks(total, n)
+        out.add(size)
+        if size == 1:
+            break
+        n = max(n + 1, int(n * 1.5))
+    return sorted(out, reverse=True)
+
+
+def candidates(cfg: VTAConfig, d):
+    """Every tiling the default schedule may use on ``d`` blocks (all fit the SRAMs and loop fields)."""
+    inp_d, wgt_d, acc_d, uop_d = cfg.inp_depth, cfg.wgt_depth, cfg.acc_depth, cfg.uop_depth
+    for tb in _sizes(d.bb, min(acc_d, MAX_LOOP_EXTENT)):
+        tb, nbt = _balanced(d.bb, tb)
+        A = 2 if acc_d >= 2 * tb else 1
+        for resident in (True, False):
+            R = 1 if nbt == 1 else 2
+            if resident and R * tb * d.kb > inp_d:
+                continue
+            kcap = min(MAX_LOOP_EXTENT, wgt_d // 2 if wgt_d >= 2 else 1)
+            if not resident:
+                kcap = min(kcap, inp_d // (2 * tb))
+            for tk in _sizes(d.kb, kcap):
+                nkt = n_blocks(d.kb, tk)
+                ncap = min(wgt_d // (2 * tk) if wgt_d >= 2 * tk else wgt_d // tk, acc_d // A // tb,
+                           uop_d // 4, MAX_LOOP_EXTENT)
+                for tn in _sizes(d.nb, ncap):
+                    ntn = n_blocks(d.nb, tn)
+                    steps = nbt * ntn * nkt
+                    smax = min(MAX_WGT_SLOTS, wgt_d // (tn * tk), steps)
+                    if not resident:
+                        smax = min(smax, inp_d // (tb * tk))
+                    if resident and nbt > 1:
+                        smax = min(smax, ntn * nkt)     # a batch tile's region is free S steps on
+                    for S in sorted({min(smax, v) for v in (1, 2, 3, 4, 6, 8)}):
+                        if S < 1:
+                            continue
+                        yield Tiling(tb, tn, tk, resident, S, R if resident else 0, A if ntn * nbt > 1
+                                     else 1, nbt, ntn, nkt)
+
+
+def n_instructions(t: Tiling, n_alu: int) -> int:
+    loads = t.n_steps * (1 if t.resident else 2) + (t.nbt * t.nkt if t.resident else 0)
+    return loads + t.n_steps + t.n_tiles * (2 + n_alu)
+
+
+def n_uops(t: Tiling, n_alu: int) -> int:
+    """About how many micro-ops the schedule's kernels hold: a GEMM kernel of ``tn`` micro-ops per
+    (weight slot, acc slot, input place) in use, a reset and the ALU kernels per acc slot."""
+    places = t.nkt * t.inp_regions if t.resident else 1
+    gemm = min(t.n_steps, t.wgt_slots * t.acc_slots * places) * t.tn
+    return gemm + t.acc_slots * (1 + n_alu) * 2
+
+
+def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
+    """The candidate tiling with the fewest predicted cycles, and the prediction.
+
+    A first pass ranks every tile shape by a closed-form estimate (the larger of total load and total
+    compute time, plus the first step's load and the last tile's GEMM, epilogue and store); the best
+    few shapes are then played step by step with :func:`predict_cycles`, with each slot count."""
+    c = COSTS
+    ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
+    shapes: dict[tuple, list] = {}
+    for t in candidates(cfg, d):
+        shapes.setdefault((t.tb, t.tn, t.tk, t.resident), []).append(t)
+    if not shapes:
+        raise ValueError(f"no tiling of {d.bb}x{d.kb}x{d.nb} blocks fits the SRAMs of configuration "
+                         f"{cfg.name}")
+    ranked = []
+    for idx, (key, ts) in enumerate(shapes.items()):
+        t = ts[0]
+        steps = t.n_steps
+        wload = steps * (c["load"] + _beats(cfg, t.tk * wb, t.tn))
+        iload = (t.nbt * t.nkt if t.resident else steps) * (c["load"] + _beats(cfg, t.tk * ib, t.tb))
+        compute = (d.bb * d.nb * (d.kb + 1 + n_alu) + steps * c["gemm"]
+                   + t.n_tiles * ((1 + n_alu) * c["alu"]))
+        first = 2 * c["load"] + _beats(cfg, t.tk * wb, t.tn) + _beats(cfg, t.tk * ib, t.tb)
+        last = t.tb * t.tn * (t.tk + n_alu) + c["store"] + _beats(cfg, t.tn * ob, t.tb)
+        ranked.append((max(wload + iload, compute) + first + last, idx, ts))
+    ranked.sort(key=lambda r: r[:2])
+    best = None
+    for est, idx, ts in ranked[:8]:
+        for t in ts:
+            cyc = predict_cycles(t, d, cfg, n_alu, n_uops(t, n_alu))
+            key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots)
+            if best is None or key < best[0]:
+                best = (key, t)
+    return best[1], best[0][0]
