@@ -21,6 +21,7 @@ cycle-level backends (``vta bench --fc-table`` prints prediction and measurement
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from hw.config import VTAConfig
@@ -193,8 +194,14 @@ def _sizes(total: int, cap: int) -> list[int]:
 def candidates(cfg: VTAConfig, d):
     """Every tiling the default schedule may use on ``d`` blocks (all fit the SRAMs and loop fields)."""
     inp_d, wgt_d, acc_d, uop_d = cfg.inp_depth, cfg.wgt_depth, cfg.acc_depth, cfg.uop_depth
+    min_nbt = n_blocks(d.bb, min(acc_d, MAX_LOOP_EXTENT))
+    bound = max(d.kb * d.nb * cfg.wgt_elem_bytes / cfg.bus_bytes, d.bb * d.kb * d.nb)
     for tb in _sizes(d.bb, min(acc_d, MAX_LOOP_EXTENT)):
         tb, nbt = _balanced(d.bb, tb)
+        # Weights are read once per batch tile: more batch tiles than needed only while that
+        # traffic stays under the layer's larger bound.
+        if nbt > min_nbt and nbt * d.kb * d.nb * cfg.wgt_elem_bytes / cfg.bus_bytes > bound:
+            continue
         A = 2 if acc_d >= 2 * tb else 1
         for resident in (True, False):
             R = 1 if nbt == 1 else 2
@@ -215,7 +222,7 @@ def candidates(cfg: VTAConfig, d):
                         smax = min(smax, inp_d // (tb * tk))
                     if resident and nbt > 1:
                         smax = min(smax, ntn * nkt)     # a batch tile's region is free S steps on
-                    for S in sorted({min(smax, v) for v in (1, 2, 3, 4, 6, 8)}):
+                    for S in sorted({min(smax, v) for v in (2, 3, 4, MAX_WGT_SLOTS)}):
                         if S < 1:
                             continue
                         yield Tiling(tb, tn, tk, resident, S, R if resident else 0, A if ntn * nbt > 1
@@ -235,6 +242,32 @@ def n_uops(t: Tiling, n_alu: int) -> int:
     return gemm + t.acc_slots * (1 + n_alu) * 2
 
 
+def _estimate(t: Tiling, d, cfg: VTAConfig, n_alu: int) -> float:
+    """A closed-form estimate of :func:`predict_cycles` (tiles of full size): the larger of the loads
+    followed by the last tile's drain and the first load followed by all compute, with the wait of a
+    first output tile whose resident input comes in along it."""
+    c = COSTS
+    ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
+    steps = t.n_steps
+    wstep = c["load"] + _beats(cfg, t.tk * wb, t.tn)
+    istep = c["load"] + _beats(cfg, t.tk * ib, t.tb)
+    gstep = t.tb * t.tn * t.tk + c["gemm"]
+    epi = (1 + n_alu) * (t.tb * t.tn + c["alu"])
+    n_iloads = t.nbt * t.nkt if t.resident else steps
+    loads = steps * wstep + n_iloads * istep
+    compute = (d.bb * d.nb * (d.kb + 1 + n_alu) + steps * c["gemm"] + t.n_tiles * (1 + n_alu) * c["alu"]
+               + c["load"] + n_blocks(n_uops(t, n_alu) * cfg.uop_elem_bytes, cfg.bus_bytes))
+    store = c["store"] + _beats(cfg, t.tn * ob, t.tb)
+    fill = wstep + istep
+    if t.resident:                       # the first output tile waits for its input pieces
+        fill += max(0, t.nkt * (wstep + istep) - (t.nkt * gstep + epi))
+    else:
+        fill += max(0, steps * (wstep + istep - gstep) - t.n_tiles * epi)
+    drain = gstep + epi + store
+    return max(loads + drain, fill + compute + store)
+
+
+@functools.lru_cache(maxsize=256)
 def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
     """The candidate tiling with the fewest predicted cycles, and the prediction.
 
@@ -251,18 +284,10 @@ def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
                          f"{cfg.name}")
     ranked = []
     for idx, (key, ts) in enumerate(shapes.items()):
-        t = ts[0]
-        steps = t.n_steps
-        wload = steps * (c["load"] + _beats(cfg, t.tk * wb, t.tn))
-        iload = (t.nbt * t.nkt if t.resident else steps) * (c["load"] + _beats(cfg, t.tk * ib, t.tb))
-        compute = (d.bb * d.nb * (d.kb + 1 + n_alu) + steps * c["gemm"]
-                   + t.n_tiles * ((1 + n_alu) * c["alu"]))
-        first = 2 * c["load"] + _beats(cfg, t.tk * wb, t.tn) + _beats(cfg, t.tk * ib, t.tb)
-        last = t.tb * t.tn * (t.tk + n_alu) + c["store"] + _beats(cfg, t.tn * ob, t.tb)
-        ranked.append((max(wload + iload, compute) + first + last, idx, ts))
+        ranked.append((_estimate(ts[0], d, cfg, n_alu), idx, ts))
     ranked.sort(key=lambda r: r[:2])
     best = None
-    for est, idx, ts in ranked[:8]:
+    for est, idx, ts in ranked[:6]:
         for t in ts:
             cyc = predict_cycles(t, d, cfg, n_alu, n_uops(t, n_alu))
             key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots)
