@@ -32,7 +32,7 @@ import numpy as np
 
 from hw.config import VTAConfig
 from hw.isa import AluOp, MemType
-from sw.fcplan import choose_tiling, fill_order
+from sw.fcplan import choose_tiling, fc_bounds, fill_order
 from sw.pack import check_int8_matrix, n_blocks, pack_inp, pack_wgt, unpack_out
 from sw.program import Program
 from sw.runtime import (MAX_LOOP_EXTENT, STAGE_COMPUTE, STAGE_LOAD, STAGE_STORE, StreamBuilder,
@@ -134,6 +134,24 @@ class FCProgram:
     def unpack(self, out_bytes: bytes | np.ndarray) -> np.ndarray:
         """The int8 (B, N) result held in the out region ``out_bytes`` (e.g. ``RunResult.out``)."""
         return unpack_out(out_bytes, self.batch, self.out_features, self.config)
+
+    def bounds(self):
+        """The layer's bus and ISA bounds (:func:`sw.fcplan.fc_bounds`) for its epilogue."""
+        return fc_bounds(self.batch, self.in_features, self.out_features, self.config,
+                         len(epilogue_ops(self.shift, self.clip, self.relu)))
+
+    def explain(self, cycles: int | None = None) -> dict:
+        """The chosen tiling, both bounds, the cost model's prediction (default schedule) and, given the
+        measured ``cycles``, their ratio to the larger bound."""
+        b = self.bounds()
+        out = {"schedule": self.schedule, "tiling": dict(self.tiles), **b.as_dict()}
+        pred = self.tiles.get("predicted_cycles")
+        if pred is not None:
+            out["predicted_cycles"] = pred
+            out["predicted_over_bound"] = round(b.ratio(pred), 4)
+        if cycles is not None:
+            out["cycles_over_bound"] = round(b.ratio(cycles), 4)
+        return out
 
     def reference(self) -> np.ndarray:
         """The expected int8 (B, N) result, computed with numpy as the tutorial does."""
