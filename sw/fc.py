@@ -283,10 +283,10 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
     steps = fill_order(t, d)
     n_steps, n_out = len(steps), t.n_tiles
 
-    def places(s, tile, bt, kt):
+    def places(s, tile, bt, k0):
         wbase = (s % S) * wslot
         if t.resident:
-            ibase = (bt % t.inp_regions) * region + kt * islot
+            ibase = (bt % t.inp_regions) * region + t.tb * k0
         else:
             ibase = (s % S) * islot
         return wbase, ibase, (tile % A) * aslot
@@ -309,7 +309,7 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
     # Every micro-op kernel, loaded up front in one LOAD UOP when they fit the uop SRAM together.
     kernels = []
     for s, (tile, bt, nt, kt, b0, tb, n0, tn, k0, tk) in enumerate(steps):
-        wbase, ibase, abase = places(s, tile, bt, kt)
+        wbase, ibase, abase = places(s, tile, bt, k0)
         if kt == 0:
             kernels.append(reset_kernel(abase, tb, tn))
         kernels.append(gemm_kernel(abase, ibase, wbase, tb, tn, tk))
@@ -318,7 +318,7 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
     preloaded = sb.preload(kernels)
 
     for s, (tile, bt, nt, kt, b0, tb, n0, tn, k0, tk) in enumerate(steps):
-        wbase, ibase, abase = places(s, tile, bt, kt)
+        wbase, ibase, abase = places(s, tile, bt, k0)
         if kt == 0:
             # Compute: wait until the store of the tile that used this acc slot is done, then reset.
             if tile >= A:
@@ -348,7 +348,7 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
                 sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
     inp_bytes = d.bb * d.kb * cfg.inp_elem_bytes * (1 if t.resident else t.ntn)
     wgt_bytes = d.nb * d.kb * cfg.wgt_elem_bytes * t.nbt
-    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "inp_resident": t.resident, "wgt_slots": S,
+    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "tk_last": t.tk0 or t.tk, "tn_last": t.tn_last or t.tn, "inp_resident": t.resident, "wgt_slots": S,
             "inp_slots": t.inp_regions if t.resident else S, "acc_slots": A,
             "b_tiles": t.nbt, "n_tiles": t.ntn, "k_tiles": t.nkt, "uops_preloaded": preloaded,
             "predicted_cycles": predicted,

@@ -21,6 +21,7 @@ cycle-level backends (``vta bench --fc-table`` prints prediction and measurement
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -79,6 +80,11 @@ class Tiling:
     inp_regions : int      resident input regions (2 when batch tiles alternate)
     acc_slots : int        accumulator slots the output tiles alternate between
     nbt, ntn, nkt : int    tile counts
+    tk0 : int              input blocks of each output tile's last step when smaller than ``tk`` (a
+                           short last step shortens the wait of the first tile on its resident input
+                           and the drain); 0: steps split evenly
+    tn_last : int          output blocks of the last output tile of each batch tile when smaller than
+                           ``tn`` (a narrow last tile shortens the drain); 0: tiles split evenly
     """
     tb: int
     tn: int
@@ -90,6 +96,20 @@ class Tiling:
     nbt: int
     ntn: int
     nkt: int
+    tk0: int = 0
+    tn_last: int = 0
+
+    def k_split(self, kb: int) -> list[int]:
+        """The input blocks of each step of an output tile."""
+        if self.tk0 and self.tk0 < kb:
+            return _split(kb - self.tk0, self.tk) + [self.tk0]
+        return _split(kb, self.tk)
+
+    def n_split(self, nb: int) -> list[int]:
+        """The output blocks of each output tile of a batch tile."""
+        if self.tn_last and self.tn_last < nb:
+            return _split(nb - self.tn_last, self.tn) + [self.tn_last]
+        return _split(nb, self.tn)
 
     @property
     def n_steps(self) -> int:
@@ -116,10 +136,15 @@ def fill_order(t: Tiling, d) -> list:
     ``(tile index, bt, nt, kt, b0, tb, n0, tn, k0, tk)`` per step."""
     out = []
     tile = 0
+    ks = t.k_split(d.kb)
     for bt, tb in enumerate(_split(d.bb, t.tb)):
-        for nt, tn in enumerate(_split(d.nb, t.tn)):
-            for kt, tk in enumerate(_split(d.kb, t.tk)):
-                out.append((tile, bt, nt, kt, bt * t.tb, tb, nt * t.tn, tn, kt * t.tk, tk))
+        n0 = 0
+        for nt, tn in enumerate(t.n_split(d.nb)):
+            k0 = 0
+            for kt, tk in enumerate(ks):
+                out.append((tile, bt, nt, kt, bt * t.tb, tb, n0, tn, k0, tk))
+                k0 += tk
+            n0 += tn
             tile += 1
     return out
 
@@ -129,43 +154,52 @@ def _beats(cfg: VTAConfig, row_bytes: int, rows: int) -> int:
     return rows * max(n_blocks(row_bytes, cfg.bus_bytes), COSTS["row"])
 
 
-def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0,
+def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limit: float | None = None,
                    costs: dict | None = None) -> int:
     """Cycles the default schedule with tiling ``t`` takes on ``d`` blocks, by playing its pipeline:
     each step's loads wait for the GEMM that last used their slot, each GEMM for its loads, each reset
-    for the store of the tile that last used its acc slot, each store for its tile's epilogue."""
+    for the store of the tile that last used its acc slot, each store for its tile's epilogue.
+
+    With ``limit``, the play stops (returning a value above ``limit``) once it is known to exceed it."""
     c = costs or COSTS
     S, A = t.wgt_slots, t.acc_slots
     ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
+    c_load, c_gemm, c_alu, c_store = c["load"], c["gemm"], c["alu"], c["store"]
+    memo: dict = {}
+
+    def beats(row_bytes, rows):
+        k = (row_bytes, rows)
+        if k not in memo:
+            memo[k] = _beats(cfg, row_bytes, rows)
+        return memo[k]
+
     gemm_done: list[int] = []
     store_done: list[int] = []
     load_free = store_free = c["start"]
-    comp = c["start"] + (c["load"] + n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0)
+    comp = c["start"] + (c_load + n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0)
     s = 0
-    tile_prev = -1
-    steps = fill_order(t, d)
-    for i, (tile, bt, nt, kt, b0, tb, n0, tn, k0, tk) in enumerate(steps):
-        if tile != tile_prev:
-            tile_prev = tile
+    ks = t.k_split(d.kb)
+    tile = 0
+    for tb in _split(d.bb, t.tb):
+        for nt, tn in enumerate(t.n_split(d.nb)):
             if tile >= A:
                 comp = max(comp, store_done[tile - A])
-            comp += tb * tn + c["gemm"]          # reset
-        # loads
-        start = max(load_free, gemm_done[s - S] if s >= S else 0)
-        if not t.resident or nt == 0:
-            start += c["load"] + _beats(cfg, tk * ib, tb)
-        start += c["load"] + _beats(cfg, tk * wb, tn)
-        load_free = start
-        # GEMM
-        comp = max(comp, start) + tb * tn * tk + c["gemm"]
-        gemm_done.append(comp)
-        s += 1
-        last_of_tile = i + 1 == len(steps) or steps[i + 1][0] != tile
-        if last_of_tile:
-            comp += n_alu * (tb * tn + c["alu"])
-            st = max(store_free, comp) + c["store"] + _beats(cfg, tn * ob, tb)
-            store_free = st
-            store_done.append(st)
+            comp += tb * tn + c_gemm                  # reset
+            for tk in ks:
+                start = max(load_free, gemm_done[s - S] if s >= S else 0)
+                if not t.resident or nt == 0:
+                    start += c_load + beats(tk * ib, tb)
+                start += c_load + beats(tk * wb, tn)
+                load_free = start
+                comp = max(comp, start) + tb * tn * tk + c_gemm
+                gemm_done.append(comp)
+                s += 1
+            comp += n_alu * (tb * tn + c_alu)
+            store_free = max(store_free, comp) + c_store + beats(tn * ob, tb)
+            store_done.append(store_free)
+            tile += 1
+            if limit is not None and comp > limit:
+                return int(limit) + 1
     return max(comp, store_free)
 
 
@@ -287,10 +321,33 @@ def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
         ranked.append((_estimate(ts[0], d, cfg, n_alu), idx, ts))
     ranked.sort(key=lambda r: r[:2])
     best = None
+
+    def play(t, idx):
+        nonlocal best
+        if t.resident and t.nbt > 1 and t.ntn * t.nkt < t.wgt_slots:
+            return
+        cyc = predict_cycles(t, d, cfg, n_alu, n_uops(t, n_alu),
+                             limit=None if best is None else best[0][0])
+        key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots, t.tk0, t.tn_last)
+        if best is None or key < best[0]:
+            best = (key, t)
+
+    def tails(t, tk0, tnl):
+        t = dataclasses.replace(t, tk0=tk0, tn_last=tnl)
+        return dataclasses.replace(t, nkt=len(t.k_split(d.kb)), ntn=len(t.n_split(d.nb)))
+
+    # The best shapes with each slot count, evenly split or with a narrow last output tile.
     for est, idx, ts in ranked[:6]:
         for t in ts:
-            cyc = predict_cycles(t, d, cfg, n_alu, n_uops(t, n_alu))
-            key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots)
-            if best is None or key < best[0]:
-                best = (key, t)
+            play(t, idx)
+            if t.tn > 1 and t.tn < d.nb:
+                play(tails(t, 0, max(1, t.tn // 4)), idx)
+    # A shorter last step of each output tile and a narrower last output tile, tried on the winner.
+    t0, idx = best[1], best[0][2]
+    tk0s = [0] + [v for v in sorted({1, 2, 4, t0.tk // 2}) if 1 <= v < t0.tk and v < d.kb]
+    tnls = [0] + [v for v in sorted({1, 2, 4, t0.tn // 2}) if 1 <= v < t0.tn and v < d.nb]
+    for tk0 in tk0s:
+        for tnl in tnls:
+            if tk0 or tnl:
+                play(tails(dataclasses.replace(t0, tk0=0, tn_last=0), tk0, tnl), idx)
     return best[1], best[0][0]
