@@ -130,6 +130,9 @@ def fc_table(backend: str = "verilator", config: VTAConfig | None = None, shapes
         w = rng.integers(-128, 128, (n, k), dtype=np.int8)
         fc = build_fc(x, w, shift=8, clip=(0, 127), config=cfg)
         r = backends.run(fc.program, backend, **opts)
+        if r.cycles is None:
+            raise ValueError(f"backend {backend} counts no cycles: the FC table needs a cycle-level "
+                             f"backend (amaranth, icarus, verilator)")
         e = fc.explain(r.cycles)
         rows.append({"batch": b, "in_features": k, "out_features": n,
                      "verified": bool((fc.unpack(r.out) == fc.reference()).all()), "cycles": r.cycles,
@@ -198,7 +201,11 @@ def run(args) -> int:
 def _run_fc_table(args, cfg, opts) -> int:
     shapes = _shapes(args.fc_shapes) if args.fc_shapes else FC_TABLE_SHAPES
     backend = args.backend or "verilator"
-    rows = fc_table(backend, cfg, shapes, **opts)
+    try:
+        rows = fc_table(backend, cfg, shapes, **opts)
+    except ValueError as e:
+        from sim.cli.common import CliError
+        raise CliError(str(e)) from None
     if args.json:
         print(json.dumps({"backend": backend, "config": cfg.name, "fc_table": rows}, indent=1))
     else:
