@@ -16,12 +16,15 @@ Schedules (:data:`SCHEDULES`):
     Where 256-channel blocks do not fit the configuration's SRAMs the block is halved until it does
     (noted in ``FCProgram.tiles``).
 ``default``
-    Tiles chosen from the SRAM sizes for any shape and configuration, double-buffered: two slots in
-    the wgt SRAM (and the inp SRAM when inputs stream) alternate so that the load of the next tile
-    overlaps the GEMM of the current one, and two acc slots alternate so that the store of one output
-    tile overlaps the computation of the next.  It keeps the input row block resident in inp SRAM when
-    that saves traffic, stores whole tiles with multi-element rows, and picks the tiling with the least
-    DRAM traffic (then the fewest instructions).
+    Tiles chosen by a cost model (:mod:`sw.fcplan`) that plays the pipeline for each candidate tiling,
+    first load and last epilogue and store included, and keeps the one with the fewest predicted
+    cycles.  Every micro-op kernel is loaded up front by one LOAD UOP and reused; the weights are read
+    once per batch tile (once for the whole batch where the acc SRAM holds it); the steps rotate through
+    up to 8 weight (and streamed input) slots, so loads run ahead of the GEMMs; two acc slots alternate
+    so that the store of one output tile overlaps the next.  The input rows stay resident in inp SRAM
+    when they fit (loaded piece by piece along the first output tile), else they stream with the
+    weights; stores write whole tiles with multi-element rows.  Each output tile's last step and each
+    batch tile's last output tile may be shorter than the rest, to shorten the pipeline's drain.
 """
 
 from __future__ import annotations
