@@ -7,6 +7,11 @@ memory latency, pipeline fill, FINISH) cancel:
 * DMA beats per cycle: one long LOAD WGT (and one long STORE) vs a short one.
 * The seed FC (tutorial schedule): cycles, the memory-bus bound (bytes moved, instructions included,
   over the bus width), their ratio, and the backend's simulated cycles per second.
+
+``--fc-table`` instead runs FC layers of several shapes on the default schedule (by default the shapes of
+issue 9's table, ``--shift 8 --clip 0 127``) and prints, for each, whether it matches numpy, the cycles,
+the cost model's prediction, the bus and ISA bounds of :func:`sw.fcplan.fc_bounds`, cycles over the
+larger bound and the GEMM utilisation (GEMM micro-ops per cycle).
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, MemInsn, MemType, Opco
 from sw.program import Program
 from .report import bus_bound_cycles   # re-exported: its home is sim.report
 
-__all__ = ["add_arguments", "run", "measure", "bus_bound_cycles"]
+__all__ = ["add_arguments", "run", "measure", "bus_bound_cycles", "fc_table", "FC_TABLE_SHAPES"]
+
+#: The FC shapes (batch, in features, out features) of ``vta bench --fc-table``.
+FC_TABLE_SHAPES = ((1, 1024, 1024), (16, 1024, 1024), (32, 1024, 1024), (64, 1024, 1024),
+                   (128, 512, 512), (256, 1024, 1024))
 
 
 def _program(cfg: VTAConfig, body, *, wgt_elems=0, out_elems=1) -> Program:
@@ -109,12 +118,57 @@ def measure(backend: str = "amaranth", config: VTAConfig | None = None, *, seed_
     return out
 
 
+def fc_table(backend: str = "verilator", config: VTAConfig | None = None, shapes=FC_TABLE_SHAPES, *,
+             seed: int = 0, **opts) -> list[dict]:
+    """Run each FC shape on ``backend`` with the default schedule (``shift 8``, ``clip 0..127``);
+    one row of figures per shape."""
+    from . import backends
+    from sw.fc import build_fc
+    cfg = config or VTAConfig()
+    rng = np.random.default_rng(seed)
+    rows = []
+    for b, k, n in shapes:
+        x = rng.integers(-128, 128, (b, k), dtype=np.int8)
+        w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+        fc = build_fc(x, w, shift=8, clip=(0, 127), config=cfg)
+        r = backends.run(fc.program, backend, **opts)
+        if r.cycles is None:
+            raise ValueError(f"backend {backend} counts no cycles: the FC table needs a cycle-level "
+                             f"backend (amaranth, icarus, verilator)")
+        e = fc.explain(r.cycles)
+        rows.append({"batch": b, "in_features": k, "out_features": n,
+                     "verified": bool((fc.unpack(r.out) == fc.reference()).all()), "cycles": r.cycles,
+                     "predicted_cycles": e.get("predicted_cycles"),
+                     "bus_bound_cycles": e["bus_bound_cycles"], "isa_bound_cycles": e["isa_bound_cycles"],
+                     "cycles_over_bound": e.get("cycles_over_bound"),
+                     "gemm_utilisation": r.counters["gemm_counter"] / r.cycles if r.cycles else None,
+                     "tiling": e["tiling"]})
+    return rows
+
+
+def _shapes(text: str):
+    from sim.cli.common import CliError
+    try:
+        shapes = [tuple(int(v) for v in s.lower().split("x")) for s in text.split(",")]
+    except ValueError:
+        shapes = []
+    if not shapes or any(len(s) != 3 or min(s) < 1 for s in shapes):
+        raise CliError(f"--fc-shapes {text!r} must be BxKxN[,BxKxN...] with positive sizes")
+    return shapes
+
+
 def add_arguments(p):
     from sim.cli.common import mem_latency, positive_int
     from .result import BACKENDS
     cycle = [b for b in BACKENDS if b != "fsim"]
-    p.add_argument("--backend", default="amaranth", choices=cycle, metavar="NAME",
-                   help=f"cycle-level backend: {', '.join(cycle)} (default amaranth; fsim counts no cycles)")
+    p.add_argument("--backend", default=None, choices=cycle, metavar="NAME",
+                   help=f"cycle-level backend: {', '.join(cycle)} (default amaranth, verilator with --fc-table; "
+                        f"fsim counts no cycles)")
+    p.add_argument("--fc-table", action="store_true",
+                   help="run FC layers of several shapes on the default schedule: cycles, bounds, ratio")
+    p.add_argument("--fc-shapes", metavar="BxKxN,...",
+                   help="the shapes of --fc-table (default: " + ",".join(
+                       "x".join(map(str, s)) for s in FC_TABLE_SHAPES) + ")")
     p.add_argument("--config", metavar="FILE", help="VTA configuration (default: VTA's default)")
     p.add_argument("--mem-latency", type=mem_latency, metavar="N", help="memory model latency in cycles")
     p.add_argument("--fc-features", type=positive_int, default=1024, metavar="K",
@@ -132,7 +186,10 @@ def run(args) -> int:
     if args.mem_latency is not None:
         opts["mem_latency"] = args.mem_latency
     opts["progress"] = args.progress
-    res = measure(args.backend, cfg, seed_fc=not args.no_fc, fc_features=args.fc_features, **opts)
+    if args.fc_table or args.fc_shapes:
+        return _run_fc_table(args, cfg, opts)
+    res = measure(args.backend or "amaranth", cfg, seed_fc=not args.no_fc, fc_features=args.fc_features,
+                  **opts)
     if args.json:
         print(json.dumps(res, indent=1))
         return 0
@@ -149,3 +206,25 @@ def run(args) -> int:
         print(f"  simulation speed           {fc['sim_cycles_per_second']:.0f} cycles/s "
               f"({fc['wall_time']:.1f} s wall)")
     return 0
+
+
+def _run_fc_table(args, cfg, opts) -> int:
+    shapes = _shapes(args.fc_shapes) if args.fc_shapes else FC_TABLE_SHAPES
+    backend = args.backend or "verilator"
+    try:
+        rows = fc_table(backend, cfg, shapes, **opts)
+    except ValueError as e:
+        from sim.cli.common import CliError
+        raise CliError(str(e)) from None
+    if args.json:
+        print(json.dumps({"backend": backend, "config": cfg.name, "fc_table": rows}, indent=1))
+    else:
+        print(f"backend {backend}, configuration {cfg.name}, default schedule, shift 8, clip 0..127")
+        print(f"{'B, K, N':>16} {'ok':>3} {'cycles':>9} {'predicted':>9} {'bus bound':>10} "
+              f"{'ISA bound':>9} {'ratio':>6} {'GEMM/cyc':>8}")
+        for r in rows:
+            shape = f"{r['batch']}, {r['in_features']}, {r['out_features']}"
+            print(f"{shape:>16} {'yes' if r['verified'] else 'NO':>3} {r['cycles']:>9} "
+                  f"{r['predicted_cycles']:>9} {r['bus_bound_cycles']:>10.0f} {r['isa_bound_cycles']:>9} "
+                  f"{r['cycles_over_bound']:>6.3f} {r['gemm_utilisation']:>8.3f}")
+    return 0 if all(r["verified"] for r in rows) else 1

@@ -16,12 +16,15 @@ Schedules (:data:`SCHEDULES`):
     Where 256-channel blocks do not fit the configuration's SRAMs the block is halved until it does
     (noted in ``FCProgram.tiles``).
 ``default``
-    Tiles chosen from the SRAM sizes for any shape and configuration, double-buffered: two slots in
-    the wgt SRAM (and the inp SRAM when inputs stream) alternate so that the load of the next tile
-    overlaps the GEMM of the current one, and two acc slots alternate so that the store of one output
-    tile overlaps the computation of the next.  It keeps the input row block resident in inp SRAM when
-    that saves traffic, stores whole tiles with multi-element rows, and picks the tiling with the least
-    DRAM traffic (then the fewest instructions).
+    Tiles chosen by a cost model (:mod:`sw.fcplan`) that plays the pipeline for each candidate tiling,
+    first load and last epilogue and store included, and keeps the one with the fewest predicted
+    cycles.  Every micro-op kernel is loaded up front by one LOAD UOP and reused; the weights are read
+    once per batch tile (once for the whole batch where the acc SRAM holds it); the steps rotate through
+    up to 8 weight (and streamed input) slots, so loads run ahead of the GEMMs; two acc slots alternate
+    so that the store of one output tile overlaps the next.  The input rows stay resident in inp SRAM
+    when they fit (loaded piece by piece along the first output tile), else they stream with the
+    weights; stores write whole tiles with multi-element rows.  Each output tile's last step and each
+    batch tile's last output tile may be shorter than the rest, to shorten the pipeline's drain.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import numpy as np
 
 from hw.config import VTAConfig
 from hw.isa import AluOp, MemType
+from sw.fcplan import choose_tiling, fc_bounds, fill_order
 from sw.pack import check_int8_matrix, n_blocks, pack_inp, pack_wgt, unpack_out
 from sw.program import Program
 from sw.runtime import (MAX_LOOP_EXTENT, STAGE_COMPUTE, STAGE_LOAD, STAGE_STORE, StreamBuilder,
@@ -133,6 +137,24 @@ class FCProgram:
     def unpack(self, out_bytes: bytes | np.ndarray) -> np.ndarray:
         """The int8 (B, N) result held in the out region ``out_bytes`` (e.g. ``RunResult.out``)."""
         return unpack_out(out_bytes, self.batch, self.out_features, self.config)
+
+    def bounds(self):
+        """The layer's bus and ISA bounds (:func:`sw.fcplan.fc_bounds`) for its epilogue."""
+        return fc_bounds(self.batch, self.in_features, self.out_features, self.config,
+                         len(epilogue_ops(self.shift, self.clip, self.relu)))
+
+    def explain(self, cycles: int | None = None) -> dict:
+        """The chosen tiling, both bounds, the cost model's prediction (default schedule) and, given the
+        measured ``cycles``, their ratio to the larger bound."""
+        b = self.bounds()
+        out = {"schedule": self.schedule, "tiling": dict(self.tiles), **b.as_dict()}
+        pred = self.tiles.get("predicted_cycles")
+        if pred is not None:
+            out["predicted_cycles"] = pred
+            out["predicted_over_bound"] = round(b.ratio(pred), 4)
+        if cycles is not None:
+            out["cycles_over_bound"] = round(b.ratio(cycles), 4)
+        return out
 
     def reference(self) -> np.ndarray:
         """The expected int8 (B, N) result, computed with numpy as the tutorial does."""
@@ -254,148 +276,83 @@ def _build_tutorial(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
 
 # -- the default schedule ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Tiling:
-    tb: int              # batch blocks per tile
-    tn: int              # output blocks per tile
-    tk: int              # input blocks per tile
-    resident: bool       # the input row block stays in inp SRAM for all of its tiles
-    wgt_slots: int
-    inp_slots: int
-    acc_slots: int
-    nbt: int
-    ntn: int
-    nkt: int
-    inp_bytes: int
-    wgt_bytes: int
-
-    @property
-    def n_steps(self) -> int:
-        return self.nbt * self.ntn * self.nkt
-
-
-def _balanced(total: int, cap: int) -> tuple[int, int]:
-    """Split ``total`` into the fewest tiles of at most ``cap``, evened out: (tile size, tile count)."""
-    n = n_blocks(total, cap)
-    return n_blocks(total, n), n
-
-
-def _choose_tiling(cfg: VTAConfig, d: _Dims, n_alu: int) -> _Tiling:
-    inp_d, wgt_d, acc_d, uop_d = cfg.inp_depth, cfg.wgt_depth, cfg.acc_depth, cfg.uop_depth
-    inp_row = d.kb * cfg.inp_elem_bytes          # bytes of one batch block's input row
-    candidates = sorted({n_blocks(d.bb, m) for m in range(1, d.bb + 1)}, reverse=True)
-    best, best_score = None, None
-    for tb0 in candidates:
-        if tb0 > min(acc_d, MAX_LOOP_EXTENT):
-            continue
-        tb, nbt = _balanced(d.bb, tb0)
-        aslots = 2 if acc_d >= 2 * tb else 1
-        for resident in (True, False):
-            wslots = 2 if wgt_d >= 2 else 1
-            if resident:
-                islots = 1 if nbt == 1 else wslots
-                if islots * tb * d.kb > inp_d:
-                    continue
-                kcap = wgt_d // wslots
-            else:
-                islots = 2 if inp_d >= 2 * tb else 1
-                wslots = min(wslots, islots)        # inp tiles ride in the wgt tiles' slots
-                kcap = min(wgt_d // wslots, inp_d // islots // tb)
-            wcap = wgt_d // wslots
-            kcap = min(kcap, MAX_LOOP_EXTENT)
-            # Any k tile up to kcap: a longer one means fewer steps, a shorter one wider n tiles
-            # (fewer passes over a streamed input).
-            tks = {_balanced(d.kb, c)[0] for c in (kcap, *(1 << i for i in range(16)))
-                   if 1 <= c <= kcap}
-            for tk in sorted(tks, reverse=True):
-                nkt = n_blocks(d.kb, tk)
-                ncap = min(wcap // tk, acc_d // aslots // tb, max(uop_d // 8, 1), MAX_LOOP_EXTENT)
-                if ncap < 1:
-                    continue
-                tn, ntn = _balanced(d.nb, ncap)
-                inp_bytes = d.bb * inp_row * (1 if resident else ntn)
-                wgt_bytes = d.nb * d.kb * cfg.wgt_elem_bytes * nbt
-                steps = nbt * ntn * nkt
-                n_insns = steps * (3 if not resident else 2) + nbt * ntn * (3 + n_alu)
-                # Micro-ops: a GEMM kernel per (wgt slot, acc slot, inp offset) in use, tn each.
-                n_kernels = min(steps, wslots * aslots * (nkt * islots if resident else 1))
-                traffic = (inp_bytes + wgt_bytes + n_kernels * tn * cfg.uop_elem_bytes
-                           + n_insns * cfg.insn_elem_bytes)
-                score = (traffic, n_insns, -tn)
-                if best_score is None or score < best_score:
-                    best_score = score
-                    best = _Tiling(tb, tn, tk, resident, wslots, islots, aslots, nbt, ntn, nkt,
-                                   inp_bytes, wgt_bytes)
-    if best is None:
-        raise ValueError(f"no tiling of {d.bb}x{d.kb}x{d.nb} blocks fits the SRAMs of configuration "
-                         f"{cfg.name}")
-    return best
-
-
 def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
-    t = _choose_tiling(cfg, d, len(ops))
-    S = t.wgt_slots if t.n_steps > 1 else 1
-    A = t.acc_slots if t.nbt * t.ntn > 1 else 1
-    wslot_size = t.tn * t.tk
-    islot_size = t.tb * (d.kb if t.resident else t.tk)
-    aslot_size = t.tb * t.tn
-    n_out = t.nbt * t.ntn
-    n_steps = t.n_steps
+    t, predicted = choose_tiling(cfg, d, len(ops))
+    S, A = t.wgt_slots, t.acc_slots
+    wslot = t.tn * t.tk                          # wgt SRAM entries of one slot
+    islot = t.tb * t.tk                          # inp SRAM entries of one streamed slot / resident chunk
+    region = t.tb * d.kb                         # inp SRAM entries of one resident region
+    aslot = t.tb * t.tn
+    steps = fill_order(t, d)
+    n_steps, n_out = len(steps), t.n_tiles
 
-    step = 0
-    tile = 0
-    for bt in range(t.nbt):
-        b0 = bt * t.tb
-        tb = min(t.tb, d.bb - b0)
-        rbase = (bt % t.inp_slots) * islot_size if t.resident else 0
-        for nt in range(t.ntn):
-            n0 = nt * t.tn
-            tn = min(t.tn, d.nb - n0)
-            abase = (tile % A) * aslot_size
+    def places(s, tile, bt, k0):
+        wbase = (s % S) * wslot
+        if t.resident:
+            ibase = (bt % t.inp_regions) * region + t.tb * k0
+        else:
+            ibase = (s % S) * islot
+        return wbase, ibase, (tile % A) * aslot
+
+    def reset_kernel(abase, tb, tn):
+        return UopKernel(mode="gemm", reset=True,
+                         loops=[(tb, tn if tb > 1 else 0, 0, 0), (tn, 1 if tn > 1 else 0, 0, 0)],
+                         uops=[(abase, 0, 0)])
+
+    def gemm_kernel(abase, ibase, wbase, tb, tn, tk):
+        return UopKernel(mode="gemm",
+                         loops=[(tk, 0, 1 if tk > 1 else 0, 1 if tk > 1 else 0),
+                                (tb, tn if tb > 1 else 0, tk if tb > 1 else 0, 0)],
+                         uops=[(abase + n, ibase, wbase + n * tk) for n in range(tn)])
+
+    def alu_loops(tb, tn):
+        return [(tb, tn if tb > 1 else 0, tn if tb > 1 else 0, 0), (tn, 1 if tn > 1 else 0,
+                                                                    1 if tn > 1 else 0, 0)]
+
+    # Every micro-op kernel, loaded up front in one LOAD UOP when they fit the uop SRAM together.
+    kernels = []
+    for s, (tile, bt, nt, kt, b0, tb, n0, tn, k0, tk) in enumerate(steps):
+        wbase, ibase, abase = places(s, tile, bt, k0)
+        if kt == 0:
+            kernels.append(reset_kernel(abase, tb, tn))
+        kernels.append(gemm_kernel(abase, ibase, wbase, tb, tn, tk))
+        if s + 1 == n_steps or steps[s + 1][0] != tile:
+            kernels += [_alu_kernel(op, imm, alu_loops(tb, tn), (abase, abase, 0)) for op, imm in ops]
+    preloaded = sb.preload(kernels)
+
+    for s, (tile, bt, nt, kt, b0, tb, n0, tn, k0, tk) in enumerate(steps):
+        wbase, ibase, abase = places(s, tile, bt, k0)
+        if kt == 0:
             # Compute: wait until the store of the tile that used this acc slot is done, then reset.
             if tile >= A:
                 sb.dep_pop(STAGE_STORE, STAGE_COMPUTE)
-            sb.gemm(UopKernel(mode="gemm", reset=True,
-                              loops=[(tb, tn if tb > 1 else 0, 0, 0), (tn, 1 if tn > 1 else 0, 0, 0)],
-                              uops=[(abase, 0, 0)]))
-            for kt in range(t.nkt):
-                k0 = kt * t.tk
-                tk = min(t.tk, d.kb - k0)
-                wbase = (step % S) * wslot_size
-                # Load: wait until the GEMM that last read this slot is done, then fill it.
-                if step >= S:
-                    sb.dep_pop(STAGE_COMPUTE, STAGE_LOAD)
-                if t.resident:
-                    if nt == 0 and kt == 0:
-                        sb.load_2d(b0 * d.kb, d.kb, tb, d.kb, 0, 0, 0, 0, rbase, MemType.INP)
-                    ibase, irow = rbase + k0, d.kb
-                else:
-                    ibase, irow = (step % S) * islot_size, tk
-                    sb.load_2d(b0 * d.kb + k0, tk, tb, d.kb, 0, 0, 0, 0, ibase, MemType.INP)
-                sb.load_2d(n0 * d.kb + k0, tk, tn, d.kb, 0, 0, 0, 0, wbase, MemType.WGT)
-                sb.dep_push(STAGE_LOAD, STAGE_COMPUTE)
-                # Compute: wait for the tile, accumulate, free the slot for the load two steps on.
-                sb.dep_pop(STAGE_LOAD, STAGE_COMPUTE)
-                sb.gemm(UopKernel(
-                    mode="gemm",
-                    loops=[(tk, 0, 1 if tk > 1 else 0, 1 if tk > 1 else 0),
-                           (tb, tn if tb > 1 else 0, irow if tb > 1 else 0, 0)],
-                    uops=[(abase + n, ibase, wbase + n * tk) for n in range(tn)]))
-                if step + S < n_steps:
-                    sb.dep_push(STAGE_COMPUTE, STAGE_LOAD)
-                step += 1
+            sb.gemm(reset_kernel(abase, tb, tn))
+        # Load: wait until the GEMM that last read this slot is done, then fill it.  A resident input
+        # is loaded piece by piece along its batch tile's first output tile.
+        if s >= S:
+            sb.dep_pop(STAGE_COMPUTE, STAGE_LOAD)
+        if not t.resident or nt == 0:
+            sb.load_2d(b0 * d.kb + k0, tk, tb, d.kb, 0, 0, 0, 0, ibase, MemType.INP)
+        sb.load_2d(n0 * d.kb + k0, tk, tn, d.kb, 0, 0, 0, 0, wbase, MemType.WGT)
+        sb.dep_push(STAGE_LOAD, STAGE_COMPUTE)
+        # Compute: wait for the step's data, accumulate, free the slot for the load S steps on.
+        sb.dep_pop(STAGE_LOAD, STAGE_COMPUTE)
+        sb.gemm(gemm_kernel(abase, ibase, wbase, tb, tn, tk))
+        if s + S < n_steps:
+            sb.dep_push(STAGE_COMPUTE, STAGE_LOAD)
+        if s + 1 == n_steps or steps[s + 1][0] != tile:
             # Epilogue on the ALU, then hand the tile to the store.
-            loops = [(tb, tn if tb > 1 else 0, tn if tb > 1 else 0, 0), (tn, 1 if tn > 1 else 0,
-                                                                          1 if tn > 1 else 0, 0)]
             for op, imm in ops:
-                sb.alu(_alu_kernel(op, imm, loops, (abase, abase, 0)))
+                sb.alu(_alu_kernel(op, imm, alu_loops(tb, tn), (abase, abase, 0)))
             sb.dep_push(STAGE_COMPUTE, STAGE_STORE)
             sb.dep_pop(STAGE_COMPUTE, STAGE_STORE)
             sb.store_2d(abase, MemType.OUT, b0 * d.nb + n0, tn, tb, d.nb)
             if tile + A < n_out:
                 sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
-            tile += 1
-    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "inp_resident": t.resident, "wgt_slots": S,
-            "inp_slots": t.inp_slots if t.resident else S, "acc_slots": A,
-            "b_tiles": t.nbt, "n_tiles": t.ntn, "k_tiles": t.nkt,
-            "inp_load_nbytes": t.inp_bytes, "wgt_load_nbytes": t.wgt_bytes}
+    inp_bytes = d.bb * d.kb * cfg.inp_elem_bytes * (1 if t.resident else t.ntn)
+    wgt_bytes = d.nb * d.kb * cfg.wgt_elem_bytes * t.nbt
+    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "tk_last": t.tk0 or t.tk, "tn_last": t.tn_last or t.tn, "inp_resident": t.resident, "wgt_slots": S,
+            "inp_slots": t.inp_regions if t.resident else S, "acc_slots": A,
+            "b_tiles": t.nbt, "n_tiles": t.ntn, "k_tiles": t.nkt, "uops_preloaded": preloaded,
+            "predicted_cycles": predicted,
+            "inp_load_nbytes": inp_bytes, "wgt_load_nbytes": wgt_bytes}

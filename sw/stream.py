@@ -303,6 +303,36 @@ class StreamBuilder:
                                             dram_base=dram, y_size=1, x_size=n, x_stride=n))
         return bgn, end
 
+    def preload(self, kernels) -> bool:
+        """Make every kernel of ``kernels`` resident with **one** LOAD UOP, ahead of the instructions
+        that use them (an extension: TVM's runtime loads each kernel before its first use).
+
+        Kernels already resident and repeats are skipped.  Returns False, loading nothing, when the new
+        kernels do not fit together after what the uop SRAM already holds; the later GEMM/ALU calls
+        then load them one by one as usual."""
+        self._check_open()
+        new: dict[tuple, UopKernel] = {}
+        for k in kernels:
+            if not k.closed:
+                raise StreamError("a micro-op kernel has a VTAUopLoopBegin without VTAUopLoopEnd")
+            key = k.key()
+            if key not in new and self._cache.lookup(key) is None:
+                new[key] = k
+        total = sum(len(k.uops) for k in new.values())
+        if not new:
+            return True
+        if self._cache.sram_end + total > self.cfg.uop_depth:
+            return False
+        for k in new.values():
+            self._check_kernel(k)
+        dram, bgn = len(self.uops), self._cache.sram_end
+        for key, k in new.items():
+            self._cache.insert(key, len(k.uops))
+            self.uops.extend(Uop(u.dst_idx, u.src_idx, u.wgt_idx) for u in k.uops)
+        self._create(STAGE_COMPUTE, MemInsn(opcode=Opcode.LOAD, memory_type=MemType.UOP, sram_base=bgn,
+                                            dram_base=dram, y_size=1, x_size=total, x_stride=total))
+        return True
+
     # -- the end -------------------------------------------------------------------------------------
 
     def finish(self) -> list[Insn]:

@@ -10,7 +10,7 @@ from .saved import save_results
 from .common import (CliError, Formatter, add_backend, add_config, backend_opts, check, check_fits,
                      config, nonneg_int, one_line, positive_int, result_json, run_backend, stats_table)
 
-__all__ = ["register", "run_fc"]
+__all__ = ["register", "run_fc", "explain_text"]
 
 
 def register(subparsers) -> None:
@@ -36,6 +36,8 @@ def register(subparsers) -> None:
     p_fc.add_argument("--schedule", default="default", metavar="NAME",
                       help="tiling schedule of the FC compiler: 'default' (double-buffered, sized from "
                            "the SRAMs) or 'tutorial' (the seed tutorial's 256x256 blocks)")
+    p_fc.add_argument("--explain", action="store_true",
+                      help="also print the chosen tiling, the bus and ISA bounds and cycles over the larger")
     p_fc.add_argument("--seed", type=nonneg_int, default=0, metavar="N", help="random seed of x and w (default 0)")
     p_fc.add_argument("--save", metavar="DIR",
                       help="also write the compiled program in DIR (insn.bin, the region files, program.json: "
@@ -93,7 +95,8 @@ def run_fc(args) -> int:
         obj = {"workload": "fc", "verified": verified, **result_json(res, cfg), **shape,
                "schedule": args.schedule, "shift": args.shift,
                "clip": list(args.clip) if args.clip else None, "relu": args.relu, "seed": args.seed,
-               "mismatches": int(len(bad)), "compile_time": compile_time}
+               "mismatches": int(len(bad)), "compile_time": compile_time,
+               "explain": fcp.explain(res.cycles)}
         print(json.dumps(obj))
     else:
         print(f"FC {args.batch}x{args.in_features} -> {args.out_features} (shift {args.shift}"
@@ -102,6 +105,8 @@ def run_fc(args) -> int:
         print(f"{res.instructions} instructions, {res.uops} micro-ops, {res.wall_time:.3f} s")
         print(stats_table(res.counters, res.cycles))
         print(report(res.counters, res.cycles, res.instructions, cfg.bus_bytes))
+        if args.explain:
+            print(explain_text(fcp.explain(res.cycles)))
         if verified:
             print("Result matches numpy: yes")
         else:
@@ -109,3 +114,18 @@ def run_fc(args) -> int:
             print(f"Result matches numpy: NO: {len(bad)} of {ref.size} elements differ, first at "
                   f"[{i}, {j}]: got {got[i, j]}, expected {ref[i, j]}")
     return 0 if verified else 1
+
+
+def explain_text(e: dict) -> str:
+    """``--explain``: the tiling, the two bounds and the ratio, a few lines."""
+    t = e["tiling"]
+    lines = [f"Tiling ({e['schedule']} schedule): " + ", ".join(f"{k} {v}" for k, v in t.items()
+                                                                 if k != "predicted_cycles")]
+    lines.append(f"Bounds: bus {e['bus_bound_cycles']:.0f} cycles, ISA {e['isa_bound_cycles']} cycles"
+                 f" (larger {e['bound_cycles']:.0f})")
+    if "predicted_cycles" in e:
+        lines.append(f"Cost model: {e['predicted_cycles']} cycles predicted, "
+                     f"{e['predicted_over_bound']:.3f}x the bound")
+    if "cycles_over_bound" in e:
+        lines.append(f"Cycles over the larger bound: {e['cycles_over_bound']:.3f}")
+    return "\n".join(lines)

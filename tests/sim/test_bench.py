@@ -26,3 +26,22 @@ def test_vta_bench_prints_the_figures(capsys, tmp_path):
                   "seed FC 64x64", "cycles/s"):
         assert label in out
     assert "verified True" in out
+
+
+def test_fc_table_on_a_cycle_backend(capsys):
+    """Small FC shapes of the default schedule on the Amaranth simulation: verified, the figures are the
+    bounds' (no timed assertion; the cost model's prediction only loosely)."""
+    from sw.fcplan import fc_bounds
+    rows = bench.fc_table("amaranth", SMALL, [(3, 20, 9), (9, 12, 16)])
+    for r in rows:
+        b = fc_bounds(r["batch"], r["in_features"], r["out_features"], SMALL, 3)
+        assert r["verified"] and r["cycles"] >= b.isa
+        assert r["cycles_over_bound"] == round(r["cycles"] / b.bound, 4)
+        assert 0.5 < r["predicted_cycles"] / r["cycles"] < 2
+    assert cli.main(["bench", "--fc-table", "--fc-shapes", "3x20x9", "--backend", "fsim"]) == 2
+    assert "counts no cycles" in capsys.readouterr().err
+
+
+def test_fc_table_bad_shapes(capsys):
+    assert cli.main(["bench", "--fc-shapes", "3x20"]) == 2
+    assert "--fc-shapes '3x20'" in capsys.readouterr().err

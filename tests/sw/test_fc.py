@@ -144,29 +144,54 @@ def test_seed_fc_default_schedule(seed_data):
     assert fc.program.n_insns < 143
 
 
-def test_default_schedule_double_buffers(seed_data):
+@pytest.mark.parametrize("batch", [1, 32])
+def test_default_schedule_slots(seed_data, batch):
     x, w = seed_data
+    x = np.repeat(x, batch, axis=0)
     fc = build_fc(x, w, shift=8, clip=(0, 127))
     t = fc.tiles
     insns = fc.program.decoded()
     n_steps = t["b_tiles"] * t["n_tiles"] * t["k_tiles"]
     n_out = t["b_tiles"] * t["n_tiles"]
-    assert n_steps >= 4 and n_out >= 3 and t["wgt_slots"] == 2 and t["acc_slots"] == 2
+    S = t["wgt_slots"]
+    assert n_steps > S >= 2 and n_out >= 3 and t["acc_slots"] == 2
+    # every micro-op kernel is loaded once, up front, by the first instruction
+    uop_loads = [i for i in insns if isinstance(i, MemInsn) and i.memory_type == MemType.UOP and i.x_size]
+    assert t["uops_preloaded"] and len(uop_loads) == 1 and insns[0] is uop_loads[0]
     wl = [i for i in insns if isinstance(i, MemInsn) and i.memory_type == MemType.WGT and i.x_size]
-    half = t["tn"] * t["tk"]
-    assert [i.sram_base for i in wl] == [(k % 2) * half for k in range(n_steps)]
-    # the first two tiles load without waiting; each later one waits for the GEMM two steps back
-    assert [i.pop_next_dep for i in wl] == [False, False] + [True] * (n_steps - 2)
+    slot = t["tn"] * t["tk"]
+    assert [i.sram_base for i in wl] == [(k % S) * slot for k in range(n_steps)]
+    # the first S steps load without waiting; each later one waits for the GEMM S steps back (the
+    # step's first load pops: its input piece, if it has one, else its weights)
+    loads = [i for i in insns if isinstance(i, MemInsn) and i.opcode == Opcode.LOAD and i.x_size
+             and i.memory_type in (MemType.INP, MemType.WGT)]
+    pops, step_pop = [], False
+    for i in loads:
+        step_pop |= i.pop_next_dep
+        if i.memory_type == MemType.WGT:
+            pops.append(step_pop)
+            step_pop = False
+    assert pops == [False] * S + [True] * (n_steps - S)
     gemms = [i for i in insns if isinstance(i, GemmInsn) and not i.reset_reg]
-    assert sum(g.push_prev_dep for g in gemms) == n_steps - 2
+    assert sum(g.push_prev_dep for g in gemms) == n_steps - S
     resets = [i for i in insns if isinstance(i, GemmInsn) and i.reset_reg]
-    assert len(resets) == n_out and len({(g.uop_bgn, g.uop_end) for g in resets}) == 2
+    # one reset kernel per acc slot (and one more for a narrower last output tile)
+    n_widths = 1 + (t["tn_last"] != t["tn"])
+    assert len(resets) == n_out and len({(g.uop_bgn, g.uop_end) for g in resets}) == 2 * n_widths
     stores = [i for i in insns if i.opcode == Opcode.STORE and i.x_size]
-    assert len(stores) == n_out and all(s.x_size == t["tn"] > 1 for s in stores)
+    widths = [s.x_size for s in stores]
+    assert all(s.y_size == t["tb"] for s in stores) and max(widths) == t["tn"]
+    assert widths[t["n_tiles"] - 1::t["n_tiles"]] == [t["tn_last"]] * t["b_tiles"]
+    assert sum(widths) == t["b_tiles"] * fc.tiles["padded_blocks"][2]
     # the stores of two consecutive tiles use alternate acc halves
     assert [s.sram_base for s in stores] == [(k % 2) * t["tb"] * t["tn"] for k in range(n_out)]
     # compute waits for a store only from the third tile on (the last store's push is the sync's)
     assert [s.push_prev_dep for s in stores[:-1]] == [True] * (n_out - 2) + [False]
+    if t["inp_resident"]:
+        # the resident input comes in piece by piece along the first output tile
+        il = [k for k, i in enumerate(insns) if isinstance(i, MemInsn) and i.memory_type == MemType.INP
+              and i.x_size]
+        assert len(il) == t["k_tiles"] and il[-1] < insns.index(stores[0])
 
 
 def test_zero_tokens_let_a_second_launch_run(seed_data):
@@ -215,8 +240,8 @@ def test_default_schedule_matrix(cfg_name, shape):
     fc, r = run_and_check(x, w, "default", cfg, **epi)
     check_shape_counters(fc, r, **epi)
     bb, kb, nb = blocks(B, cfg.batch), blocks(K, cfg.block_in), blocks(N, cfg.block_out)
-    # with batch <= 16 the whole weight matrix is read exactly once
-    assert r.counters["wgt_load_nbytes"] == nb * kb * cfg.wgt_elem_bytes
+    # the whole weight matrix is read once per batch tile
+    assert r.counters["wgt_load_nbytes"] == fc.tiles["b_tiles"] * nb * kb * cfg.wgt_elem_bytes
     assert r.counters["inp_load_nbytes"] == fc.tiles["inp_load_nbytes"]
 
 
@@ -318,5 +343,5 @@ def test_sweep(cfg_name, schedule):
             fc, r = run_and_check(x, w, schedule, cfg, **epi)
             check_shape_counters(fc, r, **epi)
             if schedule == "default":
-                assert r.counters["wgt_load_nbytes"] == (blocks(N, cfg.block_out) * blocks(
-                    K, cfg.block_in) * cfg.wgt_elem_bytes)
+                assert r.counters["wgt_load_nbytes"] == fc.tiles["b_tiles"] * (blocks(
+                    N, cfg.block_out) * blocks(K, cfg.block_in) * cfg.wgt_elem_bytes)

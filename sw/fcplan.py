@@ -1,0 +1,353 @@
+"""The bounds of an FC layer on VTA, and the cost model the default FC schedule chooses its tiles by.
+
+:func:`fc_bounds` is the one definition of the two lower bounds of ``epilogue(x · wᵀ)`` (B×K by N×K):
+
+* **bus bound**: every operand byte crosses the memory bus once, ``(K·N + B·K + B·N) / bus bytes`` cycles
+  (int8 weights, inputs and outputs);
+* **ISA bound**: the micro-ops the compute module issues one per cycle, in sequence,
+  ``⌈B/BATCH⌉·⌈K/BLOCK_IN⌉·⌈N/BLOCK_OUT⌉`` GEMM plus ``⌈B/BATCH⌉·⌈N/BLOCK_OUT⌉`` for the accumulator
+  reset and for each epilogue ALU instruction.
+
+No schedule runs faster than the larger of the two.
+
+:func:`choose_tiling` picks the default schedule's tiles: for each candidate tiling (batch, output and
+input blocks per tile, weight buffer slots, input resident or streamed) :func:`predict_cycles` plays the
+schedule's three pipeline stages step by step (load, compute, store, the token waits between them and
+the slots they free), with the first load and the last epilogue and store in the count, and the
+candidate with the fewest predicted cycles wins (ties: fewer instructions, then the earlier candidate,
+so the choice is deterministic).  The per-instruction costs in :data:`COSTS` were measured on the
+cycle-level backends (``vta bench --fc-table`` prints prediction and measurement side by side).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass
+
+from hw.config import VTAConfig
+from sw.pack import n_blocks
+from sw.uops import MAX_LOOP_EXTENT
+
+__all__ = ["FCBounds", "fc_bounds", "Tiling", "COSTS", "predict_cycles", "choose_tiling",
+           "fill_order"]
+
+#: The most weight buffer slots the default schedule rotates through.
+MAX_WGT_SLOTS = 8
+
+
+@dataclass(frozen=True)
+class FCBounds:
+    """The two lower bounds of an FC layer, in cycles, and their larger."""
+    bus: float
+    isa: int
+
+    @property
+    def bound(self) -> float:
+        return max(self.bus, self.isa)
+
+    def ratio(self, cycles) -> float:
+        """``cycles`` over the larger bound."""
+        return cycles / self.bound
+
+    def as_dict(self) -> dict:
+        return {"bus_bound_cycles": round(self.bus, 2), "isa_bound_cycles": self.isa,
+                "bound_cycles": round(self.bound, 2)}
+
+
+def fc_bounds(batch: int, in_features: int, out_features: int, cfg: VTAConfig | None = None,
+              n_alu: int = 0) -> FCBounds:
+    """The bus and ISA bounds of an FC layer of ``batch`` × ``in_features`` → ``out_features`` with
+    ``n_alu`` epilogue ALU instructions (:func:`sw.fc.epilogue_ops`) on configuration ``cfg``."""
+    cfg = cfg or VTAConfig()
+    B, K, N = batch, in_features, out_features
+    bus = (K * N + B * K + B * N) / cfg.bus_bytes
+    bb, kb, nb = n_blocks(B, cfg.batch), n_blocks(K, cfg.block_in), n_blocks(N, cfg.block_out)
+    isa = bb * kb * nb + bb * nb * (1 + n_alu)
+    return FCBounds(bus, isa)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """A tiling of the default schedule, in blocks.
+
+    Members
+    -------
+    tb, tn, tk : int       batch, output and input blocks per tile (the last tile of each may be smaller)
+    resident : bool        the input rows of a batch tile stay in inp SRAM for all its output tiles
+                           (loaded piece by piece along the first output tile); else streamed per step
+    wgt_slots : int        weight (and streamed input) buffer slots the steps rotate through
+    inp_regions : int      resident input regions (2 when batch tiles alternate)
+    acc_slots : int        accumulator slots the output tiles alternate between
+    nbt, ntn, nkt : int    tile counts
+    tk0 : int              input blocks of each output tile's last step when smaller than ``tk`` (a
+                           short last step shortens the wait of the first tile on its resident input
+                           and the drain); 0: steps split evenly
+    tn_last : int          output blocks of the last output tile of each batch tile when smaller than
+                           ``tn`` (a narrow last tile shortens the drain); 0: tiles split evenly
+    """
+    tb: int
+    tn: int
+    tk: int
+    resident: bool
+    wgt_slots: int
+    inp_regions: int
+    acc_slots: int
+    nbt: int
+    ntn: int
+    nkt: int
+    tk0: int = 0
+    tn_last: int = 0
+
+    def k_split(self, kb: int) -> list[int]:
+        """The input blocks of each step of an output tile."""
+        if self.tk0 and self.tk0 < kb:
+            return _split(kb - self.tk0, self.tk) + [self.tk0]
+        return _split(kb, self.tk)
+
+    def n_split(self, nb: int) -> list[int]:
+        """The output blocks of each output tile of a batch tile."""
+        if self.tn_last and self.tn_last < nb:
+            return _split(nb - self.tn_last, self.tn) + [self.tn_last]
+        return _split(nb, self.tn)
+
+    @property
+    def n_steps(self) -> int:
+        return self.nbt * self.ntn * self.nkt
+
+    @property
+    def n_tiles(self) -> int:
+        return self.nbt * self.ntn
+
+
+#: Per-instruction costs of the cost model, in cycles beyond the data it moves or the micro-ops it
+#: issues: a load's memory round trip and set-up, a GEMM/ALU instruction's pipeline fill, a store's.
+#: ``row`` is the fewest cycles a DMA row (one burst) takes, however few beats it has.
+COSTS = {"load": 24, "gemm": 8, "alu": 8, "store": 25, "start": 30, "row": 5}
+
+
+def _split(total: int, size: int) -> list[int]:
+    n = n_blocks(total, size)
+    return [size] * (n - 1) + [total - size * (n - 1)]
+
+
+def fill_order(t: Tiling, d) -> list:
+    """The steps of tiling ``t`` over ``d`` (``bb, kb, nb`` blocks) in program order:
+    ``(tile index, bt, nt, kt, b0, tb, n0, tn, k0, tk)`` per step."""
+    out = []
+    tile = 0
+    ks = t.k_split(d.kb)
+    for bt, tb in enumerate(_split(d.bb, t.tb)):
+        n0 = 0
+        for nt, tn in enumerate(t.n_split(d.nb)):
+            k0 = 0
+            for kt, tk in enumerate(ks):
+                out.append((tile, bt, nt, kt, bt * t.tb, tb, n0, tn, k0, tk))
+                k0 += tk
+            n0 += tn
+            tile += 1
+    return out
+
+
+def _beats(cfg: VTAConfig, row_bytes: int, rows: int) -> int:
+    """Cycles a DMA of ``rows`` rows of ``row_bytes`` each keeps the bus busy."""
+    return rows * max(n_blocks(row_bytes, cfg.bus_bytes), COSTS["row"])
+
+
+def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limit: float | None = None,
+                   costs: dict | None = None) -> int:
+    """Cycles the default schedule with tiling ``t`` takes on ``d`` blocks, by playing its pipeline:
+    each step's loads wait for the GEMM that last used their slot, each GEMM for its loads, each reset
+    for the store of the tile that last used its acc slot, each store for its tile's epilogue.
+
+    With ``limit``, the play stops (returning a value above ``limit``) once it is known to exceed it."""
+    c = costs or COSTS
+    S, A = t.wgt_slots, t.acc_slots
+    ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
+    c_load, c_gemm, c_alu, c_store = c["load"], c["gemm"], c["alu"], c["store"]
+    memo: dict = {}
+
+    def beats(row_bytes, rows):
+        k = (row_bytes, rows)
+        if k not in memo:
+            memo[k] = _beats(cfg, row_bytes, rows)
+        return memo[k]
+
+    gemm_done: list[int] = []
+    store_done: list[int] = []
+    load_free = store_free = c["start"]
+    comp = c["start"] + (c_load + n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0)
+    s = 0
+    ks = t.k_split(d.kb)
+    tile = 0
+    for tb in _split(d.bb, t.tb):
+        for nt, tn in enumerate(t.n_split(d.nb)):
+            if tile >= A:
+                comp = max(comp, store_done[tile - A])
+            comp += tb * tn + c_gemm                  # reset
+            for tk in ks:
+                start = max(load_free, gemm_done[s - S] if s >= S else 0)
+                if not t.resident or nt == 0:
+                    start += c_load + beats(tk * ib, tb)
+                start += c_load + beats(tk * wb, tn)
+                load_free = start
+                comp = max(comp, start) + tb * tn * tk + c_gemm
+                gemm_done.append(comp)
+                s += 1
+            comp += n_alu * (tb * tn + c_alu)
+            store_free = max(store_free, comp) + c_store + beats(tn * ob, tb)
+            store_done.append(store_free)
+            tile += 1
+            if limit is not None and comp > limit:
+                return int(limit) + 1
+    return max(comp, store_free)
+
+
+def _balanced(total: int, cap: int) -> tuple[int, int]:
+    """Split ``total`` into the fewest tiles of at most ``cap``, evened out: (tile size, tile count)."""
+    n = n_blocks(total, cap)
+    return n_blocks(total, n), n
+
+
+def _sizes(total: int, cap: int) -> list[int]:
+    """Candidate tile sizes up to ``cap``: evened-out splits into 1, 2, 3, 4, 6, 8, ... tiles."""
+    cap = min(cap, total)
+    if cap < 1:
+        return []
+    out = set()
+    n = n_blocks(total, cap)
+    while True:
+        size = n_blocks(total, n)
+        out.add(size)
+        if size == 1:
+            break
+        n = max(n + 1, int(n * 1.5))
+    return sorted(out, reverse=True)
+
+
+def candidates(cfg: VTAConfig, d):
+    """Every tiling the default schedule may use on ``d`` blocks (all fit the SRAMs and loop fields)."""
+    inp_d, wgt_d, acc_d, uop_d = cfg.inp_depth, cfg.wgt_depth, cfg.acc_depth, cfg.uop_depth
+    min_nbt = n_blocks(d.bb, min(acc_d, MAX_LOOP_EXTENT))
+    bound = max(d.kb * d.nb * cfg.wgt_elem_bytes / cfg.bus_bytes, d.bb * d.kb * d.nb)
+    for tb in _sizes(d.bb, min(acc_d, MAX_LOOP_EXTENT)):
+        tb, nbt = _balanced(d.bb, tb)
+        # Weights are read once per batch tile: more batch tiles than needed only while that
+        # traffic stays under the layer's larger bound.
+        if nbt > min_nbt and nbt * d.kb * d.nb * cfg.wgt_elem_bytes / cfg.bus_bytes > bound:
+            continue
+        A = 2 if acc_d >= 2 * tb else 1
+        for resident in (True, False):
+            R = 1 if nbt == 1 else 2
+            if resident and R * tb * d.kb > inp_d:
+                continue
+            kcap = min(MAX_LOOP_EXTENT, wgt_d // 2 if wgt_d >= 2 else 1)
+            if not resident:
+                kcap = min(kcap, inp_d // (2 * tb))
+            for tk in _sizes(d.kb, kcap):
+                nkt = n_blocks(d.kb, tk)
+                ncap = min(wgt_d // (2 * tk) if wgt_d >= 2 * tk else wgt_d // tk, acc_d // A // tb,
+                           uop_d // 4, MAX_LOOP_EXTENT)
+                for tn in _sizes(d.nb, ncap):
+                    ntn = n_blocks(d.nb, tn)
+                    steps = nbt * ntn * nkt
+                    smax = min(MAX_WGT_SLOTS, wgt_d // (tn * tk), steps)
+                    if not resident:
+                        smax = min(smax, inp_d // (tb * tk))
+                    if resident and nbt > 1:
+                        smax = min(smax, ntn * nkt)     # a batch tile's region is free S steps on
+                    for S in sorted({min(smax, v) for v in (2, 3, 4, MAX_WGT_SLOTS)}):
+                        if S < 1:
+                            continue
+                        yield Tiling(tb, tn, tk, resident, S, R if resident else 0, A if ntn * nbt > 1
+                                     else 1, nbt, ntn, nkt)
+
+
+def n_instructions(t: Tiling, n_alu: int) -> int:
+    loads = t.n_steps * (1 if t.resident else 2) + (t.nbt * t.nkt if t.resident else 0)
+    return loads + t.n_steps + t.n_tiles * (2 + n_alu)
+
+
+def n_uops(t: Tiling, n_alu: int) -> int:
+    """About how many micro-ops the schedule's kernels hold: a GEMM kernel of ``tn`` micro-ops per
+    (weight slot, acc slot, input place) in use, a reset and the ALU kernels per acc slot."""
+    places = t.nkt * t.inp_regions if t.resident else 1
+    gemm = min(t.n_steps, t.wgt_slots * t.acc_slots * places) * t.tn
+    return gemm + t.acc_slots * (1 + n_alu) * 2
+
+
+def _estimate(t: Tiling, d, cfg: VTAConfig, n_alu: int) -> float:
+    """A closed-form estimate of :func:`predict_cycles` (tiles of full size): the larger of the loads
+    followed by the last tile's drain and the first load followed by all compute, with the wait of a
+    first output tile whose resident input comes in along it."""
+    c = COSTS
+    ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
+    steps = t.n_steps
+    wstep = c["load"] + _beats(cfg, t.tk * wb, t.tn)
+    istep = c["load"] + _beats(cfg, t.tk * ib, t.tb)
+    gstep = t.tb * t.tn * t.tk + c["gemm"]
+    epi = (1 + n_alu) * (t.tb * t.tn + c["alu"])
+    n_iloads = t.nbt * t.nkt if t.resident else steps
+    loads = steps * wstep + n_iloads * istep
+    compute = (d.bb * d.nb * (d.kb + 1 + n_alu) + steps * c["gemm"] + t.n_tiles * (1 + n_alu) * c["alu"]
+               + c["load"] + n_blocks(n_uops(t, n_alu) * cfg.uop_elem_bytes, cfg.bus_bytes))
+    store = c["store"] + _beats(cfg, t.tn * ob, t.tb)
+    fill = wstep + istep
+    if t.resident:                       # the first output tile waits for its input pieces
+        fill += max(0, t.nkt * (wstep + istep) - (t.nkt * gstep + epi))
+    else:
+        fill += max(0, steps * (wstep + istep - gstep) - t.n_tiles * epi)
+    drain = gstep + epi + store
+    return max(loads + drain, fill + compute + store)
+
+
+@functools.lru_cache(maxsize=256)
+def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
+    """The candidate tiling with the fewest predicted cycles, and the prediction.
+
+    A first pass ranks every tile shape by a closed-form estimate (the larger of total load and total
+    compute time, plus the first step's load and the last tile's GEMM, epilogue and store); the best
+    few shapes are then played step by step with :func:`predict_cycles`, with each slot count."""
+    c = COSTS
+    ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
+    shapes: dict[tuple, list] = {}
+    for t in candidates(cfg, d):
+        shapes.setdefault((t.tb, t.tn, t.tk, t.resident), []).append(t)
+    if not shapes:
+        raise ValueError(f"no tiling of {d.bb}x{d.kb}x{d.nb} blocks fits the SRAMs of configuration "
+                         f"{cfg.name}")
+    ranked = []
+    for idx, (key, ts) in enumerate(shapes.items()):
+        ranked.append((_estimate(ts[0], d, cfg, n_alu), idx, ts))
+    ranked.sort(key=lambda r: r[:2])
+    best = None
+
+    def play(t, idx):
+        nonlocal best
+        if t.resident and t.nbt > 1 and t.ntn * t.nkt < t.wgt_slots:
+            return
+        cyc = predict_cycles(t, d, cfg, n_alu, n_uops(t, n_alu),
+                             limit=None if best is None else best[0][0])
+        key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots, t.tk0, t.tn_last)
+        if best is None or key < best[0]:
+            best = (key, t)
+
+    def tails(t, tk0, tnl):
+        t = dataclasses.replace(t, tk0=tk0, tn_last=tnl)
+        return dataclasses.replace(t, nkt=len(t.k_split(d.kb)), ntn=len(t.n_split(d.nb)))
+
+    # The best shapes with each slot count, evenly split or with a narrow last output tile.
+    for est, idx, ts in ranked[:6]:
+        for t in ts:
+            play(t, idx)
+            if t.tn > 1 and t.tn < d.nb:
+                play(tails(t, 0, max(1, t.tn // 4)), idx)
+    # A shorter last step of each output tile and a narrower last output tile, tried on the winner.
+    t0, idx = best[1], best[0][2]
+    tk0s = [0] + [v for v in sorted({1, 2, 4, t0.tk // 2}) if 1 <= v < t0.tk and v < d.kb]
+    tnls = [0] + [v for v in sorted({1, 2, 4, t0.tn // 2}) if 1 <= v < t0.tn and v < d.nb]
+    for tk0 in tk0s:
+        for tnl in tnls:
+            if tk0 or tnl:
+                play(tails(dataclasses.replace(t0, tk0=0, tn_last=0), tk0, tnl), idx)
+    return best[1], best[0][0]
