@@ -52,7 +52,9 @@ def verilog(args) -> int:
 
 def bench(args) -> int:
     from sim import bench as bench_module
-    get_backend(args.backend)
+    # No --backend: amaranth, or verilator for --fc-table (sim.bench chooses).
+    if args.backend is not None:
+        get_backend(args.backend)
     try:
         return bench_module.run(args)
     except ConfigError as e:
