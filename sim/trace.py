@@ -21,6 +21,7 @@ The port's layout is ``hw/observe.py``'s table, plain Python, so a backend that 
 
 from __future__ import annotations
 
+import bisect
 import json
 from typing import Iterable, Sequence
 
@@ -71,26 +72,20 @@ def _intervals(seq: Sequence[tuple[int, int]], end: int):
 def instruction_slices(changes: dict, unit: str, end: int) -> list[tuple[int, int, int]]:
     """(start, stop, index) of every instruction ``unit`` held: a stretch of ``{unit}_active`` high, split
     where the index changes."""
-    active = list(_intervals(changes[f"{unit}_active"], end))
     index = changes[f"{unit}_index"]
+    times = [t for t, _ in index]
     out = []
-    for start, stop, v in active:
+    for start, stop, v in _intervals(changes[f"{unit}_active"], end):
         if not v:
             continue
-        # The index may change while the unit stays active (back-to-back instructions).
-        cuts = [start] + [t for t, _ in index if start < t < stop] + [stop]
-        for a, b in zip(cuts, cuts[1:]):
-            out.append((a, b, _value_at(index, a)))
+        # The index may change while the unit stays active (back-to-back instructions): cut there.
+        first = bisect.bisect_right(times, start)          # changes after `start`
+        last = bisect.bisect_left(times, stop)             # ... and before `stop`
+        cuts = [start, *times[first:last], stop]
+        held = index[first - 1][1] if first else 0         # the index at `start`
+        for i, (a, b) in enumerate(zip(cuts, cuts[1:])):
+            out.append((a, b, held if i == 0 else index[first + i - 1][1]))
     return out
-
-
-def _value_at(seq, cycle):
-    v = 0
-    for t, x in seq:
-        if t > cycle:
-            break
-        v = x
-    return v
 
 
 def build_trace(changes: dict[str, list[tuple[int, int]]], end: int, insns: Sequence | None = None,
