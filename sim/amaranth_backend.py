@@ -14,6 +14,8 @@ import time
 
 from amaranth.sim import Simulator
 
+from hw.observe import TraceRecorder
+
 from .axil import AxiLiteDriver
 from .host import VTAHost, cycle_bound
 from .memimage import MemImage
@@ -181,7 +183,7 @@ class SimLink:
 
 def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: str | None = None,
         mem_latency: int | None = None, read_latency: int | None = None, write_latency: int | None = None,
-        **opts) -> RunResult:
+        trace: bool = False, **opts) -> RunResult:
     """Run ``program`` on the core in Amaranth's simulator and return its result.
 
     Parameters
@@ -195,6 +197,9 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
         Write a waveform to this file.
     mem_latency, read_latency, write_latency : int, optional
         Latencies of the memory model (cycles), as ``sim.simtop.latencies`` takes them.
+    trace : bool
+        Build the core's trace port and sample it (``sim.trace``): the samples are
+        ``result.extra["trace_samples"]``.  Off, the design has no trace logic at all.
 
     Raises
     ------
@@ -205,7 +210,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     img = MemImage.place(program)
     rl, wl = latencies(mem_latency, read_latency, write_latency)
     bound = max_cycles if max_cycles is not None else cycle_bound(program, rl, wl)
-    dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
+    dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image, trace=trace)
     # Amaranth's simulator compiles a memory's write enable bit by bit into one expression (unless
     # _compile_repeats_at_once applied); a wide SRAM (the 8192-bit weight element of LOG_BLOCK 5)
     # then nests deeper than Python's default limit.
@@ -227,6 +232,18 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
         states.append(state)
 
     sim.add_testbench(bench)
+    recorder = None
+    if trace:
+        recorder = TraceRecorder()
+
+        async def sampler(ctx):
+            # Wakes only when a field other than the timestamp changes, after the design has settled
+            # (a one-shot wait each time: the fields change on clock edges only, never in between).
+            while not recorder.done:
+                await ctx.changed(dut.trace_key)
+                recorder.offer(ctx.get(dut.trace))
+
+        sim.add_testbench(sampler, background=True)
     t_start = time.perf_counter()
     if vcd:
         with sim.write_vcd(vcd):
@@ -243,5 +260,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
                        wall_time=wall, extra={"read_latency": rl, "write_latency": wl,
                                               "sim_seconds": sim_time,
                                               "cycles_per_second": counters["cycle_count"] / max(sim_time, 1e-9)})
+    if recorder is not None:
+        result.extra["trace_samples"] = recorder.samples
     state.raise_for_error(program, result)
     return result

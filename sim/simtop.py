@@ -12,6 +12,7 @@ from amaranth.lib.wiring import In, Out
 from hw.config import VTAConfig
 from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from hw.glue import glue
+from hw.observe import CHANGE_SHIFT, trace_width
 from hw.top import VTACore
 from .axi_mem import AxiMemory
 
@@ -49,14 +50,20 @@ class SimTop(wiring.Component):
     s_axil_* : the core's AXI4-Lite slave
     irq : Out(1)
     bd_addr, bd_wdata, bd_we, bd_rdata : the memory's backdoor port (bus-width words)
+    trace : Out(hw.observe.trace_width())   with ``trace=True``: the core's trace port
+    trace_key : Out(trace_width() - CHANGE_SHIFT)   its bits above the timestamp, to wait on: it changes
+                only when a field other than the cycle counter does (``sim.trace``)
 
     ``storage`` is the memory's (``sim.axi_mem.AxiMemory``): ``"verilog"`` for the generated Verilog.
+    ``trace`` builds the core's trace port (``VTACore(trace=True)``); on by default (the generated Verilog
+    always has it), off in the ``amaranth`` backend unless a run asks for a trace.
     """
 
     def __init__(self, cfg: VTAConfig, mem_bytes: int, *, read_latency: int = DEFAULT_READ_LATENCY,
-                 write_latency: int = DEFAULT_WRITE_LATENCY, init: bytes = b"", storage: str = "amaranth"):
+                 write_latency: int = DEFAULT_WRITE_LATENCY, init: bytes = b"", storage: str = "amaranth",
+                 trace: bool = True):
         self.cfg = cfg
-        self.core = VTACore(cfg)
+        self.core = VTACore(cfg, trace=trace)
         self.mem = AxiMemory(cfg.bus_bits, mem_bytes, read_latency=read_latency,
                              write_latency=write_latency, init=init, storage=storage)
         members = {"s_axil_" + n: d(w).flip() for n, w, d in AXIL_MEMBERS}
@@ -64,6 +71,9 @@ class SimTop(wiring.Component):
         for name in ("bd_addr", "bd_wdata", "bd_we", "bd_rdata"):
             port = getattr(self.mem, name)
             members[name] = In(len(port)) if name != "bd_rdata" else Out(len(port))
+        if trace:
+            members["trace"] = Out(trace_width())
+            members["trace_key"] = Out(trace_width() - CHANGE_SHIFT)
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -81,4 +91,7 @@ class SimTop(wiring.Component):
         g.d.comb += self.irq.eq(core.irq)
         m.d.comb += [mem.bd_addr.eq(self.bd_addr), mem.bd_wdata.eq(self.bd_wdata),
                      mem.bd_we.eq(self.bd_we), self.bd_rdata.eq(mem.bd_rdata)]
+        if self.core.traced:
+            glue(m, "trace_glue").d.comb += [self.trace.eq(core.trace),
+                                             self.trace_key.eq(core.trace[CHANGE_SHIFT:])]
         return m
