@@ -56,7 +56,8 @@ class VTACore(wiring.Component):
     s_axil_* : AXI4-Lite slave (``hw.interfaces.AXIL_MEMBERS``, flipped)
     irq : Out(1)   the run finished (done or error)
     trace : Out(hw.observe.trace_width())   only with ``trace=True``: the fields of
-                   ``hw.observe.TRACE_FIELDS``, read only, no effect on the core
+                   ``hw.observe.TRACE_FIELDS``, read only, no effect on the core (as the top of a
+                   Verilator model, rename it: Verilator's model class has a ``trace()`` method)
     """
 
     def __init__(self, cfg: VTAConfig, *, trace: bool = False):

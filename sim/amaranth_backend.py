@@ -241,7 +241,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
             # (a one-shot wait each time: the fields change on clock edges only, never in between).
             while not recorder.done:
                 await ctx.changed(dut.trace_key)
-                recorder.offer(ctx.get(dut.trace))
+                recorder.offer(ctx.get(dut.trace_word))
 
         sim.add_testbench(sampler, background=True)
     t_start = time.perf_counter()

@@ -63,7 +63,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                 read_latency: int | None = None, write_latency: int | None = None,
                 memory: str = "simtop",
                 pause: float = 0.0, seed: int = 0, mem_bytes: int | None = None,
-                design=None) -> RunResult:
+                design=None, trace: bool = False) -> RunResult:
     """Run ``program`` on ``simulator`` (``"icarus"`` or ``"verilator"``) under cocotb.
 
     Parameters
@@ -94,6 +94,10 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         that holds the image).
     design : callable, optional
         A stand-in for ``SimTop`` / ``VTACore`` (tests of this backend).
+    trace : bool
+        ``simtop`` only: sample the design's trace port (``sim.trace``) whenever it changes; the samples
+        are ``result.extra["trace_samples"]``.  The Verilog always has the port; sampling costs Python
+        per change, so it is off unless asked for.
 
     Raises
     ------
@@ -110,6 +114,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         raise ValueError(f"pause must be a probability in [0, 1), got {pause!r}")
     if pause and memory != "axiram":
         raise ValueError(f"pause={pause} needs memory='axiram' (the simtop memory has fixed latency)")
+    if trace and memory != "simtop":
+        raise ValueError("trace=True needs memory='simtop' (the bare core has no trace port)")
     latency = latencies(mem_latency, read_latency, write_latency) if memory == "simtop" else None
     if max_cycles is None:
         max_cycles = cycle_bound(program, *(latency or latencies()))
@@ -125,7 +131,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
               design=design)
     job = run_job(b, cfg, layout, insn_count=program.n_insns, max_cycles=max_cycles, progress=progress,
                   progress_total=estimate_cycles(program) if progress else None,
-                  vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed)
+                  vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed, trace=trace)
     state, res, elapsed = job.state, job.result, job.elapsed
     counters = dict(state.counters)
     result = RunResult(
@@ -138,13 +144,15 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                "phases": {k: round(v, 4) for k, v in state.phases.items()},
                "cycles_per_second": (counters.get("cycle_count", 0) / elapsed if elapsed else None),
                **{r: state.registers[r] for r in ("status", "error_code", "error_index", "stall")}})
+    if trace:
+        result.extra["trace_samples"] = job.trace_samples
     state.raise_for_error(program, result)
     return result
 
 
 #: Options of :func:`run_program` the two backend functions pass on; others are ignored (the backend
 #: registry's rule: options a backend does not use are accepted and ignored).
-_RUN_OPTIONS = ("read_latency", "write_latency", "memory", "pause", "seed", "mem_bytes", "design")
+_RUN_OPTIONS = ("read_latency", "write_latency", "memory", "pause", "seed", "mem_bytes", "design", "trace")
 
 
 def run_icarus(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,

@@ -50,7 +50,9 @@ class SimTop(wiring.Component):
     s_axil_* : the core's AXI4-Lite slave
     irq : Out(1)
     bd_addr, bd_wdata, bd_we, bd_rdata : the memory's backdoor port (bus-width words)
-    trace : Out(hw.observe.trace_width())   with ``trace=True``: the core's trace port
+    trace_word : Out(hw.observe.trace_width())   with ``trace=True``: the core's ``trace`` port (not
+                called ``trace`` here: Verilator's model class has a ``trace()`` method, and a top-level
+                port of that name does not compile)
     trace_key : Out(trace_width() - CHANGE_SHIFT)   its bits above the timestamp, to wait on: it changes
                 only when a field other than the cycle counter does (``sim.trace``)
 
@@ -72,7 +74,7 @@ class SimTop(wiring.Component):
             port = getattr(self.mem, name)
             members[name] = In(len(port)) if name != "bd_rdata" else Out(len(port))
         if trace:
-            members["trace"] = Out(trace_width())
+            members["trace_word"] = Out(trace_width())
             members["trace_key"] = Out(trace_width() - CHANGE_SHIFT)
         super().__init__(members)
 
@@ -92,6 +94,6 @@ class SimTop(wiring.Component):
         m.d.comb += [mem.bd_addr.eq(self.bd_addr), mem.bd_wdata.eq(self.bd_wdata),
                      mem.bd_we.eq(self.bd_we), self.bd_rdata.eq(mem.bd_rdata)]
         if self.core.traced:
-            glue(m, "trace_glue").d.comb += [self.trace.eq(core.trace),
+            glue(m, "trace_glue").d.comb += [self.trace_word.eq(core.trace),
                                              self.trace_key.eq(core.trace[CHANGE_SHIFT:])]
         return m

@@ -20,7 +20,7 @@ The port's layout is ``hw/observe.py``'s table, plain Python, so a backend that 
 
 Samples: what a backend hands over
 ----------------------------------
-A *sample* is the whole trace port (``SimTop.trace``, ``trace_width()`` bits) read as one unsigned
+A *sample* is the whole trace port (``SimTop.trace_word``, ``trace_width()`` bits) read as one unsigned
 integer, field ``f`` at bits ``f.offset .. f.offset + f.width - 1`` (``TRACE_FIELDS``), the cycle in the
 low 32 bits.  A backend reads the port after a clock edge, with the design settled, whenever
 ``SimTop.trace_key`` (the bits above the timestamp) changes (or every cycle: the result is the same), and
