@@ -197,9 +197,11 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
         Write a waveform to this file.
     mem_latency, read_latency, write_latency : int, optional
         Latencies of the memory model (cycles), as ``sim.simtop.latencies`` takes them.
-    trace : bool
+    trace : bool or callable
         Build the core's trace port and sample it (``sim.trace``): the samples are
-        ``result.extra["trace_samples"]``.  Off, the design has no trace logic at all.
+        ``result.extra["trace_samples"]``; a callable is also called as ``trace(program, samples)``
+        once the run has ended, on an error too (``sim.trace.TraceCollector``).  Off, the design has
+        no trace logic at all.
 
     Raises
     ------
@@ -262,5 +264,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
                                               "cycles_per_second": counters["cycle_count"] / max(sim_time, 1e-9)})
     if recorder is not None:
         result.extra["trace_samples"] = recorder.samples
+        if callable(trace):
+            trace(program, recorder.samples)
     state.raise_for_error(program, result)
     return result

@@ -94,9 +94,10 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         that holds the image).
     design : callable, optional
         A stand-in for ``SimTop`` / ``VTACore`` (tests of this backend).
-    trace : bool
+    trace : bool or callable
         ``simtop`` only: sample the design's trace port (``sim.trace``) whenever it changes; the samples
-        are ``result.extra["trace_samples"]``.  The Verilog always has the port; sampling costs Python
+        are ``result.extra["trace_samples"]``, and a callable is called as ``trace(program, samples)``
+        (on an error too), as on the ``amaranth`` backend.  The Verilog always has the port; sampling costs Python
         per change, so it is off unless asked for.
 
     Raises
@@ -131,7 +132,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
               design=design)
     job = run_job(b, cfg, layout, insn_count=program.n_insns, max_cycles=max_cycles, progress=progress,
                   progress_total=estimate_cycles(program) if progress else None,
-                  vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed, trace=trace)
+                  vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed, trace=bool(trace))
     state, res, elapsed = job.state, job.result, job.elapsed
     counters = dict(state.counters)
     result = RunResult(
@@ -146,6 +147,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                **{r: state.registers[r] for r in ("status", "error_code", "error_index", "stall")}})
     if trace:
         result.extra["trace_samples"] = job.trace_samples
+        if callable(trace):
+            trace(program, job.trace_samples)
     state.raise_for_error(program, result)
     return result
 

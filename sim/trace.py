@@ -47,7 +47,8 @@ from hw.regs import STALL_BITS
 
 __all__ = ["UNITS", "MEM_CLIENTS", "QUEUES", "TraceField", "TRACE_FIELDS", "trace_width", "decode_samples",
            "CHANGE_SHIFT", "build_trace", "write_trace", "load_trace", "TraceError", "instruction_slices",
-           "TraceRecorder", "sample_bytes", "read_samples", "write_samples", "trace_from_samples"]
+           "TraceRecorder", "sample_bytes", "read_samples", "write_samples", "trace_from_samples",
+           "TraceCollector", "combine_traces"]
 
 #: Which unit owns each stall bit (the bit names of ``hw.regs.STALL_BITS`` start with the unit's name).
 _WAIT_UNIT = {name: name.split()[0] for name in STALL_BITS}
@@ -86,6 +87,50 @@ def trace_from_samples(samples: Sequence[int], insns: Sequence | None = None, *,
         raise TraceError("no trace samples: the run never launched, or the backend did not sample")
     changes, end = decode_samples(samples)
     return build_trace(changes, end, insns, meta=meta)
+
+
+def combine_traces(traces: Sequence[dict], *, meta: dict | None = None) -> dict:
+    """One trace of several runs one after the other (the layers and batches of an MLP): each run's
+    events shifted to start where the previous run ended; ``otherData.runs`` holds each run's start and
+    cycles."""
+    if len(traces) == 1:
+        out = dict(traces[0])
+        out["otherData"] = {**traces[0]["otherData"], **(meta or {})}
+        return out
+    events = [e for e in traces[0]["traceEvents"] if e["ph"] == "M"]
+    runs, start = [], 0
+    for i, t in enumerate(traces):
+        for e in t["traceEvents"]:
+            if e["ph"] != "M":
+                e = {**e, "ts": e["ts"] + start, "args": {**e.get("args", {}), "run": i}}
+                events.append(e)
+        cycles = t["otherData"]["cycles"]
+        runs.append({"start": start, "cycles": cycles})
+        start += cycles
+    other = {**traces[0]["otherData"], "cycles": start, "runs": runs, **(meta or {})}
+    return {"traceEvents": events, "displayTimeUnit": traces[0].get("displayTimeUnit", "ns"),
+            "otherData": other}
+
+
+class TraceCollector:
+    """The ``trace=`` option of a cycle-level backend that keeps what it is given: called as
+    ``collector(program, samples)`` after each run, it keeps each run's trace; :meth:`trace` is them all
+    (:func:`combine_traces`)."""
+
+    def __init__(self):
+        self.traces: list[dict] = []
+
+    def __call__(self, program, samples) -> None:
+        if samples:                      # a run that never launched has nothing to show
+            self.traces.append(trace_from_samples(samples, program.decoded()))
+
+    def __bool__(self) -> bool:
+        return True
+
+    def trace(self, meta: dict | None = None) -> dict:
+        if not self.traces:
+            raise TraceError("no run was traced")
+        return combine_traces(self.traces, meta=meta)
 
 
 def _intervals(seq: Sequence[tuple[int, int]], end: int):

@@ -19,7 +19,7 @@ __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "
            "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
            "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
            "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
-           "check_fits", "load_program", "check", "backend_opts", "get_backend", "run_error", "run_backend",
+           "check_fits", "load_program", "check", "backend_opts", "get_backend", "run_error", "run_backend", "write_trace_outputs",
            "stats_table", "result_json", "error_json"]
 
 PROG = "vta"
@@ -156,6 +156,13 @@ def add_backend(p):
     g.add_argument("--waves", "--vcd", dest="waves", metavar="FILE",
                    help="write a waveform, its format from the suffix: .vcd on amaranth and verilator, "
                         ".fst on icarus (cycle-level backends only)")
+    g.add_argument("--trace", metavar="FILE.json",
+                   help="write a pipeline trace sampled from the design: Chrome/Perfetto trace-event JSON "
+                        "(ui.perfetto.dev, chrome://tracing), one slice per instruction per unit, token "
+                        "waits, memory bursts, queue levels; timestamps are cycles (cycle-level backends "
+                        "only; see docs/trace.md)")
+    g.add_argument("--timeline", metavar="FILE.png",
+                   help="draw the same trace as a timeline picture (needs matplotlib; as vta plot)")
     g.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
@@ -338,6 +345,20 @@ def backend_opts(args) -> dict:
         output_path(waves, "--waves")
     opts = {"max_cycles": args.max_cycles, "vcd": waves,
             "progress": sys.stderr.isatty() if args.progress is None else args.progress}
+    for option, path in (("--trace", getattr(args, "trace", None)), ("--timeline", getattr(args, "timeline", None))):
+        if path is None:
+            continue
+        if not WAVE_FORMATS.get(args.backend):
+            raise CliError(f"{option} {path!r}: backend {args.backend} has no trace (it is not a cycle-level "
+                           f"backend: use amaranth, icarus or verilator)")
+        output_path(path, option)
+        if option == "--timeline":
+            try:
+                import matplotlib  # noqa: F401
+            except ImportError:
+                raise CliError(f'--timeline {path!r} needs matplotlib: pip install -e ".[sweep]"') from None
+        from sim.trace import TraceCollector
+        opts.setdefault("trace", TraceCollector())
     if getattr(args, "max_uops", None) is not None:
         opts["max_uops"] = args.max_uops
     if args.mem_latency is not None:
@@ -364,14 +385,52 @@ def run_error(e: VTARunError, backend: str) -> CliError:
     return err
 
 
-def run_backend(program, args, opts: dict | None = None):
-    """Run ``program`` on ``args.backend``; an unavailable backend or a VTARunError is a CliError."""
+def run_backend(program, args, opts: dict | None = None, meta: dict | None = None):
+    """Run ``program`` on ``args.backend``; an unavailable backend or a VTARunError is a CliError.  The
+    trace (``--trace``, ``--timeline``) is written after the run, also after one that stopped on an
+    error; ``meta`` goes into it."""
     opts = backend_opts(args) if opts is None else opts
     func = get_backend(args.backend)
     try:
-        return func(program, **opts)
+        res = func(program, **opts)
     except VTARunError as e:
+        write_trace_outputs(args, opts, meta)
         raise run_error(e, args.backend) from None
+    write_trace_outputs(args, opts, meta)
+    return res
+
+
+def write_trace_outputs(args, opts: dict, meta: dict | None = None) -> None:
+    """Write ``--trace`` and ``--timeline`` from the runs the ``trace`` collector of ``opts`` saw
+    (:func:`backend_opts` made it); nothing when neither was asked for."""
+    collector = opts.get("trace")
+    if collector is None or not collector.traces:
+        return
+    from sim.trace import TraceError, write_trace
+    trace = collector.trace({"backend": args.backend, **(meta or {})})
+    if getattr(args, "trace", None):
+        try:
+            write_trace(args.trace, trace)
+        except OSError as e:
+            raise CliError(f"cannot write --trace {args.trace}: {e.strerror}") from None
+        print(f"wrote trace {args.trace} ({len(trace['traceEvents'])} events, {other_cycles(trace)} cycles)",
+              file=sys.stderr)
+    if getattr(args, "timeline", None):
+        from sim.plot import plot_timeline
+        other = trace["otherData"]
+        title = " ".join(str(other[k]) for k in ("workload", "backend") if k in other)
+        try:
+            plot_timeline(trace, args.timeline, title=title or None)
+        except TraceError as e:
+            raise CliError(f"--timeline {args.timeline}: {e}") from None
+        except OSError as e:
+            raise CliError(f"cannot write --timeline {args.timeline}: {e.strerror}") from None
+        print(f"wrote timeline {args.timeline}", file=sys.stderr)
+
+
+def other_cycles(trace: dict):
+    """The cycles a trace covers (its ``otherData``)."""
+    return trace.get("otherData", {}).get("cycles")
 
 
 def stats_table(counters: dict, cycles) -> str:

@@ -84,7 +84,7 @@ def run_fc(args) -> int:
             raise CliError(f"cannot save the program in {args.save!r}: {e.strerror}") from None
     if not args.no_check:
         check(program, args)
-    res = run_backend(program, args, opts)
+    res = run_backend(program, args, opts, meta={"workload": f"fc {b}x{k}->{n}"})
     got, ref = fcp.unpack(res.out), fcp.reference()
     verified = bool(np.array_equal(got, ref))
     if args.save:

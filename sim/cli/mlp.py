@@ -14,7 +14,7 @@ import sys
 
 from ..report import report
 from ..result import VTARunError
-from .common import CliError, add_backend, add_config, backend_opts, one_line, run_error
+from .common import CliError, add_backend, add_config, backend_opts, one_line, run_error, write_trace_outputs
 
 __all__ = ["register", "cmd_run_mlp", "mlp_report"]
 
@@ -94,6 +94,7 @@ def cmd_run_mlp(args) -> int:
     except (ValueError, TypeError) as e:
         raise CliError(f"cannot compile the MLP: {one_line(e)}") from None
     opts = backend_opts(args)
+    meta = {"workload": f"mlp {args.dataset}"}
     try:
         run = compiled.run(x, args.backend, **opts)
     except (BackendUnavailable, ValueError) as e:
@@ -101,7 +102,9 @@ def cmd_run_mlp(args) -> int:
     except CheckError as e:
         raise CliError(f"program refused by the checker: {one_line(e)}") from None
     except VTARunError as e:
+        write_trace_outputs(args, opts, meta)
         raise run_error(e, args.backend) from None
+    write_trace_outputs(args, opts, meta)
     rep = mlp_report(model, pixels, labels, run)
     rep = {"workload": "mlp", "dataset": args.dataset, "backend": args.backend, "batch": compiled.batch,
            "config": cfg.to_json(), "shape": list(model.shape), **rep}

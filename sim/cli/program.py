@@ -60,7 +60,7 @@ def exec_program(args) -> int:
     opts = backend_opts(args)
     if not args.no_check:
         check(program, args)
-    res = run_backend(program, args, opts)
+    res = run_backend(program, args, opts, meta={"workload": f"exec {os.path.basename(os.path.normpath(args.insn))}"})
     # Write the out region only now, atomically: a failed run never clobbers OUT.bin.
     write_atomic(args.out, res.out, "--out")
     if args.json:
