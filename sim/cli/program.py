@@ -60,7 +60,8 @@ def exec_program(args) -> int:
     opts = backend_opts(args)
     if not args.no_check:
         check(program, args)
-    res = run_backend(program, args, opts, meta={"workload": f"exec {os.path.basename(os.path.normpath(args.insn))}"})
+    res = run_backend(program, args, opts, meta={"workload": "exec " + os.path.basename(
+        os.path.normpath(getattr(args, "program_dir", None) or args.insn or "program"))})
     # Write the out region only now, atomically: a failed run never clobbers OUT.bin.
     write_atomic(args.out, res.out, "--out")
     if args.json:

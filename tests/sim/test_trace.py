@@ -114,3 +114,23 @@ def test_vta_plot_command(tmp_path, capsys):
     assert (tmp_path / "x.png").stat().st_size > 1000
     assert main(["plot", str(tmp_path / "nope.json")]) == 2
     assert "cannot read trace" in capsys.readouterr().err
+
+
+def test_recorder_keeps_launch_to_first_sample_after_the_run():
+    from hw.observe import TraceRecorder, field
+    run = 1 << field("running").offset
+    act = 1 << field("load_active").offset
+    rec = TraceRecorder()
+    for w in (5, 7, run | 0, run | 0 | act, run | 3 | act, run | 4 | act, run | 6, 9, run | 10 | act):
+        rec.offer(w)
+    # Nothing before the launch; the two words stamped 0 keep the later; unchanged fields keep nothing;
+    # the first word with running clear ends it.
+    assert rec.samples == [run | act, run | 6, 9] and rec.done
+
+
+def test_sample_file_round_trip(tmp_path):
+    from hw.observe import read_samples, sample_bytes, write_samples
+    words = [0, (1 << trace_width()) - 1, 12345]
+    write_samples(tmp_path / "s.bin", words)
+    assert (tmp_path / "s.bin").stat().st_size == 3 * sample_bytes()
+    assert read_samples(tmp_path / "s.bin") == words
