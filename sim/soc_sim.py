@@ -135,6 +135,16 @@ class HarnessTransport:
     async def idle(self, cycles: int) -> None:
         self.lib.soc_idle(self.h, cycles)
 
+    def exchange(self, data: bytes, cycles: int, max_bytes: int = 4096) -> bytes:
+        """Put ``data`` on the line, run ``cycles`` cycles (less if ``max_bytes`` bytes came first) and
+        return the bytes that came: the SoC as a byte pump, for a fake serial port (tests)."""
+        if data:
+            buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            self.lib.soc_send(self.h, buf, len(data))
+        out = (ctypes.c_uint8 * max_bytes)()
+        k = self.lib.soc_recv(self.h, out, max_bytes, cycles)
+        return bytes(out[:k])
+
     def cycles(self) -> int:
         """Clock cycles simulated since the SoC was opened."""
         return self.lib.soc_cycles(self.h)

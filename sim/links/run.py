@@ -91,9 +91,14 @@ def run_over_uart(program, transport, *, backend: str, bound: int, chunk: int, p
     try:
         mem_bytes, soc_config = drive(link.info())
         check_suits(program, image, mem_bytes, soc_config, backend)
+        link.doing = "the load"
+        t_load = time.perf_counter()
+        drive(link.write_mem(0, image.image))
+        load_seconds = time.perf_counter() - t_load
         line = Progress(backend, estimate_cycles(program)) if progress else None
-        state = drive(host.run(image, program.n_insns, bound, load=True, chunk=chunk,
+        state = drive(host.run(image, program.n_insns, bound, chunk=chunk,
                                on_progress=line.update if line else None))
+        state.phases = {"load": load_seconds, **state.phases}
     except VTARunError:
         raise
     except LinkTimeout as e:
