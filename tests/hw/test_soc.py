@@ -8,7 +8,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-from hw.soc.protocol import BAD_COMMAND, Command, header
+from hw.soc.protocol import BAD_COMMAND, Command, config_id, header
 from hw.soc.top import SocTop
 from hw.soc.uart import UartRx, UartTx, check_divisor
 from sim import backends
@@ -91,6 +91,7 @@ def test_bridge_memory_registers_and_bad_command():
         await link.write32(0x08, 0x1234_5678)            # insn_count: a plain read-write register
         out["reg"] = await link.read32(0x08)
         out["irq"] = await link.irq()
+        out["info"] = await link.info()
         await link.t.send(header(0x42))
         out["bad"] = (await link.t.recv(1))[0]
         try:
@@ -104,6 +105,7 @@ def test_bridge_memory_registers_and_bad_command():
     assert out["filled"] == b"\x00\x11" + bytes(9)
     assert out["reg"] == 0x1234_5678
     assert out["irq"] is False
+    assert out["info"] == (1 << 15, config_id(SMALL))
     assert out["bad"] == BAD_COMMAND
     assert out["far"] == "answered"
 
