@@ -13,11 +13,11 @@ from hw.soc.top import SocTop
 from hw.soc.uart import UartRx, UartTx, check_divisor
 from sim import backends
 from sim.host import VTAHost, cycle_bound
-from sim.links.uart import BridgeError, UartLink
+from sim.links.uart import BridgeError
 from sim.memimage import MemImage
 from tests.support.configs import SMALL
 from tests.support.programs.gemm import blocked_gemm_program
-from tests.support.uart_model import PysimUart
+from tests.support.uart_model import run_soc
 
 DIV = 4
 
@@ -60,26 +60,7 @@ def test_divisor_is_checked():
 
 
 def _run_soc(body):
-    dut = SocTop(SMALL, 1 << 15, DIV)
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    out = {}
-
-    async def host(ctx):
-        uart = PysimUart(ctx, dut.uart_rx, dut.uart_tx, DIV)
-        ctx.set(dut.uart_rx, 1)
-        out["uart"] = uart
-        await body(ctx, UartLink(uart), out)
-
-    async def receiver(ctx):
-        while "uart" not in out:
-            await ctx.tick()
-        await out["uart"].receiver(ctx)
-
-    sim.add_testbench(host)
-    sim.add_testbench(receiver, background=True)
-    sim.run()
-    return out
+    return run_soc(SocTop(SMALL, 1 << 15, DIV), DIV, body)
 
 
 def test_bridge_memory_registers_and_bad_command():

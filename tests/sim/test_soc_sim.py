@@ -110,34 +110,18 @@ def test_vta_run_fc_on_soc_sim(soc_lib, capsys, tmp_path):
 def test_cycles_equal_the_same_soc_in_amaranths_simulator(soc_lib):
     """The harness adds nothing to the SoC's timing: Amaranth's simulator of the same SocTop, driven by
     the same host driver over the same link, counts the same cycles."""
-    from amaranth.sim import Simulator
     from hw.soc.top import SocTop
     from sim.host import VTAHost, cycle_bound
-    from sim.links.uart import UartLink
-    from tests.support.uart_model import PysimUart
+    from tests.support.uart_model import run_soc
 
     program = _program()
     img = MemImage.place(program)
-    dut = SocTop(SMALL, soc_sim.DEFAULT_MEM_BYTES, soc_sim.DIVISOR)
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    out = {}
 
-    async def host(ctx):
-        uart = PysimUart(ctx, dut.uart_rx, dut.uart_tx, soc_sim.DIVISOR)
-        ctx.set(dut.uart_rx, 1)
-        out["uart"] = uart
-        out["state"] = await VTAHost(UartLink(uart)).run(img, program.n_insns, cycle_bound(program),
-                                                         load=True, chunk=2000)
+    async def body(ctx, link, out):
+        out["state"] = await VTAHost(link).run(img, program.n_insns, cycle_bound(program), load=True,
+                                               chunk=2000)
 
-    async def receiver(ctx):
-        while "uart" not in out:
-            await ctx.tick()
-        await out["uart"].receiver(ctx)
-
-    sim.add_testbench(host)
-    sim.add_testbench(receiver, background=True)
-    sim.run()
+    out = run_soc(SocTop(SMALL, soc_sim.DEFAULT_MEM_BYTES, soc_sim.DIVISOR), soc_sim.DIVISOR, body)
     res = backends.run(program, backend="soc-sim")
     assert out["state"].counters == res.counters
     assert out["state"].out == res.out
