@@ -120,7 +120,12 @@ def _uop_budget() -> int:
 
 #: The largest --mem-latency: the memory model (sim/axi_mem.py) times its latencies on a 32-bit
 #: wrap-safe cycle counter, so a latency must stay below 2^31 cycles (its own check gives the least).
-MAX_MEM_LATENCY = (1 << 31) - 1
+def _max_mem_latency() -> int:
+    from sim.memsettings import MAX_LATENCY
+    return MAX_LATENCY - 1
+
+
+MAX_MEM_LATENCY = _max_mem_latency()
 
 
 def mem_latency(text: str) -> int:
