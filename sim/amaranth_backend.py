@@ -212,7 +212,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     cfg = program.config
     img = MemImage.place(program)
     settings = from_options(mem_latency, read_latency, write_latency, read_fault, write_fault,
-                            back_pressure)
+                            back_pressure, layout=img)
     rl, wl = settings.read_latency, settings.write_latency
     bound = (max_cycles if max_cycles is not None
              else cycle_bound(program, rl, wl) * bound_factor(settings))

@@ -116,9 +116,10 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     if pause and memory != "axiram":
         raise ValueError(f"pause={pause} needs memory='axiram' (the simtop memory has fixed latency)")
     settings = None
+    layout = MemImage.place(program)
     if memory == "simtop":
         settings = from_options(mem_latency, read_latency, write_latency, read_fault, write_fault,
-                                back_pressure)
+                                back_pressure, layout=layout)
     elif read_fault or write_fault or back_pressure or after_reset:
         raise ValueError("faults, back-pressure and after_reset need memory='simtop'")
     latency = (settings.read_latency, settings.write_latency) if settings else None
@@ -126,7 +127,6 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         max_cycles = cycle_bound(program, *(latency or latencies())) * bound_factor(settings)
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles <= 0:
         raise ValueError(f"max_cycles must be a positive integer, got {max_cycles!r}")
-    layout = MemImage.place(program)
     if mem_bytes is None:
         mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(layout.size))
     if layout.size > mem_bytes:

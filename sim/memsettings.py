@@ -78,14 +78,26 @@ class Fault:
     nth: int = 0
     addr_lo: int = 0
     addr_hi: int = 0xFFFF_FFFF
+    #: A region of the memory image (:data:`FAULT_REGIONS`) instead of the addresses: the backend
+    #: resolves it (:meth:`resolve`) with the image it runs.
+    region: str | None = None
 
     def __post_init__(self):
+        if self.region is not None and self.region not in FAULT_REGIONS:
+            raise ValueError(f"unknown region {self.region!r} (known: {', '.join(FAULT_REGIONS)})")
         if self.resp not in RESPONSES:
             raise ValueError(f"fault resp must be one of {', '.join(RESPONSES)}, not {self.resp!r}")
         _int("fault beat", self.beat, 0, 255)
         _int("fault burst", self.nth, 0, 0xFFFF_FFFF)
         _int("fault addr_lo", self.addr_lo, 0, 0xFFFF_FFFF)
         _int("fault addr_hi", self.addr_hi, self.addr_lo, 0xFFFF_FFFF)
+
+    def resolve(self, layout) -> "Fault":
+        """This fault with ``region`` turned into its addresses in ``layout`` (``sim.memimage.MemImage``)."""
+        if self.region is None:
+            return self
+        lo, hi = region_range(layout, self.region)
+        return Fault(self.resp, self.beat, self.nth, lo, hi)
 
 
 @dataclass(frozen=True)
@@ -142,8 +154,8 @@ class MemSettings:
 
     def to_json(self) -> dict:
         return {"read_latency": self.read_latency, "write_latency": self.write_latency,
-                "read_fault": None if self.read_fault is None else vars(self.read_fault),
-                "write_fault": None if self.write_fault is None else vars(self.write_fault),
+                "read_fault": None if self.read_fault is None else dict(vars(self.read_fault)),
+                "write_fault": None if self.write_fault is None else dict(vars(self.write_fault)),
                 "back_pressure": None if self.back_pressure is None else
                 {**vars(self.back_pressure), "channels": list(self.back_pressure.channels)}}
 
@@ -168,8 +180,15 @@ def latencies(mem_latency: int | None = None, read_latency: int | None = None,
 
 
 def from_options(mem_latency=None, read_latency=None, write_latency=None, read_fault=None,
-                 write_fault=None, back_pressure=None) -> MemSettings:
-    """The settings of a run from a backend's options (as ``sim.backends`` passes them)."""
+                 write_fault=None, back_pressure=None, layout=None) -> MemSettings:
+    """The settings of a run from a backend's options (as ``sim.backends`` passes them); a fault
+    naming a region is resolved in the memory image ``layout``."""
+    if layout is not None:
+        read_fault = read_fault and read_fault.resolve(layout)
+        write_fault = write_fault and write_fault.resolve(layout)
+    for name, f in (("read_fault", read_fault), ("write_fault", write_fault)):
+        if f is not None and getattr(f, "region", None) is not None:
+            raise ValueError(f"{name} names region {f.region}: give the memory image to resolve it")
     return MemSettings(*latencies(mem_latency, read_latency, write_latency), read_fault=read_fault,
                        write_fault=write_fault, back_pressure=back_pressure)
 
@@ -185,89 +204,94 @@ def bound_factor(settings: MemSettings | None) -> int:
 
 def region_range(layout, region: str) -> tuple[int, int]:
     """The first and last byte address of ``region`` (a key of :data:`FAULT_REGIONS`) in the memory
-    image ``layout`` (``sim.memimage.MemImage``: each region runs up to the next one's base)."""
+    image ``layout`` (``sim.memimage.MemImage``: each region runs up to the next one's base, the out
+    region over its ``out_bytes``); ValueError if it is empty."""
     order = list(FAULT_REGIONS)
     if region not in FAULT_REGIONS:
         raise ValueError(f"unknown region {region!r} (known: {', '.join(order)})")
     lo = layout.bases[f"{region}_base"]
     if region == order[-1]:
-        hi = lo + max(layout.out_bytes, 1) - 1
+        hi = lo + layout.out_bytes - 1
     else:
         hi = layout.bases[f"{order[order.index(region) + 1]}_base"] - 1
-    return lo, max(hi, lo)
+    if hi < lo:
+        raise ValueError(f"region {region} is empty in this program: no access can fault there")
+    return lo, hi
 
 
-def _parse_int(spec_name: str, spec: str, key: str, text: str) -> int:
+def _parse_int(key: str, text: str) -> int:
     try:
         return int(text, 0)
     except ValueError:
-        raise ValueError(f"{spec_name} {spec!r}: {key}={text!r} is not an integer") from None
+        raise ValueError(f"{key}={text!r} is not an integer") from None
 
 
 def parse_fault(spec: str, layout=None) -> tuple[str, Fault]:
     """Parse a ``--fault`` spec: ``read|write`` then ``:key=value`` items, of ``region=NAME`` (an image
-    region, needs ``layout``) or ``addr=LO-HI`` (byte addresses, inclusive), ``burst=N`` (the ordinal
-    among matching bursts, from 0; default 0), ``beat=N`` (default 1: mid-burst) and
-    ``resp=SLVERR|DECERR`` (default SLVERR).
+    region: resolved now with ``layout``, else kept in the fault for the backend to resolve) or
+    ``addr=LO-HI`` (byte addresses, inclusive), ``burst=N`` (the ordinal among matching bursts, from
+    0; default 0), ``beat=N`` (default 1: mid-burst) and ``resp=SLVERR|DECERR`` (default SLVERR).
 
-    Returns ``("read" | "write", Fault)``; raises ValueError naming the spec on any mistake.
+    Returns ``("read" | "write", Fault)``; raises ValueError ``fault 'SPEC': why`` on any mistake.
     """
-    parts = str(spec).split(":")
+    try:
+        return _parse_fault(str(spec), layout)
+    except ValueError as e:
+        raise ValueError(f"fault {spec!r}: {e}") from None
+
+
+def _parse_fault(spec: str, layout) -> tuple[str, Fault]:
+    parts = spec.split(":")
     kind = parts[0]
     if kind not in ("read", "write"):
-        raise ValueError(f"fault {spec!r}: must start with read or write, not {kind!r}")
+        raise ValueError(f"must start with read or write, not {kind!r}")
     items: dict[str, str] = {}
     for p in parts[1:]:
         key, sep, val = p.partition("=")
         if not sep or key not in ("region", "addr", "burst", "beat", "resp") or key in items:
-            raise ValueError(f"fault {spec!r}: {p!r} is not one of region=, addr=, burst=, beat=, resp= "
-                             "(each at most once)")
+            raise ValueError(f"{p!r} is not one of region=, addr=, burst=, beat=, resp= (each at most once)")
         items[key] = val
-    lo, hi = 0, 0xFFFF_FFFF
+    lo, hi, region = 0, 0xFFFF_FFFF, None
     if "region" in items and "addr" in items:
-        raise ValueError(f"fault {spec!r}: give region= or addr=, not both")
+        raise ValueError("give region= or addr=, not both")
     if "region" in items:
         region = items["region"]
         if region not in FAULT_REGIONS:
-            raise ValueError(f"fault {spec!r}: unknown region {region!r} (known: {', '.join(FAULT_REGIONS)})")
+            raise ValueError(f"unknown region {region!r} (known: {', '.join(FAULT_REGIONS)})")
         if FAULT_REGIONS[region] != kind:
-            raise ValueError(f"fault {spec!r}: region {region} is {FAULT_REGIONS[region]}, not {kind}")
+            raise ValueError(f"region {region} is {FAULT_REGIONS[region]}, not {kind}")
         if layout is not None:
             lo, hi = region_range(layout, region)
+            region = None
     if "addr" in items:
         a, sep, b = items["addr"].partition("-")
         if not sep:
-            raise ValueError(f"fault {spec!r}: addr= takes LO-HI, not {items['addr']!r}")
-        lo, hi = _parse_int("fault", spec, "addr", a), _parse_int("fault", spec, "addr", b)
-    resp = items.get("resp", "SLVERR").upper()
-    try:
-        fault = Fault(resp=resp, beat=_parse_int("fault", spec, "beat", items.get("beat", "1")),
-                      nth=_parse_int("fault", spec, "burst", items.get("burst", "0")), addr_lo=lo, addr_hi=hi)
-    except ValueError as e:
-        raise ValueError(f"fault {spec!r}: {e}") from None
-    return kind, fault
+            raise ValueError(f"addr= takes LO-HI, not {items['addr']!r}")
+        lo, hi = _parse_int("addr", a), _parse_int("addr", b)
+    return kind, Fault(resp=items.get("resp", "SLVERR").upper(),
+                       beat=_parse_int("beat", items.get("beat", "1")),
+                       nth=_parse_int("burst", items.get("burst", "0")), addr_lo=lo, addr_hi=hi,
+                       region=region)
 
 
 def parse_back_pressure(spec: str) -> BackPressure | None:
-    """Parse a ``--back-pressure`` spec: ``off``, or ``:``-separated ``rate=N`` (stalls per 256
-    decisions, default 64), ``seed=N`` (default 0), ``channels=ar,r,aw,w,b`` (default all).
-    Raises ValueError naming the spec on any mistake."""
+    """Parse a ``--back-pressure`` spec: ``off``, ``on`` (the defaults), or ``:``-separated
+    ``rate=N`` (stalls per 256 decisions, default 64), ``seed=N`` (default 0),
+    ``channels=ar,r,aw,w,b`` (default all).  Raises ValueError ``back-pressure 'SPEC': why``."""
     spec = str(spec)
     if spec == "off":
         return None
-    items: dict[str, str] = {}
-    for p in spec.split(":") if spec != "on" else ():
-        key, sep, val = p.partition("=")
-        if not sep or key not in ("rate", "seed", "channels") or key in items:
-            raise ValueError(f"back-pressure {spec!r}: {p!r} is not one of rate=, seed=, channels= "
-                             "(each at most once), on or off")
-        items[key] = val
     try:
-        return BackPressure(rate=_parse_int("back-pressure", spec, "rate", items.get("rate", "64")),
-                            seed=_parse_int("back-pressure", spec, "seed", items.get("seed", "0")),
+        items: dict[str, str] = {}
+        for p in spec.split(":") if spec != "on" else ():
+            key, sep, val = p.partition("=")
+            if not sep or key not in ("rate", "seed", "channels") or key in items:
+                raise ValueError(f"{p!r} is not one of rate=, seed=, channels= (each at most once), "
+                                 "on or off")
+            items[key] = val
+        return BackPressure(rate=_parse_int("rate", items.get("rate", "64")),
+                            seed=_parse_int("seed", items.get("seed", "0")),
                             channels=tuple(items["channels"].split(",")) if "channels" in items
                             else BP_CHANNELS)
     except ValueError as e:
-        if str(e).startswith("back-pressure "):
-            raise
         raise ValueError(f"back-pressure {spec!r}: {e}") from None
