@@ -15,7 +15,8 @@ from typing import Callable
 
 from .result import BACKENDS, RunResult
 
-__all__ = ["REGISTRY", "WAVE_FORMATS", "BLOCK_RAM_BACKENDS", "SERIAL_BACKENDS", "BackendUnavailable", "get_backend", "run", "available"]
+__all__ = ["REGISTRY", "WAVE_FORMATS", "MEMORY_MODEL", "BLOCK_RAM_BACKENDS", "SERIAL_BACKENDS",
+           "BackendUnavailable", "get_backend", "run", "available"]
 
 #: Backend name -> "module:function".
 REGISTRY: dict[str, str] = {
@@ -33,6 +34,10 @@ WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "i
 BLOCK_RAM_BACKENDS = ("soc-sim", "board")
 #: Backends that talk to a board over a serial port (``port=``, ``baud=``).
 SERIAL_BACKENDS = ("board",)
+
+#: Backends that run the memory model of ``sim.memsettings`` (``read_fault``, ``write_fault``,
+#: ``back_pressure``, ``after_reset`` options).
+MEMORY_MODEL: tuple[str, ...] = ("amaranth", "icarus", "verilator")
 
 assert tuple(REGISTRY) == BACKENDS, "sim.result.BACKENDS and the registry must list the same backends"
 
