@@ -91,3 +91,19 @@ def test_board_over_a_fake_serial_port_matches_fsim():
     assert res.out == ref.out
     assert res.fsim_counters() == ref.fsim_counters()
     assert res.counters == sim_res.counters            # the same SoC: the same cycles
+
+
+def test_a_read_waits_for_its_bytes_on_the_line():
+    """The bound of a read grows with the bytes that must cross the line first, at the baud rate."""
+    import asyncio
+    from sim.host import LinkTimeout
+    from sim.links.serial import SerialTransport
+    from tests.support.fake_board import SilentPort
+    with SilentPort() as port:
+        t = SerialTransport(port.path, 300, 25e6, timeout=0.1)
+        try:
+            asyncio.run(t.send(bytes(6)))          # 6 bytes out, 3 back: 0.3 s on the line at 300 baud
+            with pytest.raises(LinkTimeout, match=r"within 0\.55 s .*\(0 of 3 bytes came\)"):
+                asyncio.run(t.recv(3))
+        finally:
+            t.close()
