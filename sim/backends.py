@@ -15,7 +15,8 @@ from typing import Callable
 
 from .result import BACKENDS, RunResult
 
-__all__ = ["REGISTRY", "WAVE_FORMATS", "BackendUnavailable", "get_backend", "run", "available"]
+__all__ = ["REGISTRY", "WAVE_FORMATS", "MEMORY_MODEL", "BLOCK_RAM_BACKENDS", "SERIAL_BACKENDS",
+           "BackendUnavailable", "get_backend", "run", "available"]
 
 #: Backend name -> "module:function".
 REGISTRY: dict[str, str] = {
@@ -23,10 +24,20 @@ REGISTRY: dict[str, str] = {
     "amaranth": "sim.amaranth_backend:run",
     "icarus": "sim.cocotb_backend:run_icarus",
     "verilator": "sim.cocotb_backend:run_verilator",
+    "soc-sim": "sim.soc_sim:run",
+    "board": "sim.board:run",
 }
 #: Backend name -> the waveform formats (file suffixes) its ``vcd=`` option writes.
 WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "icarus": ("fst",),
-                                            "verilator": ("vcd",)}
+                                            "verilator": ("vcd",), "soc-sim": (), "board": ()}
+#: Backends whose memory is the self-test SoC's block RAM (its own timing: no memory latency to set).
+BLOCK_RAM_BACKENDS = ("soc-sim", "board")
+#: Backends that talk to a board over a serial port (``port=``, ``baud=``).
+SERIAL_BACKENDS = ("board",)
+
+#: Backends that run the memory model of ``sim.memsettings`` (``read_fault``, ``write_fault``,
+#: ``back_pressure``, ``after_reset`` options).
+MEMORY_MODEL: tuple[str, ...] = ("amaranth", "icarus", "verilator")
 
 assert tuple(REGISTRY) == BACKENDS, "sim.result.BACKENDS and the registry must list the same backends"
 

@@ -19,7 +19,7 @@ __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "
            "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
            "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
            "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
-           "check_fits", "load_program", "check", "backend_opts", "get_backend", "run_error", "run_backend", "write_trace_outputs",
+           "check_fits", "load_program", "check", "backend_opts", "memory_opts", "get_backend", "run_error", "run_backend", "write_trace_outputs",
            "stats_table", "result_json", "error_json"]
 
 PROG = "vta"
@@ -110,7 +110,9 @@ def add_backend_name(p, default: str = "amaranth"):
     p.add_argument("--backend", default=default, choices=BACKENDS, metavar="NAME",
                    help=f"where to run: {', '.join(BACKENDS)} (default: {default}; amaranth is the core "
                         "cycle by cycle in Amaranth's simulator; fsim is the functional model; icarus and "
-                        "verilator run the generated Verilog under cocotb)")
+                        "verilator run the generated Verilog under cocotb; soc-sim is the self-test SoC "
+                        "on Verilator, driven through its UART; board is that SoC on an FPGA board, "
+                        "over --port)")
 
 
 def _uop_budget() -> int:
@@ -120,7 +122,12 @@ def _uop_budget() -> int:
 
 #: The largest --mem-latency: the memory model (sim/axi_mem.py) times its latencies on a 32-bit
 #: wrap-safe cycle counter, so a latency must stay below 2^31 cycles (its own check gives the least).
-MAX_MEM_LATENCY = (1 << 31) - 1
+def _max_mem_latency() -> int:
+    from sim.memsettings import MAX_LATENCY
+    return MAX_LATENCY - 1
+
+
+MAX_MEM_LATENCY = _max_mem_latency()
 
 
 def mem_latency(text: str) -> int:
@@ -153,6 +160,12 @@ def add_backend(p):
                         "the core issues one per cycle at best); reaching it is exit status 4 "
                         "(default: a bound derived from the program and the memory latency)")
     add_max_uops(g)
+    g.add_argument("--port", metavar="DEVICE",
+                   help="serial port of the board backend, e.g. /dev/ttyUSB0 (the board runs the "
+                        "self-test SoC's bitstream; docs/soc.md)")
+    g.add_argument("--baud", type=positive_int, metavar="N",
+                   help="baud rate of --port, as the bitstream was built for "
+                        "(default: sim.board.DEFAULT_BAUD, 115200)")
     g.add_argument("--waves", "--vcd", dest="waves", metavar="FILE",
                    help="write a waveform, its format from the suffix: .vcd on amaranth and verilator, "
                         ".fst on icarus (cycle-level backends only)")
@@ -165,6 +178,16 @@ def add_backend(p):
                    help="draw the same trace as a timeline picture (needs matplotlib; as vta plot)")
     g.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
+    g.add_argument("--fault", action="append", metavar="SPEC",
+                   help="inject an error response into the memory model (cycle-level backends): "
+                        "read|write, then :region=insn|uop|inp|wgt|acc|out or :addr=LO-HI, :burst=N "
+                        "(the N-th matching burst, from 0; default 0), :beat=N (default 1), "
+                        ":resp=SLVERR|DECERR (default SLVERR); e.g. read:region=wgt:beat=3:resp=DECERR; "
+                        "at most one read and one write fault")
+    g.add_argument("--back-pressure", metavar="SPEC",
+                   help="let the memory model withhold ARREADY/RVALID/AWREADY/WREADY/BVALID on a "
+                        "deterministic pattern (cycle-level backends): on, off, or "
+                        "rate=N (stalls per 256 decisions, default 64):seed=N:channels=ar,r,aw,w,b")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="show a progress line on stderr while a cycle-level backend runs: cycles so far "
                         "of an estimated total and the time left, redrawn on a terminal, one line every "
@@ -331,13 +354,14 @@ def check(program, args=None):
 def backend_opts(args) -> dict:
     """The backend options of :func:`add_backend`'s arguments, refused here (before any work) where a
     backend cannot honour them."""
-    from sim.backends import WAVE_FORMATS
+    from sim.backends import BLOCK_RAM_BACKENDS, SERIAL_BACKENDS, WAVE_FORMATS
     waves = getattr(args, "waves", None)
     if waves is not None:
         formats = WAVE_FORMATS.get(args.backend, ())
         if not formats:
-            raise CliError(f"--waves {waves!r}: backend {args.backend} has no waveform (it is not a "
-                           f"cycle-level backend)")
+            why = "it runs a board" if args.backend == "board" else "it is not a cycle-level backend" \
+                if args.backend == "fsim" else "its harness traces no signals"
+            raise CliError(f"--waves {waves!r}: backend {args.backend} has no waveform ({why})")
         suffix = os.path.splitext(waves)[1].lstrip(".").lower()
         if suffix not in formats:
             raise CliError(f"--waves {waves!r}: backend {args.backend} writes "
@@ -349,8 +373,8 @@ def backend_opts(args) -> dict:
         if path is None:
             continue
         if not WAVE_FORMATS.get(args.backend):
-            raise CliError(f"{option} {path!r}: backend {args.backend} has no trace (it is not a cycle-level "
-                           f"backend: use amaranth, icarus or verilator)")
+            raise CliError(f"{option} {path!r}: backend {args.backend} has no trace (only the cycle-level "
+                           f"backends amaranth, icarus and verilator sample the trace port)")
         output_path(path, option)
         if option == "--timeline":
             try:
@@ -362,7 +386,58 @@ def backend_opts(args) -> dict:
     if getattr(args, "max_uops", None) is not None:
         opts["max_uops"] = args.max_uops
     if args.mem_latency is not None:
+        if args.backend in BLOCK_RAM_BACKENDS:
+            raise CliError(f"--mem-latency {args.mem_latency}: backend {args.backend} runs on the SoC's "
+                           f"block RAM, whose timing is fixed")
         opts["mem_latency"] = args.mem_latency
+    port, baud = getattr(args, "port", None), getattr(args, "baud", None)
+    if args.backend in SERIAL_BACKENDS:
+        if port is None:
+            raise CliError(f"--backend {args.backend} needs --port DEVICE (the board's serial port, "
+                           f"e.g. /dev/ttyUSB0)")
+        if not os.path.exists(port):
+            raise CliError(f"--port {port!r}: no such serial port")
+        opts["port"] = port
+        if baud is not None:
+            opts["baud"] = baud
+    else:
+        for opt, value in (("--port", port), ("--baud", baud)):
+            if value is not None:
+                raise CliError(f"{opt} {value}: only the {' and '.join(SERIAL_BACKENDS)} backend uses a "
+                               f"serial port, not {args.backend}")
+    opts.update(memory_opts(args))
+    return opts
+
+
+def memory_opts(args) -> dict:
+    """The ``read_fault``, ``write_fault`` and ``back_pressure`` options of ``--fault`` and
+    ``--back-pressure``; a CliError naming the spec if one does not parse, or if the backend has no
+    memory model."""
+    from sim.backends import MEMORY_MODEL
+    from sim.memsettings import parse_back_pressure, parse_fault
+    faults = getattr(args, "fault", None) or []
+    bp = getattr(args, "back_pressure", None)
+    if not faults and bp is None:
+        return {}
+    backend = getattr(args, "backend", None)
+    if backend not in MEMORY_MODEL:
+        given = f"--fault {faults[0]!r}" if faults else f"--back-pressure {bp!r}"
+        raise CliError(f"{given}: backend {backend} has no memory model (use one of "
+                       f"{', '.join(MEMORY_MODEL)})")
+    opts = {}
+    for spec in faults:
+        try:
+            kind, fault = parse_fault(spec)
+        except ValueError as e:
+            raise CliError(f"--{one_line(e)}") from None
+        if f"{kind}_fault" in opts:
+            raise CliError(f"--fault {spec!r}: a second {kind} fault (at most one read and one write)")
+        opts[f"{kind}_fault"] = fault
+    if bp is not None:
+        try:
+            opts["back_pressure"] = parse_back_pressure(bp)
+        except ValueError as e:
+            raise CliError(f"--{one_line(e)}") from None
     return opts
 
 
@@ -390,12 +465,17 @@ def run_backend(program, args, opts: dict | None = None, meta: dict | None = Non
     trace (``--trace``, ``--timeline``) is written after the run, also after one that stopped on an
     error; ``meta`` goes into it."""
     opts = backend_opts(args) if opts is None else opts
+    from sim.links import LinkError, Refused
     func = get_backend(args.backend)
     try:
         res = func(program, **opts)
     except VTARunError as e:
         write_trace_outputs(args, opts, meta)
         raise run_error(e, args.backend) from None
+    except LinkError as e:             # soc-sim, board: the UART link failed (a timeout is a bound)
+        raise CliError(one_line(e), EXIT_BOUND if e.timeout else EXIT_HW_ERROR) from None
+    except Refused as e:               # the SoC or its port cannot run this program: nothing ran
+        raise CliError(f"{args.backend}: {one_line(e)}") from None
     write_trace_outputs(args, opts, meta)
     return res
 
