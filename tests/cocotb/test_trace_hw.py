@@ -152,3 +152,17 @@ def test_exec_trace_of_a_saved_program(tmp_path, capsys, program):
     trace = json.loads(t.read_text())
     fetched = [e for e in trace["traceEvents"] if e["ph"] == "X" and e["cat"] == "fetch"]
     assert len(fetched) == program.n_insns
+
+
+def test_trace_of_a_deadlock_is_written_and_shows_the_wait(tmp_path, capsys):
+    from hw.config import VTAConfig
+    from sim.cli import main
+    from tests.support.programs.errors import deadlock_program
+    program, _ = deadlock_program(VTAConfig(), "compute")
+    program.save(tmp_path / "p")
+    t = tmp_path / "t.json"
+    assert main(["exec", str(tmp_path / "p"), "--out", str(tmp_path / "o.bin"), "--backend", "amaranth",
+                 "--no-check", "--trace", str(t), "--no-progress"]) == 3
+    assert "DEADLOCK" in capsys.readouterr().err.upper()
+    waits = [e for e in json.loads(t.read_text())["traceEvents"] if e["ph"] == "X" and e["cat"] == "wait"]
+    assert any(e["name"].startswith("wait: pops") for e in waits)
