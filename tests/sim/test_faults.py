@@ -25,6 +25,7 @@ import pytest
 
 from hw.config import VTAConfig
 from hw.dma import MAX_BURST_BEATS, PAGE_BYTES
+from hw.fetch.fetch import FETCH_BURST_BEATS
 from hw.isa import INSN_WIDTH
 from hw.regs import FSIM_COUNTERS, ErrorCode
 from sim import backends, fsim
@@ -71,8 +72,10 @@ def faulting_index(prog, client: str, beat: int) -> int | None:
     order)."""
     cfg, bus = prog.config, prog.config.bus_bytes
     if client == "insn":
-        index = beat * bus * 8 // INSN_WIDTH
-        return index if index < prog.n_insns else None
+        first = next(_bursts(MemImage.place(prog).bases["insn_base"], prog.n_insns * INSN_WIDTH // 8, bus), 0)
+        if min(first, FETCH_BURST_BEATS) <= beat:
+            return None
+        return beat * bus * 8 // INSN_WIDTH
     base = MemImage.place(prog).bases[f"{client}_base"]
     eb = cfg.elem_bytes(client)
     for i, insn in enumerate(prog.decoded()):
