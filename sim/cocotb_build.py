@@ -228,7 +228,7 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
     if memory != "simtop":
         mem_bytes, latency = 0, None
     else:
-        from sim.simtop import latencies
+        from sim.memsettings import latencies
         latency = latencies(None, *(latency or (None, None)))
     t0 = time.perf_counter()
     text, vpath = verilog_text(cfg, memory, mem_bytes, latency, design)

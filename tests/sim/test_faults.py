@@ -34,7 +34,7 @@ from sim.memsettings import FAULT_REGIONS, parse_back_pressure, parse_fault
 from sim.result import VTARunError
 from tests.support.programs import suite
 
-#: Cycle backends with the fault-injecting memory model.
+#: Cycle backends of the matrix in the default suite (Icarus runs it as a slow test below).
 BACKENDS = ("amaranth", "verilator")
 CLIENTS = tuple(FAULT_REGIONS)                   # insn, uop, inp, wgt, acc, out
 RESPONSES = ("SLVERR", "DECERR")
@@ -215,3 +215,10 @@ def test_back_pressure_changes_timing_not_results():
     assert slowed.cycles > plain.cycles
     for k in FSIM_COUNTERS:
         assert plain.counters[k] == slowed.counters[k], k
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client,resp,bp", _params(True) + _params(False))
+def test_fault_on_icarus(client, resp, bp):
+    """The whole matrix on Icarus too (the same generated Verilog and testbench as Verilator)."""
+    check_case("icarus", client, resp, bp)
