@@ -207,7 +207,8 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
     memory : str
         ``"simtop"`` (core + Amaranth memory, ``vta_simtop``) or ``"axiram"`` (bare core, ``vta_top_ids``).
     mem_bytes, latency :
-        Size and (read, write) latency of the ``simtop`` memory (ignored for ``axiram``).
+        Size and (read, write) latency of the ``simtop`` memory (ignored for ``axiram``); the latency
+        only sets the reset values of its ``sim.memsettings`` ports, which the testbench drives anyway.
     waves : bool
         Build with waveform tracing.
     design : callable, optional
