@@ -19,7 +19,7 @@ __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "
            "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
            "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
            "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
-           "check_fits", "load_program", "check", "backend_opts", "memory_opts", "get_backend", "run_error", "run_backend",
+           "check_fits", "load_program", "check", "backend_opts", "memory_opts", "resolve_faults", "get_backend", "run_error", "run_backend",
            "stats_table", "result_json", "error_json"]
 
 PROG = "vta"
@@ -439,11 +439,29 @@ def run_error(e: VTARunError, backend: str) -> CliError:
     return err
 
 
+def resolve_faults(program, opts: dict) -> dict:
+    """``opts`` with the ``--fault`` regions turned into addresses of ``program``'s memory image; a
+    CliError if a region is empty (no access can fault there)."""
+    faults = {k: opts[k] for k in ("read_fault", "write_fault") if opts.get(k) is not None}
+    if not faults:
+        return opts
+    from sim.memimage import MemImage
+    layout = MemImage.place(program)
+    out = dict(opts)
+    for k, f in faults.items():
+        try:
+            out[k] = f.resolve(layout)
+        except ValueError as e:
+            raise CliError(f"--fault: {one_line(e)}") from None
+    return out
+
+
 def run_backend(program, args, opts: dict | None = None):
     """Run ``program`` on ``args.backend``; an unavailable backend or a VTARunError is a CliError."""
     opts = backend_opts(args) if opts is None else opts
     from sim.links import LinkError, Refused
     func = get_backend(args.backend)
+    opts = resolve_faults(program, opts)
     try:
         return func(program, **opts)
     except VTARunError as e:
