@@ -21,12 +21,13 @@ __all__ = ["REGISTRY", "WAVE_FORMATS", "BackendUnavailable", "get_backend", "run
 REGISTRY: dict[str, str] = {
     "fsim": "sim.fsim:run",
     "amaranth": "sim.amaranth_backend:run",
+    "verilator": "sim.native:run",
     "icarus": "sim.cocotb_backend:run_icarus",
-    "verilator": "sim.cocotb_backend:run_verilator",
+    "cocotb-verilator": "sim.cocotb_backend:run_verilator",
 }
 #: Backend name -> the waveform formats (file suffixes) its ``vcd=`` option writes.
-WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "icarus": ("fst",),
-                                            "verilator": ("vcd",)}
+WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "verilator": ("vcd",),
+                                            "icarus": ("fst",), "cocotb-verilator": ("vcd",)}
 
 assert tuple(REGISTRY) == BACKENDS, "sim.result.BACKENDS and the registry must list the same backends"
 

@@ -74,8 +74,10 @@ def library_key(cfg, mem_bytes: int, latency: tuple[int, int]) -> str:
     return source_digest(*SOURCES, extra=params)
 
 
-def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, latency: tuple[int, int] | None = None):
-    """Build (or find in the cache) the library of ``cfg``; a :class:`sim.vbuild.Library`."""
+def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, latency: tuple[int, int] | None = None, *,
+          waves: bool = False):
+    """Build (or find in the cache) the library of ``cfg`` (with ``waves``, one that can write a VCD:
+    a separate, slower library); a :class:`sim.vbuild.Library`."""
     from . import vbuild
     if latency is None:
         latency = _latencies(None, None, None)
@@ -85,10 +87,13 @@ def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, latency: tuple[int, int] | No
         from .verilog import simtop_verilog
         return simtop_verilog(cfg, mem_bytes, rl, wl)
 
-    name = f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB-lat{rl}_{wl}"
+    name = f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB-lat{rl}_{wl}" + ("-waves" if waves else "")
+    defines = {"VTA_TOP_HEADER": f"V{TOP}.h", "VTA_TOP_CLASS": f"V{TOP}"}
+    if waves:
+        defines["VTA_WAVES"] = 1
     return vbuild.build_library(
         name, TOP, verilog_text, [HARNESS], verilog_key=library_key(cfg, mem_bytes, latency),
-        defines={"VTA_TOP_HEADER": f"V{TOP}.h", "VTA_TOP_CLASS": f"V{TOP}"},
+        defines=defines, args=["--trace"] if waves else [],
         control=f'public_flat_rw -module "vta_axi_mem_storage" -var "mem"', estimate=240)
 
 
@@ -111,7 +116,7 @@ def _load(path: Path) -> ctypes.CDLL:
             ("vn_reset", None, [vp, i32, i32]), ("vn_write32", i32, [vp, u32, u32, u64]),
             ("vn_read32", i32, [vp, u32, ctypes.POINTER(u32), u64]), ("vn_wait", i32, [vp, u64]),
             ("vn_n_ports", i32, []), ("vn_port_name", ctypes.c_char_p, [i32]),
-            ("vn_set_port", i32, [vp, i32, u64])):
+            ("vn_set_port", i32, [vp, i32, u64]), ("vn_waves", i32, [vp, ctypes.c_char_p])):
         f = getattr(lib, name)
         f.restype, f.argtypes = res, args
     _LIBS[key] = lib
@@ -147,6 +152,11 @@ class NativeSim:
     def cycles(self) -> int:
         """Clock cycles since the simulation began."""
         return self.lib.vn_cycles(self.handle)
+
+    def waves(self, path) -> None:
+        """Write a VCD of every signal to ``path`` from now on (a library built with ``waves``)."""
+        if self.lib.vn_waves(self.handle, os.fsencode(path)):
+            raise RuntimeError("this native library was built without waveforms (build(waves=True))")
 
     def reset(self, cycles: int = RESET_CYCLES, after: int = AFTER_RESET_CYCLES) -> None:
         self.lib.vn_reset(self.handle, cycles, after)
@@ -224,7 +234,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
     progress : bool
         Show the cycles simulated so far on stderr (every :data:`PROGRESS_CYCLES` cycles).
     vcd : path, optional
-        Not written by this backend: the ``cocotb-verilator`` backend writes waveforms.
+        Write a VCD of every signal there (a separate library, built with Verilator's ``--trace``).
     mem_latency, read_latency, write_latency : int, optional
         The memory model's latencies (cycles), as ``sim.simtop.latencies`` takes them.
     mem_bytes : int, optional
@@ -238,9 +248,6 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
     ValueError
         On a bad option (named).
     """
-    if vcd is not None:
-        raise ValueError("the verilator backend writes no waveform: use the cocotb-verilator backend "
-                         "for --waves")
     cfg = program.config
     latency = _latencies(mem_latency, read_latency, write_latency)
     bound = max_cycles if max_cycles is not None else cycle_bound(program, *latency)
@@ -259,7 +266,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         print(f"vta: the memory image needs {mem_bytes >> 20} MiB, more than the "
               f"{DEFAULT_MEM_BYTES >> 20} MiB of the default verilator model: using (building once) "
               f"a {mem_bytes >> 20} MiB model", file=sys.stderr, flush=True)
-    lib = build(cfg, mem_bytes, latency)
+    lib = build(cfg, mem_bytes, latency, waves=vcd is not None)
     t0 = time.perf_counter()
     line = None
     if progress:
@@ -267,6 +274,8 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         from .report import estimate_cycles
         line = Progress("verilator", estimate_cycles(program))
     with NativeSim(lib.path) as sim:
+        if vcd is not None:
+            sim.waves(vcd)
         sim.reset()
         host = VTAHost(NativeLink(sim), clock=time.perf_counter)
         state = _complete(host.run(layout, program.n_insns, bound, load=True,

@@ -10,7 +10,8 @@
 // * The end of a run: a rising edge of irq.
 //
 // Build-time defines: VTA_TOP_HEADER (the model's header, Vvta_simtop.h), VTA_TOP_CLASS
-// (Vvta_simtop), VTA_SETTING_PORTS (may be empty).
+// (Vvta_simtop), VTA_SETTING_PORTS (may be empty), VTA_WAVES (a build with Verilator's --trace:
+// vn_waves writes a VCD).
 
 #include <cstdint>
 #include <cstring>
@@ -23,6 +24,9 @@
 #define VN_STR(x) #x
 #define VN_XSTR(x) VN_STR(x)
 #include VN_XSTR(VTA_TOP_HEADER)
+#ifdef VTA_WAVES
+#include "verilated_vcd_c.h"
+#endif
 
 #ifndef VTA_SETTING_PORTS
 #define VTA_SETTING_PORTS
@@ -38,11 +42,20 @@ struct Sim {
     uint64_t mem_bytes = 0;
     uint32_t ent = 0;
     std::string error;
+#ifdef VTA_WAVES
+    std::unique_ptr<VerilatedVcdC> vcd;
+#endif
 };
 
 inline void tick(Sim* s) {
+#ifdef VTA_WAVES
+    if (s->vcd) s->vcd->dump(10 * s->cycles);
+#endif
     s->top->clk = 1;
     s->top->eval();
+#ifdef VTA_WAVES
+    if (s->vcd) s->vcd->dump(10 * s->cycles + 5);
+#endif
     s->top->clk = 0;
     s->top->eval();
     s->cycles++;
@@ -93,6 +106,9 @@ void* vn_open(const char* mem_scope) {
     // The storage's initial block looks for a $readmemh plusarg; there is none: the image is copied in.
     const char* argv[] = {"vta-native"};
     s->ctx->commandArgs(1, argv);
+#ifdef VTA_WAVES
+    s->ctx->traceEverOn(true);
+#endif
     s->top.reset(new VTA_TOP_CLASS{s->ctx.get()});
     s->top->clk = 0;
     s->top->rst = 1;
@@ -128,8 +144,30 @@ void* vn_open(const char* mem_scope) {
     return s;
 }
 
+// Write a VCD of every signal to `path` from now on; 0, or -1 if the library was built without
+// waveforms (VTA_WAVES, Verilator's --trace).
+int vn_waves(void* h, const char* path) {
+    Sim* s = static_cast<Sim*>(h);
+#ifdef VTA_WAVES
+    s->vcd.reset(new VerilatedVcdC);
+    s->top->trace(s->vcd.get(), 99);
+    s->vcd->open(path);
+    return 0;
+#else
+    (void)s;
+    (void)path;
+    return -1;
+#endif
+}
+
 void vn_close(void* h) {
     Sim* s = static_cast<Sim*>(h);
+#ifdef VTA_WAVES
+    if (s->vcd) {
+        s->vcd->dump(10 * s->cycles);
+        s->vcd->close();
+    }
+#endif
     s->top->final();
     delete s;
 }

@@ -264,19 +264,19 @@ def ids_top_verilog(cfg, *, core_factory=None) -> str:
 
 def source_digest(*modules: str, extra: str = "") -> str:
     """A hash of the Python sources the Verilog is made from (every ``.py`` under ``hw/`` plus the
-    named modules' files) and of ``extra``; used to reuse generated Verilog without elaborating."""
-    import amaranth
-    import hw
+    named modules' files), of Amaranth's version and of ``extra``; used to reuse generated Verilog (or
+    a model built from it) without elaborating.  Nothing is imported: the files are found and read."""
+    import importlib.metadata
+    import importlib.util
     h = hashlib.sha256()
-    h.update(amaranth.__version__.encode())
+    h.update(importlib.metadata.version("amaranth").encode())
     h.update(extra.encode())
-    hw_dir = os.path.dirname(hw.__file__)
+    hw_dir = os.path.dirname(importlib.util.find_spec("hw").origin)
     files = []
     for root, _, names in os.walk(hw_dir):
         files += [os.path.join(root, n) for n in names if n.endswith(".py")]
     for mod in modules:
-        __import__(mod)
-        files.append(sys.modules[mod].__file__)
+        files.append(importlib.util.find_spec(mod).origin)
     for path in sorted(files):
         h.update(os.path.relpath(path, os.path.dirname(hw_dir)).encode())
         with open(path, "rb") as f:

@@ -109,8 +109,9 @@ def add_backend_name(p, default: str = "amaranth"):
     """``--backend NAME``."""
     p.add_argument("--backend", default=default, choices=BACKENDS, metavar="NAME",
                    help=f"where to run: {', '.join(BACKENDS)} (default: {default}; amaranth is the core "
-                        "cycle by cycle in Amaranth's simulator; fsim is the functional model; icarus and "
-                        "verilator run the generated Verilog under cocotb)")
+                        "cycle by cycle in Amaranth's simulator; fsim is the functional model; verilator "
+                        "runs the generated Verilog in a native harness; icarus and cocotb-verilator run "
+                        "it under cocotb)")
 
 
 def _uop_budget() -> int:
@@ -154,8 +155,8 @@ def add_backend(p):
                         "(default: a bound derived from the program and the memory latency)")
     add_max_uops(g)
     g.add_argument("--waves", "--vcd", dest="waves", metavar="FILE",
-                   help="write a waveform, its format from the suffix: .vcd on amaranth and verilator, "
-                        ".fst on icarus (cycle-level backends only)")
+                   help="write a waveform, its format from the suffix: .vcd on amaranth, verilator and "
+                        "cocotb-verilator, .fst on icarus (cycle-level backends only)")
     g.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
