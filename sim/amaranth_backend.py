@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
+from amaranth.hdl import ResetInserter, Signal
 from amaranth.sim import Simulator
 
 from .axil import AxiLiteDriver
@@ -20,7 +21,8 @@ from .memimage import MemImage
 from .progress import Progress
 from .report import estimate_cycles
 from .result import RunResult
-from .simtop import SimTop, latencies
+from .memsettings import bound_factor, from_options
+from .simtop import SimTop
 
 __all__ = ["run", "SimLink"]
 
@@ -181,6 +183,7 @@ class SimLink:
 
 def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: str | None = None,
         mem_latency: int | None = None, read_latency: int | None = None, write_latency: int | None = None,
+        read_fault=None, write_fault=None, back_pressure=None, after_reset: bool = False,
         **opts) -> RunResult:
     """Run ``program`` on the core in Amaranth's simulator and return its result.
 
@@ -194,7 +197,12 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     vcd : str, optional
         Write a waveform to this file.
     mem_latency, read_latency, write_latency : int, optional
-        Latencies of the memory model (cycles), as ``sim.simtop.latencies`` takes them.
+        Latencies of the memory model (cycles), as ``sim.memsettings.latencies`` takes them.
+    read_fault, write_fault, back_pressure : optional
+        ``sim.memsettings.Fault`` / ``BackPressure``: an error response and the memory's stalls.
+    after_reset : bool
+        Then reset the design, load the image again and run the program once more without the
+        faults; its outcome is ``extra["after_reset"]`` (``sim.host.RunState.to_json`` and ``out``).
 
     Raises
     ------
@@ -203,9 +211,13 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     """
     cfg = program.config
     img = MemImage.place(program)
-    rl, wl = latencies(mem_latency, read_latency, write_latency)
-    bound = max_cycles if max_cycles is not None else cycle_bound(program, rl, wl)
+    settings = from_options(mem_latency, read_latency, write_latency, read_fault, write_fault,
+                            back_pressure, layout=img)
+    rl, wl = settings.read_latency, settings.write_latency
+    bound = (max_cycles if max_cycles is not None
+             else cycle_bound(program, rl, wl) * bound_factor(settings))
     dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
+    rst = Signal()
     # Amaranth's simulator compiles a memory's write enable bit by bit into one expression (unless
     # _compile_repeats_at_once applied); a wide SRAM (the 8192-bit weight element of LOG_BLOCK 5)
     # then nests deeper than Python's default limit.
@@ -213,18 +225,32 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     # ... and writes constants as decimal literals, longer than Python's default limit for wide elements.
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)
-    sim = Simulator(dut)
+    sim = Simulator(ResetInserter(rst)(dut))
     sim.add_clock(PERIOD)
     states = []
 
+    def drive(ctx, values):
+        for name, value in values.items():
+            ctx.set(getattr(dut, name), value)
+
     async def bench(ctx):
+        drive(ctx, settings.port_values())
         line = Progress("amaranth", estimate_cycles(program)) if progress else None
-        host = VTAHost(SimLink(ctx, dut), clock=time.perf_counter)
+        link = SimLink(ctx, dut)
+        host = VTAHost(link, clock=time.perf_counter)
         state = await host.run(img, program.n_insns, bound, chunk=CHUNK,
                                on_progress=line.update if progress else None)
         if progress:
             line.close()
         states.append(state)
+        if after_reset:
+            drive(ctx, settings.without_faults().port_values())
+            ctx.set(rst, 1)
+            await ctx.tick().repeat(4)
+            ctx.set(rst, 0)
+            await ctx.tick().repeat(2)
+            await link.write_mem(0, img.image)
+            states.append(await host.run(img, program.n_insns, bound, chunk=CHUNK))
 
     sim.add_testbench(bench)
     t_start = time.perf_counter()
@@ -241,7 +267,11 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     result = RunResult(backend="amaranth", out=state.out, counters=counters,
                        cycles=counters["cycle_count"], instructions=program.n_insns, uops=program.n_uops,
                        wall_time=wall, extra={"read_latency": rl, "write_latency": wl,
+                                              "memory_settings": settings.to_json(),
                                               "sim_seconds": sim_time,
                                               "cycles_per_second": counters["cycle_count"] / max(sim_time, 1e-9)})
+    if after_reset:
+        again = states[1]
+        result.extra["after_reset"] = {**again.to_json(), "out": again.out.hex()}
     state.raise_for_error(program, result)
     return result

@@ -22,6 +22,23 @@ Timing (cycle ``t`` is the cycle in which a handshake's VALID and READY are both
   beats are modelled (AxBURST and AxSIZE are ignored); addresses wrap at 2^32.
 * WSTRB is honoured byte by byte.
 
+Run-time settings (``sim.memsettings``: one In port each, the same on ``SimTop``)
+    ``mem_read_latency`` / ``mem_write_latency`` are the latencies above (reset values: the constructor's
+    ``read_latency`` / ``write_latency``), so a new latency needs no new design.
+* **Injected faults.**  With ``fault_rd_en``, the ``fault_rd_nth``-th (from 0, counted from reset) AR
+  whose address lies in ``[fault_rd_lo, fault_rd_hi]`` and whose ``ARLEN >= fault_rd_beat`` gets
+  RRESP = ``fault_rd_resp`` (and zero data) on its beat ``fault_rd_beat``; the other beats are normal.
+  Likewise ``fault_wr_*`` for AW: beat ``fault_wr_beat`` of that burst is not written and its BRESP
+  is ``fault_wr_resp`` (DECERR of an out-of-range beat takes precedence).
+* **Back-pressure.**  Channel ``c`` (index ``i`` in ``BP_CHANNELS`` = ar, r, aw, w, b) counts its
+  *decisions* ``k`` from reset: a cycle in which it could move (AR/AW: VALID high and room in the
+  queue; W: WVALID high, an AW queued and room for the response; R/B: a beat or response is ready and
+  not yet shown).  With ``x = ((k ^ (bp_seed + BP_SALT*(i+1))) * BP_MUL1) mod 2^32`` and
+  ``y = ((x ^ (x >> 15)) * BP_MUL2) mod 2^32``, the decision stalls if bit ``i`` of ``bp_channels`` is
+  set and ``y >> 24 < bp_rate``: ARREADY / AWREADY / WREADY low, or RVALID / BVALID not raised yet.
+  Once shown, RVALID and BVALID stay high until taken.  With ``bp_rate`` 0 (the default) nothing
+  changes.
+
 Storage
     ``storage="amaranth"`` (default) keeps the contents in an ``amaranth.lib.memory.Memory``, which
     Amaranth's simulator runs.  ``storage="verilog"`` (for the generated Verilog only) keeps them in the
@@ -52,7 +69,12 @@ from hw.axi import AXI_RESP_DECERR, AXI_RESP_OKAY
 from hw.util import check_bus_bits
 from hw.interfaces import ADDR_WIDTH, axi4_signature
 
+from .memsettings import BP_CHANNELS, MAX_LATENCY, PORTS
+
 __all__ = ["AxiMemory", "add_storage", "STORAGES", "STORAGE_MODULE", "STORAGE_VERILOG", "MEM_PLUSARG"]
+
+#: Constants of the back-pressure pattern (module docstring).
+BP_SALT, BP_MUL1, BP_MUL2 = 0x9E3779B9, 0x9E3779B1, 0x85EBCA6B
 
 #: Where the contents are kept (module docstring).
 STORAGES = ("amaranth", "verilog")
@@ -172,12 +194,14 @@ class AxiMemory(wiring.Component):
         #: ``storage="verilog"``.
         self.data = (MemoryData(shape=unsigned(bus_bits), depth=self.words, init=words)
                      if storage == "amaranth" else None)
+        latency = {"mem_read_latency": read_latency, "mem_write_latency": write_latency}
         super().__init__({
             "bus": In(axi4_signature(bus_bits)),
             "bd_addr": In(range(max(self.words, 2))),
             "bd_wdata": In(bus_bits),
             "bd_we": In(1),
             "bd_rdata": Out(bus_bits),
+            **{name: In(width, init=latency.get(name, init)) for name, width, init in PORTS},
         })
 
     def __new__(cls, *args, **kwargs):
@@ -198,8 +222,11 @@ class AxiMemory(wiring.Component):
                              f"bytes) up to 2**32, not {size_bytes!r}")
         for name, value, lo in (("read_latency", read_latency, 2), ("write_latency", write_latency, 1),
                                 ("queue_depth", queue_depth, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, not {value!r}")
+            hi = MAX_LATENCY - 1 if name != "queue_depth" else None
+            if (isinstance(value, bool) or not isinstance(value, int) or value < lo
+                    or (hi is not None and value > hi)):
+                raise ValueError(f"{name} must be an integer >= {lo}" + (f" and <= {hi}" if hi else "")
+                                 + f", not {value!r}")
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {', '.join(STORAGES)}, not {storage!r}")
         if len(bytes(init)) > (size_bytes if storage == "amaranth" else 0):
@@ -277,26 +304,61 @@ class AxiMemory(wiring.Component):
                 m.d.sync += level.eq(level - 1)
             return push, pop, level != 0, level == D, head, din
 
+        # -- back-pressure: one stall decision per channel and cycle in which it could move ------------
+        stall, decide = {}, {}
+        for i, ch in enumerate(BP_CHANNELS):
+            k = Signal(32, name=f"bp_{ch}_k")                 # decisions taken since reset
+            decide[ch] = Signal(name=f"bp_{ch}_decide")
+            stall[ch] = Signal(name=f"bp_{ch}_stall")
+            x1 = Signal(32, name=f"bp_{ch}_x1")
+            x2 = Signal(32, name=f"bp_{ch}_x2")
+            mixed = Signal(32, name=f"bp_{ch}_mixed")
+            m.d.comb += [
+                x1.eq((k ^ (self.bp_seed + BP_SALT * (i + 1))[:32]) * BP_MUL1),
+                x2.eq((x1 ^ (x1 >> 15)) * BP_MUL2),
+                mixed.eq(x2),
+                stall[ch].eq(self.bp_channels[i] & (mixed[24:32] < self.bp_rate)),
+            ]
+            with m.If(decide[ch]):
+                m.d.sync += k.eq(k + 1)
+
         # -- read ------------------------------------------------------------------------------------
         ar_push, ar_pop, ar_ne, ar_full, ar_h, ar_d = fifo(
-            "ar", [("word", word_bits), ("len", 8), ("due", 32)])
-        m.d.comb += [bus.arready.eq(~ar_full), ar_push.eq(bus.arvalid & ~ar_full),
+            "ar", [("word", word_bits), ("len", 8), ("due", 32), ("flt", 1)])
+        rd_count = Signal(32)                # bursts that matched the read fault so far
+        rd_match = Signal()
+        m.d.comb += [decide["ar"].eq(bus.arvalid & ~ar_full),
+                     bus.arready.eq(~ar_full & ~stall["ar"]), ar_push.eq(bus.arvalid & bus.arready),
                      ar_d["word"].eq(bus.araddr[lb:]), ar_d["len"].eq(bus.arlen),
-                     ar_d["due"].eq(now + (self.read_latency - 1))]
+                     ar_d["due"].eq(now + (self.mem_read_latency - 1)),
+                     rd_match.eq(self.fault_rd_en & (bus.araddr >= self.fault_rd_lo)
+                                 & (bus.araddr <= self.fault_rd_hi) & (bus.arlen >= self.fault_rd_beat)),
+                     ar_d["flt"].eq(rd_match & (rd_count == self.fault_rd_nth))]
+        with m.If(ar_push & rd_match):
+            m.d.sync += rd_count.eq(rd_count + 1)
         r_idx = Signal(8)                    # beat of the head burst to fetch next
-        r_valid = Signal()                   # a beat is on the R channel (data in the read port)
-        r_err = Signal()
+        r_valid = Signal()                   # a beat is in the R register (data in the read port)
+        r_shown = Signal()                   # ... and RVALID showed it (it stays up until taken)
+        r_resp = Signal(2)
         r_last = Signal()
         advance = Signal()                   # the R register takes a new beat or empties
         fetch = Signal()
         r_word = Signal(word_bits)
-        m.d.comb += [advance.eq(~r_valid | bus.rready),
+        m.d.comb += [decide["r"].eq(r_valid & ~r_shown),
+                     bus.rvalid.eq(r_valid & (r_shown | ~stall["r"])),
+                     advance.eq(~r_valid | (bus.rvalid & bus.rready)),
                      fetch.eq(advance & ar_ne & due(ar_h["due"])),
                      r_word.eq(ar_h["word"] + r_idx),
                      rport.addr.eq(r_word), rport.en.eq(advance)]
+        m.d.sync += r_shown.eq(bus.rvalid & ~bus.rready)
         with m.If(fetch):
-            m.d.sync += [r_valid.eq(1), r_err.eq(r_word >= in_range_limit),
-                         r_last.eq(r_idx == ar_h["len"])]
+            m.d.sync += [r_valid.eq(1), r_last.eq(r_idx == ar_h["len"])]
+            with m.If(r_word >= in_range_limit):
+                m.d.sync += r_resp.eq(AXI_RESP_DECERR)
+            with m.Elif(ar_h["flt"] & (r_idx == self.fault_rd_beat)):
+                m.d.sync += r_resp.eq(self.fault_rd_resp)
+            with m.Else():
+                m.d.sync += r_resp.eq(AXI_RESP_OKAY)
             with m.If(r_idx == ar_h["len"]):
                 m.d.sync += r_idx.eq(0)
                 m.d.comb += ar_pop.eq(1)
@@ -304,38 +366,57 @@ class AxiMemory(wiring.Component):
                 m.d.sync += r_idx.eq(r_idx + 1)
         with m.Elif(advance):
             m.d.sync += r_valid.eq(0)
-        m.d.comb += [bus.rvalid.eq(r_valid), bus.rlast.eq(r_last),
-                     bus.rdata.eq(Mux(r_err, 0, rport.data)),
-                     bus.rresp.eq(Mux(r_err, AXI_RESP_DECERR, AXI_RESP_OKAY))]
+        m.d.comb += [bus.rlast.eq(r_last), bus.rresp.eq(r_resp),
+                     bus.rdata.eq(Mux(r_resp != AXI_RESP_OKAY, 0, rport.data))]
 
         # -- write -----------------------------------------------------------------------------------
-        aw_push, aw_pop, aw_ne, aw_full, aw_h, aw_d = fifo("aw", [("word", word_bits), ("len", 8)])
-        b_push, b_pop, b_ne, b_full, b_h, b_d = fifo("b", [("err", 1), ("due", 32)])
-        m.d.comb += [bus.awready.eq(~aw_full), aw_push.eq(bus.awvalid & ~aw_full),
-                     aw_d["word"].eq(bus.awaddr[lb:]), aw_d["len"].eq(bus.awlen)]
+        aw_push, aw_pop, aw_ne, aw_full, aw_h, aw_d = fifo(
+            "aw", [("word", word_bits), ("len", 8), ("flt", 1)])
+        b_push, b_pop, b_ne, b_full, b_h, b_d = fifo("b", [("resp", 2), ("due", 32)])
+        wr_count = Signal(32)                # bursts that matched the write fault so far
+        wr_match = Signal()
+        m.d.comb += [decide["aw"].eq(bus.awvalid & ~aw_full),
+                     bus.awready.eq(~aw_full & ~stall["aw"]), aw_push.eq(bus.awvalid & bus.awready),
+                     aw_d["word"].eq(bus.awaddr[lb:]), aw_d["len"].eq(bus.awlen),
+                     wr_match.eq(self.fault_wr_en & (bus.awaddr >= self.fault_wr_lo)
+                                 & (bus.awaddr <= self.fault_wr_hi) & (bus.awlen >= self.fault_wr_beat)),
+                     aw_d["flt"].eq(wr_match & (wr_count == self.fault_wr_nth))]
+        with m.If(aw_push & wr_match):
+            m.d.sync += wr_count.eq(wr_count + 1)
         w_idx = Signal(8)
-        w_err = Signal()                     # an earlier beat of this burst was out of range
+        w_dec = Signal()                     # an earlier beat of this burst was out of range
+        w_flt = Signal()                     # an earlier beat of this burst was the faulty one
         w_word = Signal(word_bits)
-        w_ok = Signal()
+        w_ok = Signal()                      # the beat is in range
+        w_hit = Signal()                     # the beat is the faulty one
         w_hs = Signal()
-        m.d.comb += [bus.wready.eq(aw_ne & ~b_full), w_hs.eq(bus.wvalid & bus.wready),
-                     w_word.eq(aw_h["word"] + w_idx), w_ok.eq(w_word < in_range_limit)]
+        w_room = Signal()
+        m.d.comb += [w_room.eq(aw_ne & ~b_full), decide["w"].eq(bus.wvalid & w_room),
+                     bus.wready.eq(w_room & ~stall["w"]), w_hs.eq(bus.wvalid & bus.wready),
+                     w_word.eq(aw_h["word"] + w_idx), w_ok.eq(w_word < in_range_limit),
+                     w_hit.eq(aw_h["flt"] & (w_idx == self.fault_wr_beat))]
         with m.If(self.bd_we):
             m.d.comb += [wport.addr.eq(self.bd_addr), wport.data.eq(self.bd_wdata),
                          wport.en.eq((1 << B) - 1)]
         with m.Else():
             m.d.comb += [wport.addr.eq(w_word), wport.data.eq(bus.wdata),
-                         wport.en.eq(Mux(w_hs & w_ok, bus.wstrb, 0))]
+                         wport.en.eq(Mux(w_hs & w_ok & ~w_hit, bus.wstrb, 0))]
         with m.If(w_hs):
             with m.If(w_idx == aw_h["len"]):
-                m.d.sync += [w_idx.eq(0), w_err.eq(0)]
-                m.d.comb += [aw_pop.eq(1), b_push.eq(1), b_d["err"].eq(w_err | ~w_ok),
-                             b_d["due"].eq(now + self.write_latency)]
+                m.d.sync += [w_idx.eq(0), w_dec.eq(0), w_flt.eq(0)]
+                m.d.comb += [aw_pop.eq(1), b_push.eq(1),
+                             b_d["resp"].eq(Mux(w_dec | ~w_ok, AXI_RESP_DECERR,
+                                                Mux(w_flt | w_hit, self.fault_wr_resp, AXI_RESP_OKAY))),
+                             b_d["due"].eq(now + self.mem_write_latency)]
             with m.Else():
-                m.d.sync += [w_idx.eq(w_idx + 1), w_err.eq(w_err | ~w_ok)]
-        m.d.comb += [bus.bvalid.eq(b_ne & due(b_h["due"])),
-                     bus.bresp.eq(Mux(b_h["err"], AXI_RESP_DECERR, AXI_RESP_OKAY)),
+                m.d.sync += [w_idx.eq(w_idx + 1), w_dec.eq(w_dec | ~w_ok), w_flt.eq(w_flt | w_hit)]
+        b_avail = Signal()
+        b_shown = Signal()
+        m.d.comb += [b_avail.eq(b_ne & due(b_h["due"])), decide["b"].eq(b_avail & ~b_shown),
+                     bus.bvalid.eq(b_avail & (b_shown | ~stall["b"])),
+                     bus.bresp.eq(b_h["resp"]),
                      b_pop.eq(bus.bvalid & bus.bready)]
+        m.d.sync += b_shown.eq(bus.bvalid & ~bus.bready)
 
         # -- backdoor read ---------------------------------------------------------------------------
         m.d.comb += [bdport.addr.eq(self.bd_addr), self.bd_rdata.eq(bdport.data)]

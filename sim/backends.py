@@ -15,7 +15,7 @@ from typing import Callable
 
 from .result import BACKENDS, RunResult
 
-__all__ = ["REGISTRY", "WAVE_FORMATS", "BackendUnavailable", "get_backend", "run", "available"]
+__all__ = ["REGISTRY", "WAVE_FORMATS", "MEMORY_MODEL", "BackendUnavailable", "get_backend", "run", "available"]
 
 #: Backend name -> "module:function".
 REGISTRY: dict[str, str] = {
@@ -28,6 +28,10 @@ REGISTRY: dict[str, str] = {
 #: Backend name -> the waveform formats (file suffixes) its ``vcd=`` option writes.
 WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "verilator": ("vcd",),
                                             "icarus": ("fst",), "cocotb-verilator": ("vcd",)}
+
+#: Backends that run the memory model of ``sim.memsettings`` (``read_fault``, ``write_fault``,
+#: ``back_pressure``, ``after_reset`` options).
+MEMORY_MODEL: tuple[str, ...] = ("amaranth", "icarus", "verilator")
 
 assert tuple(REGISTRY) == BACKENDS, "sim.result.BACKENDS and the registry must list the same backends"
 

@@ -47,7 +47,7 @@ from sim.host import cycle_bound
 from sim.memimage import MemImage
 from sim.report import estimate_cycles
 from sim.result import RunResult
-from sim.simtop import latencies
+from sim.memsettings import bound_factor, from_options, latencies
 
 __all__ = ["run_program", "run_icarus", "run_verilator", "check_available"]
 
@@ -67,7 +67,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                 read_latency: int | None = None, write_latency: int | None = None,
                 memory: str = "simtop",
                 pause: float = 0.0, seed: int = 0, mem_bytes: int | None = None,
-                design=None) -> RunResult:
+                design=None, read_fault=None, write_fault=None, back_pressure=None,
+                after_reset: bool = False) -> RunResult:
     """Run ``program`` on ``simulator`` (``"icarus"`` or ``"verilator"``) under cocotb.
 
     Parameters
@@ -85,8 +86,12 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         build with tracing (cached like any other).
     mem_latency, read_latency, write_latency : int, optional
         Latencies of the ``simtop`` memory in cycles, as the ``amaranth`` backend takes them
-        (``mem_latency`` sets both; default ``sim.simtop.DEFAULT_READ_LATENCY`` / ``..._WRITE_...``).
-        Each setting is a separate build.
+        (``mem_latency`` sets both; default ``sim.memsettings.DEFAULT_READ_LATENCY`` / ``..._WRITE_...``).
+        They are ports of the design (``sim.memsettings``): no rebuild.
+    read_fault, write_fault, back_pressure : optional
+        ``simtop`` only: ``sim.memsettings.Fault`` / ``BackPressure`` (as the ``amaranth`` backend).
+    after_reset : bool
+        ``simtop`` only: then reset, reload and run again without faults (``extra["after_reset"]``).
     memory : str
         ``"simtop"`` or ``"axiram"`` (module docstring).
     pause : float
@@ -114,22 +119,31 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         raise ValueError(f"pause must be a probability in [0, 1), got {pause!r}")
     if pause and memory != "axiram":
         raise ValueError(f"pause={pause} needs memory='axiram' (the simtop memory has fixed latency)")
-    latency = latencies(mem_latency, read_latency, write_latency) if memory == "simtop" else None
+    settings = None
+    layout = MemImage.place(program)
+    if memory == "simtop":
+        settings = from_options(mem_latency, read_latency, write_latency, read_fault, write_fault,
+                                back_pressure, layout=layout)
+    elif read_fault or write_fault or back_pressure or after_reset:
+        raise ValueError("faults, back-pressure and after_reset need memory='simtop'")
+    latency = (settings.read_latency, settings.write_latency) if settings else None
     if max_cycles is None:
-        max_cycles = cycle_bound(program, *(latency or latencies()))
+        max_cycles = cycle_bound(program, *(latency or latencies())) * bound_factor(settings)
     if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles <= 0:
         raise ValueError(f"max_cycles must be a positive integer, got {max_cycles!r}")
-    layout = MemImage.place(program)
     if mem_bytes is None:
         mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(layout.size))
     if layout.size > mem_bytes:
         raise ValueError(f"the program's memory image ({layout.size} bytes) does not fit "
                          f"mem_bytes = {mem_bytes}")
-    b = build(cfg, simulator, memory, mem_bytes=mem_bytes, latency=latency, waves=vcd is not None,
-              design=design)
+    # The latencies are ports: one build serves them all (it is made with the defaults).
+    b = build(cfg, simulator, memory, mem_bytes=mem_bytes, waves=vcd is not None, design=design)
     job = run_job(b, cfg, layout, insn_count=program.n_insns, max_cycles=max_cycles, progress=progress,
                   progress_total=estimate_cycles(program) if progress else None,
-                  vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed)
+                  vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed,
+                  mem_ports=settings.port_values() if settings else None,
+                  after_reset_ports=(settings.without_faults().port_values()
+                                     if settings and after_reset else None))
     state, res, elapsed = job.state, job.result, job.elapsed
     counters = dict(state.counters)
     result = RunResult(
@@ -139,9 +153,12 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                "build_seconds": round(b.seconds, 3), "build_cached": b.cached,
                "build_dir": str(b.directory), "read_latency": latency[0] if latency else None,
                "write_latency": latency[1] if latency else None, "sim_seconds": res["wall_time"],
+               "memory_settings": settings.to_json() if settings else None,
                "phases": {k: round(v, 4) for k, v in state.phases.items()},
                "cycles_per_second": (counters.get("cycle_count", 0) / elapsed if elapsed else None),
                **{r: state.registers[r] for r in ("status", "error_code", "error_index", "stall")}})
+    if "after_reset" in res:
+        result.extra["after_reset"] = res["after_reset"]
     state.raise_for_error(program, result)
     return result
 
@@ -151,7 +168,8 @@ BACKEND_NAMES = {"icarus": "icarus", "verilator": "cocotb-verilator"}
 
 #: Options of :func:`run_program` the two backend functions pass on; others are ignored (the backend
 #: registry's rule: options a backend does not use are accepted and ignored).
-_RUN_OPTIONS = ("read_latency", "write_latency", "memory", "pause", "seed", "mem_bytes", "design")
+_RUN_OPTIONS = ("read_latency", "write_latency", "memory", "pause", "seed", "mem_bytes", "design",
+                "read_fault", "write_fault", "back_pressure", "after_reset")
 
 
 def run_icarus(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,

@@ -76,8 +76,13 @@ def show_progress(simulator: str, path: Path, t0: float, total: int | None = Non
 
 def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles: int, progress: bool = False,
             progress_total: int | None = None, vcd: str | os.PathLike | None = None, memory: str = "simtop", mem_bytes: int = 0,
-            pause: float = 0.0, seed: int = 0) -> JobOutcome:
+            pause: float = 0.0, seed: int = 0, mem_ports: dict | None = None,
+            after_reset_ports: dict | None = None) -> JobOutcome:
     """Run one job on the built model ``b``: write the job directory, run the testbench, read it back.
+
+    ``mem_ports`` (``simtop`` only) are the values of the memory's run-time ports
+    (``sim.memsettings.MemSettings.port_values``); with ``after_reset_ports`` the testbench then resets
+    the design, drives those, loads the image again and runs once more (``result["after_reset"]``).
 
     Raises
     ------
@@ -99,6 +104,7 @@ def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles:
             "simulator": simulator, "memory": memory, "mem_bytes": mem_bytes,
             "bus_bytes": cfg.bus_bytes, "image": layout.to_json(), "insn_count": insn_count,
             "max_cycles": int(max_cycles), "progress": progress, "pause": pause, "seed": seed,
+            "mem_ports": mem_ports or {}, "after_reset_ports": after_reset_ports,
         }
         with open(jobdir / "job.json", "w") as f:
             json.dump(job, f)
@@ -106,6 +112,8 @@ def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles:
         if memory == "simtop":
             verilog.write_hex_image(jobdir / "mem.hex", layout.image, cfg.bus_bytes)
             plusargs.append(f"+{MEM_PLUSARG}={jobdir / 'mem.hex'}")
+            if after_reset_ports is not None:
+                (jobdir / "image.bin").write_bytes(layout.image)
         else:
             (jobdir / "image.bin").write_bytes(layout.image)
         if vcd is not None and simulator == "icarus":

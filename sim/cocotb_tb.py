@@ -79,6 +79,7 @@ class VTATestbench:
         dut.rst.value = 1
         for name in ("bd_addr", "bd_wdata", "bd_we") if self.memory == "simtop" else ():
             getattr(dut, name).value = 0
+        self.drive(job.get("mem_ports") or {})
         self.clock = Clock(dut.clk, CLOCK_NS, unit="ns")
         self.clock.start()
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
@@ -98,6 +99,13 @@ class VTATestbench:
                            self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
                            self.ram.read_if.r_channel):
                     ch.set_pause_generator(_pause_generator(random.Random(rng.random()), pause))
+
+    def drive(self, values: dict) -> None:
+        """Drive the memory's run-time ports (``sim.memsettings.PORTS``) that the top has."""
+        for name, value in values.items():
+            handle = getattr(self.dut, name, None)
+            if handle is not None:
+                handle.value = value
 
     async def reset(self):
         self.dut.rst.value = 1
@@ -206,5 +214,12 @@ async def run_job(dut):
     state.phases = {"setup": t1 - t0, "reset": t2 - t1, **state.phases}
     result = state.to_json()
     result["wall_time"] = state.phases["run"]
+    if job.get("after_reset_ports") is not None:
+        tb.drive(job["after_reset_ports"])
+        await tb.reset()
+        with open(os.path.join(jobdir, "image.bin"), "rb") as f:
+            await tb.write_mem(0, f.read())
+        again = await VTAHost(tb, clock=time.perf_counter).run(image, job["insn_count"], job["max_cycles"])
+        result["after_reset"] = {**again.to_json(), "out": again.out.hex()}
     with open(os.path.join(jobdir, "result.json"), "w") as f:
         json.dump(result, f)

@@ -14,31 +14,9 @@ from hw.interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from hw.glue import glue
 from hw.top import VTACore
 from .axi_mem import AxiMemory
+from .memsettings import DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY, PORTS, latencies
 
 __all__ = ["SimTop", "DEFAULT_READ_LATENCY", "DEFAULT_WRITE_LATENCY", "latencies"]
-
-#: Memory model latencies (cycles) used when a run does not choose its own; see ``AxiMemory``.
-DEFAULT_READ_LATENCY = 16
-DEFAULT_WRITE_LATENCY = 16
-
-
-def latencies(mem_latency: int | None = None, read_latency: int | None = None,
-              write_latency: int | None = None) -> tuple[int, int]:
-    """The (read, write) latency of a run's memory model: ``read_latency`` / ``write_latency`` if given,
-    else ``mem_latency`` for both, else the defaults above.
-
-    Raises
-    ------
-    ValueError
-        If a latency is not an integer.
-    """
-    both = mem_latency
-    rl = read_latency if read_latency is not None else both if both is not None else DEFAULT_READ_LATENCY
-    wl = write_latency if write_latency is not None else both if both is not None else DEFAULT_WRITE_LATENCY
-    for name, v in (("read_latency", rl), ("write_latency", wl)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"{name} must be an integer number of cycles, got {v!r}")
-    return rl, wl
 
 
 class SimTop(wiring.Component):
@@ -49,6 +27,8 @@ class SimTop(wiring.Component):
     s_axil_* : the core's AXI4-Lite slave
     irq : Out(1)
     bd_addr, bd_wdata, bd_we, bd_rdata : the memory's backdoor port (bus-width words)
+    mem_read_latency, ..., bp_channels : the memory's run-time settings (``sim.memsettings.PORTS``),
+        passed through; ``read_latency`` and ``write_latency`` give the reset values of the first two.
 
     ``storage`` is the memory's (``sim.axi_mem.AxiMemory``): ``"verilog"`` for the generated Verilog.
     """
@@ -64,6 +44,9 @@ class SimTop(wiring.Component):
         for name in ("bd_addr", "bd_wdata", "bd_we", "bd_rdata"):
             port = getattr(self.mem, name)
             members[name] = In(len(port)) if name != "bd_rdata" else Out(len(port))
+        latency = {"mem_read_latency": read_latency, "mem_write_latency": write_latency}
+        for name, width, init in PORTS:
+            members[name] = In(width, init=latency.get(name, init))
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -80,5 +63,6 @@ class SimTop(wiring.Component):
             g.d.comb += (inner.eq(outer) if d is Out else outer.eq(inner))
         g.d.comb += self.irq.eq(core.irq)
         m.d.comb += [mem.bd_addr.eq(self.bd_addr), mem.bd_wdata.eq(self.bd_wdata),
-                     mem.bd_we.eq(self.bd_we), self.bd_rdata.eq(mem.bd_rdata)]
+                     mem.bd_we.eq(self.bd_we), self.bd_rdata.eq(mem.bd_rdata),
+                     *(getattr(mem, name).eq(getattr(self, name)) for name, _, _ in PORTS)]
         return m

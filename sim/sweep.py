@@ -34,6 +34,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from sw.jsonfile import read_json
+
 __all__ = ["Point", "parse_grid", "parse_workload", "make_points", "run_point", "run_sweep",
            "write_results", "load_results", "plot_roofline", "CYCLE_BACKENDS", "BUILT_BACKENDS"]
 
@@ -247,13 +249,7 @@ def load_results(path) -> list[dict]:
     ValueError
         If the file cannot be read or is not a sweep's results.
     """
-    try:
-        with open(path) as f:
-            obj = json.load(f)
-    except OSError as e:
-        raise ValueError(f"{path}: cannot read the results: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: invalid JSON at line {e.lineno}: {e.msg}") from None
+    obj = read_json(path, ValueError, "the results")
     if not isinstance(obj, dict) or not isinstance(obj.get("points"), list):
         raise ValueError(f"{path}: not the results of a sweep (no 'points' list)")
     return obj["points"]

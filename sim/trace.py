@@ -28,6 +28,7 @@ from typing import Iterable, Sequence
 from hw.isa import Opcode
 from hw.observe import CHANGE_SHIFT, MEM_CLIENTS, QUEUES, TRACE_FIELDS, UNITS, TraceField, trace_width
 from hw.regs import STALL_BITS
+from sw.jsonfile import read_json
 
 __all__ = ["UNITS", "MEM_CLIENTS", "QUEUES", "TraceField", "TRACE_FIELDS", "trace_width", "decode_samples",
            "CHANGE_SHIFT", "build_trace", "write_trace", "load_trace", "TraceError", "instruction_slices"]
@@ -164,13 +165,7 @@ def write_trace(path, trace: dict) -> None:
 
 def load_trace(path) -> dict:
     """Read a trace written by :func:`write_trace`; :class:`TraceError` names the file and the problem."""
-    try:
-        with open(path) as f:
-            obj = json.load(f)
-    except OSError as e:
-        raise TraceError(f"cannot read trace {path}: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise TraceError(f"{path}: not JSON ({e.msg} at line {e.lineno})") from None
+    obj = read_json(path, TraceError, "the trace")
     if not isinstance(obj, dict) or not isinstance(obj.get("traceEvents"), list):
         raise TraceError(f"{path}: not a trace-event file (no traceEvents list)")
     return obj

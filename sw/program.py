@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from hw.config import VTAConfig
 from hw import isa
+from .jsonfile import read_json
 
 __all__ = ["Program", "ProgramError", "REGIONS", "LOAD_REGIONS"]
 
@@ -110,13 +111,7 @@ class Program:
     def load(cls, directory: str | os.PathLike, config: VTAConfig | None = None) -> "Program":
         """Read a program saved by :meth:`save`."""
         meta_path = os.path.join(directory, "program.json")
-        try:
-            with open(meta_path) as f:
-                meta = json.load(f)
-        except OSError as e:
-            raise ProgramError(f"{meta_path}: {e.strerror}") from None
-        except json.JSONDecodeError as e:
-            raise ProgramError(f"{meta_path}: invalid JSON: {e.msg}") from None
+        meta = read_json(meta_path, ProgramError, "the saved program's description")
         if config is None:
             config = VTAConfig.from_json(meta.pop("config"), source=meta_path)
         else:

@@ -19,7 +19,7 @@ __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "
            "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
            "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
            "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
-           "check_fits", "load_program", "check", "backend_opts", "get_backend", "run_error", "run_backend",
+           "check_fits", "load_program", "check", "backend_opts", "memory_opts", "get_backend", "run_error", "run_backend",
            "stats_table", "result_json", "error_json"]
 
 PROG = "vta"
@@ -121,7 +121,12 @@ def _uop_budget() -> int:
 
 #: The largest --mem-latency: the memory model (sim/axi_mem.py) times its latencies on a 32-bit
 #: wrap-safe cycle counter, so a latency must stay below 2^31 cycles (its own check gives the least).
-MAX_MEM_LATENCY = (1 << 31) - 1
+def _max_mem_latency() -> int:
+    from sim.memsettings import MAX_LATENCY
+    return MAX_LATENCY - 1
+
+
+MAX_MEM_LATENCY = _max_mem_latency()
 
 
 def mem_latency(text: str) -> int:
@@ -159,6 +164,16 @@ def add_backend(p):
                         "cocotb-verilator, .fst on icarus (cycle-level backends only)")
     g.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
+    g.add_argument("--fault", action="append", metavar="SPEC",
+                   help="inject an error response into the memory model (cycle-level backends): "
+                        "read|write, then :region=insn|uop|inp|wgt|acc|out or :addr=LO-HI, :burst=N "
+                        "(the N-th matching burst, from 0; default 0), :beat=N (default 1), "
+                        ":resp=SLVERR|DECERR (default SLVERR); e.g. read:region=wgt:beat=3:resp=DECERR; "
+                        "at most one read and one write fault")
+    g.add_argument("--back-pressure", metavar="SPEC",
+                   help="let the memory model withhold ARREADY/RVALID/AWREADY/WREADY/BVALID on a "
+                        "deterministic pattern (cycle-level backends): on, off, or "
+                        "rate=N (stalls per 256 decisions, default 64):seed=N:channels=ar,r,aw,w,b")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="show a progress line on stderr while a cycle-level backend runs: cycles so far "
                         "of an estimated total and the time left, redrawn on a terminal, one line every "
@@ -343,6 +358,39 @@ def backend_opts(args) -> dict:
         opts["max_uops"] = args.max_uops
     if args.mem_latency is not None:
         opts["mem_latency"] = args.mem_latency
+    opts.update(memory_opts(args))
+    return opts
+
+
+def memory_opts(args) -> dict:
+    """The ``read_fault``, ``write_fault`` and ``back_pressure`` options of ``--fault`` and
+    ``--back-pressure``; a CliError naming the spec if one does not parse, or if the backend has no
+    memory model."""
+    from sim.backends import MEMORY_MODEL
+    from sim.memsettings import parse_back_pressure, parse_fault
+    faults = getattr(args, "fault", None) or []
+    bp = getattr(args, "back_pressure", None)
+    if not faults and bp is None:
+        return {}
+    backend = getattr(args, "backend", None)
+    if backend not in MEMORY_MODEL:
+        given = f"--fault {faults[0]!r}" if faults else f"--back-pressure {bp!r}"
+        raise CliError(f"{given}: backend {backend} has no memory model (use one of "
+                       f"{', '.join(MEMORY_MODEL)})")
+    opts = {}
+    for spec in faults:
+        try:
+            kind, fault = parse_fault(spec)
+        except ValueError as e:
+            raise CliError(f"--{one_line(e)}") from None
+        if f"{kind}_fault" in opts:
+            raise CliError(f"--fault {spec!r}: a second {kind} fault (at most one read and one write)")
+        opts[f"{kind}_fault"] = fault
+    if bp is not None:
+        try:
+            opts["back_pressure"] = parse_back_pressure(bp)
+        except ValueError as e:
+            raise CliError(f"--{one_line(e)}") from None
     return opts
 
 

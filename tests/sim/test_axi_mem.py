@@ -243,3 +243,72 @@ def test_bad_parameters_and_verilog():
         AxiMemory(64, 64, init=bytes(65))
     text = verilog.convert(AxiMemory(64, 256, init=b"\x01"), name="axi_mem")
     assert "module axi_mem" in text and "rvalid" in text
+
+
+# -- run-time settings: injected faults and back-pressure (sim/memsettings.py) ----------------------
+
+def _settings_pre(dut, settings):
+    async def pre(ctx):
+        for name, value in settings.port_values().items():
+            ctx.set(getattr(dut, name), value)
+    return pre
+
+
+@pytest.mark.parametrize("bp", [None, "rate=160:seed=9"])
+def test_injected_faults_hit_the_chosen_beat_of_the_chosen_burst(bp):
+    """The ``nth`` burst starting in the address range with more than ``beat`` beats gets the error on
+    exactly that beat (zero data; a write beat not written, the burst's BRESP); every other beat is
+    normal, with or without back-pressure."""
+    from sim.memsettings import Fault, MemSettings, parse_back_pressure
+    bus_bits, B = 64, 8
+    size = 64 * B
+    rng = random.Random(5)
+    init = bytes(rng.randrange(1, 256) for _ in range(size))
+    # Reads: bursts at 0 (too short for beat 2), 8B, 16B (in range), 40B (outside the range).
+    reads = [(0, 1), (8 * B, 3), (16 * B, 3), (40 * B, 3), (48 * B, 5)]
+    full = (1 << B) - 1
+    writes = [(24 * B, 3, [1, 2, 3, 4], [full] * 4), (32 * B, 3, [5, 6, 7, 8], [full] * 4)]
+    settings = MemSettings(read_latency=3, write_latency=2,
+                           read_fault=Fault("DECERR", beat=2, nth=1, addr_lo=0, addr_hi=32 * B - 1),
+                           write_fault=Fault("SLVERR", beat=1, nth=1, addr_lo=24 * B, addr_hi=40 * B),
+                           back_pressure=parse_back_pressure(bp) if bp else None)
+    dut = AxiMemory(bus_bits, size, init=init)
+    m = AxiMasterModel(dut.bus, reads=reads, writes=writes, seed=3)
+    result = {}
+
+    async def post(ctx):
+        result["mem"] = dut.peek(ctx, 0, size)
+
+    run_master(dut, m, pre=_settings_pre(dut, settings), post=post)
+    # matching reads: (8B, 4 beats) is number 0, (16B, 4 beats) number 1: its beat 2 faults
+    for i, ((addr, ln), beats) in enumerate(zip(reads, m.rbeats)):
+        for j, (_, data, resp, _) in enumerate(beats):
+            if (i, j) == (2, 2):
+                assert (resp, data) == (3, 0)
+            else:
+                assert resp == 0 and data == int.from_bytes(init[addr + j * B:addr + (j + 1) * B], "little")
+    assert [r for _, r in m.bresps] == [0, 2]
+    mem = result["mem"]
+    assert words_of(mem, 24 * B, 4, B) == [1, 2, 3, 4]
+    assert words_of(mem, 32 * B, 4, B) == [5, int.from_bytes(init[33 * B:34 * B], "little"), 7, 8]
+
+
+def test_back_pressure_is_deterministic_and_slows_down():
+    """The same settings give the same handshake cycles; a higher rate takes longer; the data never
+    change."""
+    from sim.memsettings import MemSettings, parse_back_pressure
+    bus_bits, B = 64, 8
+    size = 64 * B
+    init = bytes(random.Random(1).randrange(256) for _ in range(size))
+    reads = [(a * B, 7) for a in range(0, 64, 8)]
+    runs = []
+    for bp in (None, "rate=100:seed=4", "rate=100:seed=4", "rate=220:seed=4"):
+        settings = MemSettings(read_latency=2, back_pressure=parse_back_pressure(bp) if bp else None)
+        dut = AxiMemory(bus_bits, size, init=init)
+        m = AxiMasterModel(dut.bus, reads=reads)
+        run_master(dut, m, pre=_settings_pre(dut, settings))
+        got = b"".join(d.to_bytes(B, "little") for burst in m.rbeats for _, d, _, _ in burst)
+        assert got == init
+        runs.append((m.ar_cycles, [c for burst in m.rbeats for c, *_ in burst]))
+    assert runs[1] == runs[2]
+    assert runs[0][1][-1] < runs[1][1][-1] < runs[3][1][-1]

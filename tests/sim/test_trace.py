@@ -85,7 +85,7 @@ def test_write_load_roundtrip_and_bad_files(tmp_path):
     write_trace(p, trace)
     assert load_trace(p) == json.loads(p.read_text())
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(TraceError, match="not JSON"):
+    with pytest.raises(TraceError, match="invalid JSON"):
         load_trace(tmp_path / "bad.json")
     (tmp_path / "other.json").write_text("[]")
     with pytest.raises(TraceError, match="traceEvents"):
@@ -113,4 +113,4 @@ def test_vta_plot_command(tmp_path, capsys):
     assert main(["plot", str(p), "-o", str(tmp_path / "x.png")]) == 0
     assert (tmp_path / "x.png").stat().st_size > 1000
     assert main(["plot", str(tmp_path / "nope.json")]) == 2
-    assert "cannot read trace" in capsys.readouterr().err
+    assert "cannot read the trace" in capsys.readouterr().err
