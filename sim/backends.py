@@ -31,7 +31,7 @@ WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "v
 
 #: Backends that run the memory model of ``sim.memsettings`` (``read_fault``, ``write_fault``,
 #: ``back_pressure``, ``after_reset`` options).
-MEMORY_MODEL: tuple[str, ...] = ("amaranth", "icarus", "verilator")
+MEMORY_MODEL: tuple[str, ...] = ("amaranth", "verilator", "icarus", "cocotb-verilator")
 
 assert tuple(REGISTRY) == BACKENDS, "sim.result.BACKENDS and the registry must list the same backends"
 

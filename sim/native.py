@@ -10,14 +10,18 @@ cycle.
 
 What is built, and when
 -----------------------
-A library is built once per configuration, memory size and memory latency, and reused from the cache
-while the hardware sources (``hw/``, ``sim/simtop.py``, ``sim/axi_mem.py``, ``sim/verilog.py``), the
-harness and Amaranth's version stay the same; whether it is there is decided from a hash of those files,
+A library is built once per configuration and memory size, and reused from the cache while the
+hardware sources (``hw/``, ``sim/simtop.py``, ``sim/axi_mem.py``, ``sim/memsettings.py``,
+``sim/verilog.py``), the harness and Amaranth's version stay the same; whether it is there is decided from a hash of those files,
 without elaborating anything (:func:`library_key`).  The memory is :data:`DEFAULT_MEM_BYTES` (16 MiB)
 whatever the image size, so one library serves most programs; a program whose image is larger, or a
 ``mem_bytes`` larger than that, is one build of the next power of two, which says so on stderr.  An
 access beyond the image but inside the memory reads zeros here, where the ``amaranth`` backend (memory
 sized to the image) answers DECERR.
+
+The memory's latencies, injected faults and back-pressure are input ports of the design
+(:mod:`sim.memsettings`): the harness is built knowing the names of :data:`sim.memsettings.PORTS` and
+drives each from :meth:`sim.memsettings.MemSettings.port_values`, so none of them needs a rebuild.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ RESET_CYCLES, AFTER_RESET_CYCLES = 4, 2
 #: Bump when the way a library is built changes.
 RECIPE = "1"
 #: The Python modules the Verilog is made from (besides every file under ``hw/``).
-SOURCES = ("sim.simtop", "sim.axi_mem", "sim.verilog")
+SOURCES = ("sim.simtop", "sim.axi_mem", "sim.memsettings", "sim.verilog")
 HARNESS = Path(__file__).with_name("native_harness.cpp")
 TOP = "vta_simtop"
 
@@ -65,34 +69,32 @@ def _next_pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def library_key(cfg, mem_bytes: int, latency: tuple[int, int]) -> str:
+def library_key(cfg, mem_bytes: int) -> str:
     """The hash standing for the Verilog of this configuration: the hardware sources' files (read, not
-    imported), the configuration, the memory's size and latency."""
+    imported), the configuration and the memory's size."""
     from .verilog import source_digest
-    params = json.dumps({"cfg": cfg.to_json(), "mem_bytes": mem_bytes, "latency": list(latency),
-                         "recipe": RECIPE}, sort_keys=True)
+    params = json.dumps({"cfg": cfg.to_json(), "mem_bytes": mem_bytes, "recipe": RECIPE},
+                        sort_keys=True)
     return source_digest(*SOURCES, extra=params)
 
 
-def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, latency: tuple[int, int] | None = None, *,
-          waves: bool = False):
+def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, *, waves: bool = False):
     """Build (or find in the cache) the library of ``cfg`` (with ``waves``, one that can write a VCD:
     a separate, slower library); a :class:`sim.vbuild.Library`."""
     from . import vbuild
-    if latency is None:
-        latency = _latencies(None, None, None)
-    rl, wl = latency
+    from .memsettings import DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY, PORTS
 
     def verilog_text():
         from .verilog import simtop_verilog
-        return simtop_verilog(cfg, mem_bytes, rl, wl)
+        return simtop_verilog(cfg, mem_bytes, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY)
 
-    name = f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB-lat{rl}_{wl}" + ("-waves" if waves else "")
-    defines = {"VTA_TOP_HEADER": f"V{TOP}.h", "VTA_TOP_CLASS": f"V{TOP}"}
+    name = f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB" + ("-waves" if waves else "")
+    defines = {"VTA_TOP_HEADER": f"V{TOP}.h", "VTA_TOP_CLASS": f"V{TOP}",
+               "VTA_SETTING_PORTS": " ".join(f"X({name})" for name, _, _ in PORTS)}
     if waves:
         defines["VTA_WAVES"] = 1
     return vbuild.build_library(
-        name, TOP, verilog_text, [HARNESS], verilog_key=library_key(cfg, mem_bytes, latency),
+        name, TOP, verilog_text, [HARNESS], verilog_key=library_key(cfg, mem_bytes),
         defines=defines, args=["--trace"] if waves else [],
         control=f'public_flat_rw -module "vta_axi_mem_storage" -var "mem"', estimate=240)
 
@@ -132,6 +134,7 @@ class NativeSim:
         if not self.handle:
             raise MemoryError("the native harness could not allocate a simulation")
         self.mem_bytes = self.lib.vn_mem_bytes(self.handle)
+        self.ports = {self.lib.vn_port_name(i).decode(): i for i in range(self.lib.vn_n_ports())}
         if not self.mem_bytes:
             err = self.lib.vn_error(self.handle).decode()
             self.close()
@@ -157,6 +160,15 @@ class NativeSim:
         """Write a VCD of every signal to ``path`` from now on (a library built with ``waves``)."""
         if self.lib.vn_waves(self.handle, os.fsencode(path)):
             raise RuntimeError("this native library was built without waveforms (build(waves=True))")
+
+    def set_ports(self, values: dict[str, int]) -> None:
+        """Drive the memory's run-time ports (names of :data:`sim.memsettings.PORTS`)."""
+        for name, value in values.items():
+            i = self.ports.get(name)
+            if i is None:
+                raise ValueError(f"the native library has no setting port {name!r} (it has "
+                                 f"{', '.join(self.ports) or 'none'})")
+            self.lib.vn_set_port(self.handle, i, value)
 
     def reset(self, cycles: int = RESET_CYCLES, after: int = AFTER_RESET_CYCLES) -> None:
         self.lib.vn_reset(self.handle, cycles, after)
@@ -214,14 +226,10 @@ def _complete(coro):
     raise RuntimeError("a native run suspended: NativeLink's coroutines never wait")
 
 
-def _latencies(mem_latency, read_latency, write_latency) -> tuple[int, int]:
-    from .simtop import latencies
-    return latencies(mem_latency, read_latency, write_latency)
-
-
 def run(program, *, max_cycles: int | None = None, progress: bool = False,
         vcd: str | os.PathLike | None = None, mem_latency: int | None = None,
         read_latency: int | None = None, write_latency: int | None = None,
+        read_fault=None, write_fault=None, back_pressure=None, after_reset: bool = False,
         mem_bytes: int | None = None, **opts) -> RunResult:
     """Run ``program`` on the native Verilator harness and return its result.
 
@@ -236,7 +244,12 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
     vcd : path, optional
         Write a VCD of every signal there (a separate library, built with Verilator's ``--trace``).
     mem_latency, read_latency, write_latency : int, optional
-        The memory model's latencies (cycles), as ``sim.simtop.latencies`` takes them.
+        The memory model's latencies (cycles), as ``sim.memsettings.latencies`` takes them.
+    read_fault, write_fault, back_pressure : optional
+        ``sim.memsettings.Fault`` / ``BackPressure``: an error response and the memory's stalls.
+    after_reset : bool
+        Then reset the design, load the image again and run the program once more without the
+        faults; its outcome is ``extra["after_reset"]`` (``sim.host.RunState.to_json`` and ``out``).
     mem_bytes : int, optional
         The memory the library is built with (default :data:`DEFAULT_MEM_BYTES`, or the next power of
         two that holds the image).
@@ -248,12 +261,16 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
     ValueError
         On a bad option (named).
     """
+    from .memsettings import bound_factor, from_options
     cfg = program.config
-    latency = _latencies(mem_latency, read_latency, write_latency)
-    bound = max_cycles if max_cycles is not None else cycle_bound(program, *latency)
+    layout = MemImage.place(program)
+    settings = from_options(mem_latency, read_latency, write_latency, read_fault, write_fault,
+                            back_pressure, layout=layout)
+    latency = settings.read_latency, settings.write_latency
+    bound = (max_cycles if max_cycles is not None
+             else cycle_bound(program, *latency) * bound_factor(settings))
     if isinstance(bound, bool) or not isinstance(bound, int) or bound <= 0:
         raise ValueError(f"max_cycles must be a positive integer, got {bound!r}")
-    layout = MemImage.place(program)
     if mem_bytes is None:
         mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(layout.size))
     elif (isinstance(mem_bytes, bool) or not isinstance(mem_bytes, int) or mem_bytes <= 0
@@ -266,7 +283,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         print(f"vta: the memory image needs {mem_bytes >> 20} MiB, more than the "
               f"{DEFAULT_MEM_BYTES >> 20} MiB of the default verilator model: using (building once) "
               f"a {mem_bytes >> 20} MiB model", file=sys.stderr, flush=True)
-    lib = build(cfg, mem_bytes, latency, waves=vcd is not None)
+    lib = build(cfg, mem_bytes, waves=vcd is not None)
     t0 = time.perf_counter()
     line = None
     if progress:
@@ -276,11 +293,17 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
     with NativeSim(lib.path) as sim:
         if vcd is not None:
             sim.waves(vcd)
+        sim.set_ports(settings.port_values())
         sim.reset()
         host = VTAHost(NativeLink(sim), clock=time.perf_counter)
         state = _complete(host.run(layout, program.n_insns, bound, load=True,
                                    chunk=PROGRESS_CYCLES if progress else None,
                                    on_progress=line.update if line else None))
+        again = None
+        if after_reset:
+            sim.set_ports(settings.without_faults().port_values())
+            sim.reset()
+            again = _complete(host.run(layout, program.n_insns, bound, load=True))
     if line is not None:
         line.close()
     elapsed = time.perf_counter() - t0
@@ -291,10 +314,13 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         backend="verilator", out=state.out, counters=counters, cycles=cycles,
         instructions=program.n_insns, uops=program.n_uops, wall_time=elapsed,
         extra={"mem_bytes": mem_bytes, "read_latency": latency[0], "write_latency": latency[1],
+               "memory_settings": settings.to_json(),
                "build_seconds": round(lib.seconds, 3), "build_cached": lib.cached,
                "build_dir": str(lib.directory), "sim_seconds": run_seconds,
                "phases": {k: round(v, 4) for k, v in state.phases.items()},
                "cycles_per_second": cycles / run_seconds if cycles and run_seconds else None,
                **{r: state.registers[r] for r in ("status", "error_code", "error_index", "stall")}})
+    if again is not None:
+        result.extra["after_reset"] = {**again.to_json(), "out": again.out.hex()}
     state.raise_for_error(program, result)
     return result
