@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 from hw.config import ConfigError, VTAConfig
-from hw.interfaces import ADDR_WIDTH
+from hw.axicodes import ADDR_WIDTH
 from hw.regs import ErrorCode, FSIM_COUNTERS
 from sim.report import bus_bound
 from sim.result import BACKENDS, VTARunError
@@ -130,14 +130,14 @@ MAX_MEM_LATENCY = _max_mem_latency()
 
 
 def mem_latency(text: str) -> int:
-    """An argparse type: a latency the memory model supports (``AxiMemory.check``), at most
-    :data:`MAX_MEM_LATENCY`."""
-    from sim.axi_mem import AxiMemory
+    """An argparse type: a latency the memory model supports (``sim.memsettings.MemSettings``'s
+    check), at most :data:`MAX_MEM_LATENCY`."""
+    from sim.memsettings import MemSettings
     v = _int(text)
     try:
         if v > MAX_MEM_LATENCY:
             raise ValueError(f"a latency is at most {MAX_MEM_LATENCY} cycles")
-        AxiMemory.check(64, 8, read_latency=v, write_latency=v)
+        MemSettings(read_latency=v, write_latency=v)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"{text} is out of the memory model's range: {e}") from None
     return v
