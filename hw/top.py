@@ -3,7 +3,8 @@ AXI4-Lite control block, parameterised by a ``VTAConfig``.
 
 Ports (flat names, as FPGA tools and cocotbext-axi expect): ``m_axi_*`` (AXI4 master, data width
 ``cfg.bus_bits``), ``s_axil_*`` (AXI4-Lite slave, 32-bit registers of ``hw/regs.py``), ``irq`` (the
-control register's finished bit), and the ``sync`` domain's ``clk`` and ``rst``.
+control register's finished bit), and the ``sync`` domain's ``clk`` and ``rst``; with ``trace=True`` also
+``trace``, the observation port of ``hw/observe.py``.
 
 A run: the host writes the base registers and ``insn_count``, then 1 to ``control``.  The core finishes
 when FINISH has retired in compute and the load and store queues have drained (``status`` done), or
@@ -11,7 +12,7 @@ stops on an error (``status`` error, ``error_code``, ``error_index``, ``stall``)
 core must be reset before the next launch.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring, fifo, memory
 from amaranth.lib.wiring import Out
 
@@ -20,6 +21,7 @@ from .interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from .queues import QueueEntry, TokenQueue
 from .glue import glue
 from .isa import TOKEN_QUEUES
+from .observe import MEM_CLIENTS, QUEUES, TRACE_FIELDS, field, trace_width
 from .control import ControlBlock
 from .supervisor import Supervisor, SUPERVISOR_COUNTERS
 from .axi import MemArbiter
@@ -44,19 +46,28 @@ class VTACore(wiring.Component):
     Parameters
     ----------
     cfg : VTAConfig
+    trace : bool
+        Build the ``trace`` port and its logic (default off: the port does not exist, so a design
+        without it simulates and synthesises exactly as before).
 
     Members
     -------
     m_axi_* : AXI4 master (``hw.interfaces.AXI4_MEMBERS``)
     s_axil_* : AXI4-Lite slave (``hw.interfaces.AXIL_MEMBERS``, flipped)
     irq : Out(1)   the run finished (done or error)
+    trace : Out(hw.observe.trace_width())   only with ``trace=True``: the fields of
+                   ``hw.observe.TRACE_FIELDS``, read only, no effect on the core (as the top of a
+                   Verilator model, rename it: Verilator's model class has a ``trace()`` method)
     """
 
-    def __init__(self, cfg: VTAConfig):
+    def __init__(self, cfg: VTAConfig, *, trace: bool = False):
         self.cfg = cfg
+        self.traced = bool(trace)
         members = {"m_axi_" + n: d(w) for n, w, d in AXI4_MEMBERS(cfg.bus_bits)}
         members.update({"s_axil_" + n: d(w).flip() for n, w, d in AXIL_MEMBERS})
         members["irq"] = Out(1)
+        if self.traced:
+            members["trace"] = Out(trace_width())
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -137,4 +148,53 @@ class VTACore(wiring.Component):
             store.out_base.eq(ctl.out_base),
             *(u.halt.eq(sup.halt) for u in (fetch, load, comp, store)),
         ]
+
+        if self.traced:
+            rd_clients = dict(zip(MEM_CLIENTS, (fetch.mem, comp.mem_uop, load.mem_inp, load.mem_wgt,
+                                                comp.mem_acc)))
+            self._trace_port(glue(m, "trace_glue"), sup, arb, fetch,
+                             {"load": load, "compute": comp, "store": store}, rd_clients,
+                             {"out": store.mem}, cmd_q, tok)
         return m
+
+    def _trace_port(self, m, sup, arb, fetch, units, rd_clients, wr_clients, cmd_q, tok):
+        """Drive ``self.trace`` (``hw.observe.TRACE_FIELDS``) from signals the core has: plain wires, a
+        cycle counter and a count of bursts in flight per memory client; nothing here drives the core."""
+        run = sup.run
+        src = {}
+        # The cycle counter as the control block counts it: zero at launch, one more each running cycle.
+        cycle = Signal(32, name="trace_cycle")
+        with m.If(run.launch | ~run.running):
+            m.d.sync += cycle.eq(0)
+        with m.Else():
+            m.d.sync += cycle.eq(cycle + 1)
+        src["cycle"] = cycle
+        src["running"] = run.running
+        # Fetch holds an instruction while it offers it to a command queue (until it is dispatched).
+        src["fetch_active"] = Cat(fetch.load_q.valid, fetch.compute_q.valid, fetch.store_q.valid).any()
+        src["fetch_index"] = fetch.status.index
+        for name, unit in units.items():
+            # From taking the instruction to pushing its tokens (token waits included).
+            src[f"{name}_active"] = unit.status.busy
+            src[f"{name}_index"] = unit.status.index
+        src["stall"] = run.stall
+        # A burst is in flight from its request's handshake to its last read beat / its write response.
+        clients = {**{c: (p.req, p.resp, p.resp.payload.last) for c, p in rd_clients.items()},
+                   **{c: (p.req, p.resp, 1) for c, p in wr_clients.items()}}
+        for c, (req, resp, last) in clients.items():
+            n = Signal(range(arb.max_outstanding + 2), name=f"trace_bursts_{c}")
+            issued, retired = req.valid & req.ready, resp.valid & resp.ready & last
+            with m.If(issued & ~retired):
+                m.d.sync += n.eq(n + 1)
+            with m.Elif(retired & ~issued):
+                m.d.sync += n.eq(n - 1)
+            src[f"mem_{c}"] = n != 0
+        levels = {f"{q}_q": cmd_q[q].level for q in cmd_q}
+        levels.update({q: t.count for q, t in tok.items()})
+        for q in QUEUES:
+            v = levels[q]
+            width = field(f"level_{q}").width
+            src[f"level_{q}"] = Mux(v >= (1 << width) - 1, (1 << width) - 1, v) if len(v) > width else v
+        assert set(src) == {f.name for f in TRACE_FIELDS}, set(src) ^ {f.name for f in TRACE_FIELDS}
+        for f in TRACE_FIELDS:
+            m.d.comb += self.trace[f.offset:f.offset + f.width].eq(src[f.name])

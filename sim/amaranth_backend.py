@@ -15,6 +15,8 @@ import time
 from amaranth.hdl import ResetInserter, Signal
 from amaranth.sim import Simulator
 
+from hw.observe import TraceRecorder
+
 from .axil import AxiLiteDriver
 from .host import VTAHost, cycle_bound
 from .memimage import MemImage
@@ -183,7 +185,7 @@ class SimLink:
 
 def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: str | None = None,
         mem_latency: int | None = None, read_latency: int | None = None, write_latency: int | None = None,
-        read_fault=None, write_fault=None, back_pressure=None, after_reset: bool = False,
+        read_fault=None, write_fault=None, back_pressure=None, after_reset: bool = False, trace: bool = False,
         **opts) -> RunResult:
     """Run ``program`` on the core in Amaranth's simulator and return its result.
 
@@ -203,6 +205,9 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     after_reset : bool
         Then reset the design, load the image again and run the program once more without the
         faults; its outcome is ``extra["after_reset"]`` (``sim.host.RunState.to_json`` and ``out``).
+    trace : bool
+        Build the core's trace port and sample it (``sim.trace``): the samples are
+        ``result.extra["trace_samples"]``.  Off, the design has no trace logic at all.
 
     Raises
     ------
@@ -216,7 +221,8 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     rl, wl = settings.read_latency, settings.write_latency
     bound = (max_cycles if max_cycles is not None
              else cycle_bound(program, rl, wl) * bound_factor(settings))
-    dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image)
+    dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image,
+                 trace=trace)
     rst = Signal()
     # Amaranth's simulator compiles a memory's write enable bit by bit into one expression (unless
     # _compile_repeats_at_once applied); a wide SRAM (the 8192-bit weight element of LOG_BLOCK 5)
@@ -253,6 +259,18 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
             states.append(await host.run(img, program.n_insns, bound, chunk=CHUNK))
 
     sim.add_testbench(bench)
+    recorder = None
+    if trace:
+        recorder = TraceRecorder()
+
+        async def sampler(ctx):
+            # Wakes only when a field other than the timestamp changes, after the design has settled
+            # (a one-shot wait each time: the fields change on clock edges only, never in between).
+            while not recorder.done:
+                await ctx.changed(dut.trace_key)
+                recorder.offer(ctx.get(dut.trace_word))
+
+        sim.add_testbench(sampler, background=True)
     t_start = time.perf_counter()
     if vcd:
         with sim.write_vcd(vcd):
@@ -273,5 +291,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     if after_reset:
         again = states[1]
         result.extra["after_reset"] = {**again.to_json(), "out": again.out.hex()}
+    if recorder is not None:
+        result.extra["trace_samples"] = recorder.samples
     state.raise_for_error(program, result)
     return result

@@ -68,7 +68,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                 memory: str = "simtop",
                 pause: float = 0.0, seed: int = 0, mem_bytes: int | None = None,
                 design=None, read_fault=None, write_fault=None, back_pressure=None,
-                after_reset: bool = False) -> RunResult:
+                after_reset: bool = False, trace: bool = False) -> RunResult:
     """Run ``program`` on ``simulator`` (``"icarus"`` or ``"verilator"``) under cocotb.
 
     Parameters
@@ -103,6 +103,10 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         that holds the image).
     design : callable, optional
         A stand-in for ``SimTop`` / ``VTACore`` (tests of this backend).
+    trace : bool
+        ``simtop`` only: sample the design's trace port (``sim.trace``) whenever it changes; the samples
+        are ``result.extra["trace_samples"]``.  The Verilog always has the port; sampling costs Python
+        per change, so it is off unless asked for.
 
     Raises
     ------
@@ -119,6 +123,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
         raise ValueError(f"pause must be a probability in [0, 1), got {pause!r}")
     if pause and memory != "axiram":
         raise ValueError(f"pause={pause} needs memory='axiram' (the simtop memory has fixed latency)")
+    if trace and memory != "simtop":
+        raise ValueError("trace=True needs memory='simtop' (the bare core has no trace port)")
     settings = None
     layout = MemImage.place(program)
     if memory == "simtop":
@@ -143,7 +149,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                   vcd=vcd, memory=memory, mem_bytes=mem_bytes, pause=pause, seed=seed,
                   mem_ports=settings.port_values() if settings else None,
                   after_reset_ports=(settings.without_faults().port_values()
-                                     if settings and after_reset else None))
+                                     if settings and after_reset else None),
+                  trace=trace)
     state, res, elapsed = job.state, job.result, job.elapsed
     counters = dict(state.counters)
     result = RunResult(
@@ -159,6 +166,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
                **{r: state.registers[r] for r in ("status", "error_code", "error_index", "stall")}})
     if "after_reset" in res:
         result.extra["after_reset"] = res["after_reset"]
+    if trace:
+        result.extra["trace_samples"] = job.trace_samples
     state.raise_for_error(program, result)
     return result
 
@@ -169,7 +178,7 @@ BACKEND_NAMES = {"icarus": "icarus", "verilator": "cocotb-verilator"}
 #: Options of :func:`run_program` the two backend functions pass on; others are ignored (the backend
 #: registry's rule: options a backend does not use are accepted and ignored).
 _RUN_OPTIONS = ("read_latency", "write_latency", "memory", "pause", "seed", "mem_bytes", "design",
-                "read_fault", "write_fault", "back_pressure", "after_reset")
+                "read_fault", "write_fault", "back_pressure", "after_reset", "trace")
 
 
 def run_icarus(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,

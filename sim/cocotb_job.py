@@ -5,8 +5,9 @@ The backend writes a *job directory*: ``job.json`` (the job: simulator, memory m
 of :meth:`sim.memimage.MemImage.to_json`, ``insn_count``, ``max_cycles``, ``progress``, pause settings)
 and the memory image (``mem.hex`` for ``$readmemh``, or ``image.bin`` for ``AxiRam``); it starts the
 simulator through cocotb's runner with ``$VTA_COCOTB_JOB`` naming the directory.  The testbench writes
-``result.json`` (:meth:`sim.host.RunState.to_json` plus ``wall_time``), ``out.bin`` (the out region) and,
-while it runs with ``progress``, ``progress.txt`` (cycles so far).
+``result.json`` (:meth:`sim.host.RunState.to_json` plus ``wall_time``), ``out.bin`` (the out region),
+with ``trace`` the trace port's samples in ``trace.bin`` (``hw.observe.write_samples``) and, while it runs
+with ``progress``, ``progress.txt`` (cycles so far).
 
 Environment
 -----------
@@ -31,21 +32,24 @@ if TYPE_CHECKING:
     from sim.cocotb_build import Build
     from sim.memimage import MemImage
 
-__all__ = ["JOB_ENV", "TB_MODULE", "JobOutcome", "run_job", "show_progress"]
+__all__ = ["JOB_ENV", "TB_MODULE", "TRACE_FILE", "JobOutcome", "run_job", "show_progress"]
 
 #: The environment variable naming the job directory (read by :mod:`sim.cocotb_tb`).
 JOB_ENV = "VTA_COCOTB_JOB"
 #: The testbench module.
 TB_MODULE = "sim.cocotb_tb"
+#: The file of trace samples a job with ``trace`` writes in its directory.
+TRACE_FILE = "trace.bin"
 
 
 @dataclass
 class JobOutcome:
     """What a job gave back: the host's read-back ``state`` (with ``out``), the raw ``result.json``
-    object, and the seconds the simulator process took."""
+    object, the seconds the simulator process took, and the trace samples (with ``trace``, else None)."""
     state: RunState
     result: dict
     elapsed: float
+    trace_samples: list | None = None
 
 
 def show_progress(simulator: str, path: Path, t0: float, total: int | None = None):
@@ -77,7 +81,7 @@ def show_progress(simulator: str, path: Path, t0: float, total: int | None = Non
 def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles: int, progress: bool = False,
             progress_total: int | None = None, vcd: str | os.PathLike | None = None, memory: str = "simtop", mem_bytes: int = 0,
             pause: float = 0.0, seed: int = 0, mem_ports: dict | None = None,
-            after_reset_ports: dict | None = None) -> JobOutcome:
+            after_reset_ports: dict | None = None, trace: bool = False) -> JobOutcome:
     """Run one job on the built model ``b``: write the job directory, run the testbench, read it back.
 
     ``mem_ports`` (``simtop`` only) are the values of the memory's run-time ports
@@ -105,6 +109,7 @@ def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles:
             "bus_bytes": cfg.bus_bytes, "image": layout.to_json(), "insn_count": insn_count,
             "max_cycles": int(max_cycles), "progress": progress, "pause": pause, "seed": seed,
             "mem_ports": mem_ports or {}, "after_reset_ports": after_reset_ports,
+            "trace": bool(trace),
         }
         with open(jobdir / "job.json", "w") as f:
             json.dump(job, f)
@@ -148,6 +153,10 @@ def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles:
                                f"end of its log:\n{tail}")
         res = json.loads(rpath.read_text())
         state = RunState.from_json(res, out=(jobdir / "out.bin").read_bytes())
+        samples = None
+        if trace:
+            from hw.observe import read_samples
+            samples = read_samples(jobdir / TRACE_FILE)
         if vcd is not None:
             wave = jobdir / ("dump.vcd" if simulator == "verilator" else "wave.fst")
             if not wave.exists():
@@ -156,4 +165,4 @@ def run_job(b: "Build", cfg, layout: "MemImage", *, insn_count: int, max_cycles:
     finally:
         if not keep:
             shutil.rmtree(jobdir, ignore_errors=True)
-    return JobOutcome(state, res, elapsed)
+    return JobOutcome(state, res, elapsed, samples)

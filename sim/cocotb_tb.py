@@ -40,7 +40,8 @@ from cocotb.clock import Clock  # noqa: E402
 from cocotb.triggers import (ClockCycles, First, FallingEdge, RisingEdge, SimTimeoutError,  # noqa: E402
                              Timer, with_timeout)
 
-from sim.cocotb_job import JOB_ENV  # noqa: E402
+from hw.observe import TraceRecorder, write_samples  # noqa: E402
+from sim.cocotb_job import JOB_ENV, TRACE_FILE  # noqa: E402
 from sim.host import LinkTimeout, VTAHost  # noqa: E402
 
 #: Clock period of the simulation in ns (only the ratio to nothing matters: cycles are what count).
@@ -173,6 +174,19 @@ class VTATestbench:
         return bool(int(irq.value))
 
 
+async def _sample_trace(dut, recorder: TraceRecorder) -> None:
+    """Offer the trace port to ``recorder`` each time ``trace_key`` changes, read once the time step has
+    settled (``ReadOnly``), until the run ends (``sim.trace``: the sample format)."""
+    from cocotb.triggers import ReadOnly
+    trace, key = dut.trace_word, dut.trace_key
+    while not recorder.done:
+        await key.value_change
+        await ReadOnly()
+        value = trace.value
+        if value.is_resolvable:
+            recorder.offer(value.to_unsigned())
+
+
 def _write_progress(cycles: int) -> None:
     path = os.path.join(os.environ[JOB_ENV], "progress.txt")
     with open(path + ".tmp", "w") as f:
@@ -203,11 +217,17 @@ async def run_job(dut):
             image.image = f.read()
     progress = job.get("progress", False)
     chunk = PROGRESS_CYCLES.get(job["simulator"], 10_000) if progress else None
+    recorder = None
+    if job.get("trace"):
+        recorder = TraceRecorder()
+        cocotb.start_soon(_sample_trace(dut, recorder))
     state = await VTAHost(tb, clock=time.perf_counter).run(
         image, job["insn_count"], job["max_cycles"], load=tb.ram is not None, chunk=chunk,
         on_progress=_write_progress if progress else None)
     with open(os.path.join(jobdir, "out.bin"), "wb") as f:
         f.write(state.out)
+    if recorder is not None:
+        write_samples(os.path.join(jobdir, TRACE_FILE), recorder.samples)
     if job.get("dump_memory") and tb.ram is not None:
         with open(os.path.join(jobdir, "memory.bin"), "wb") as f:
             f.write(bytes(tb.ram.read(0, job["mem_bytes"])))

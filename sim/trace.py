@@ -17,6 +17,21 @@ viewers: read 1 µs as 1 cycle).  Open the file in https://ui.perfetto.dev or ch
 
 The port's layout is ``hw/observe.py``'s table, plain Python, so a backend that never imports Amaranth
 (the native Verilator harness) decodes the same port the same way.
+
+Samples: what a backend hands over
+----------------------------------
+A *sample* is the whole trace port (``SimTop.trace_word``, ``trace_width()`` bits) read as one unsigned
+integer, field ``f`` at bits ``f.offset .. f.offset + f.width - 1`` (``TRACE_FIELDS``), the cycle in the
+low 32 bits.  A backend reads the port after a clock edge, with the design settled, whenever
+``SimTop.trace_key`` (the bits above the timestamp) changes (or every cycle: the result is the same), and
+passes each value to a ``hw.observe.TraceRecorder``, whose ``samples`` are the run's samples.  In a file
+(``hw.observe.write_samples`` / ``read_samples``) each sample is ``sample_bytes()`` bytes, little-endian,
+one after the other.  :func:`trace_from_samples` turns samples into the trace object;
+:func:`write_trace` writes it.  That is all a new backend needs::
+
+    rec = TraceRecorder()
+    ...                       # rec.offer(int(trace)) whenever trace_key changes, until rec.done
+    write_trace("t.json", trace_from_samples(rec.samples, program.decoded(), meta={"backend": "x"}))
 """
 
 from __future__ import annotations
@@ -26,12 +41,14 @@ import json
 from typing import Iterable, Sequence
 
 from hw.isa import Opcode
-from hw.observe import CHANGE_SHIFT, MEM_CLIENTS, QUEUES, TRACE_FIELDS, UNITS, TraceField, trace_width
+from hw.observe import (CHANGE_SHIFT, MEM_CLIENTS, QUEUES, TRACE_FIELDS, UNITS, TraceField, TraceRecorder,
+                        read_samples, sample_bytes, trace_width, write_samples)
 from hw.regs import STALL_BITS
 from sw.jsonfile import read_json
 
 __all__ = ["UNITS", "MEM_CLIENTS", "QUEUES", "TraceField", "TRACE_FIELDS", "trace_width", "decode_samples",
-           "CHANGE_SHIFT", "build_trace", "write_trace", "load_trace", "TraceError", "instruction_slices"]
+           "CHANGE_SHIFT", "build_trace", "write_trace", "load_trace", "TraceError", "instruction_slices",
+           "TraceRecorder", "sample_bytes", "read_samples", "write_samples", "trace_from_samples"]
 
 #: Which unit owns each stall bit (the bit names of ``hw.regs.STALL_BITS`` start with the unit's name).
 _WAIT_UNIT = {name: name.split()[0] for name in STALL_BITS}
@@ -60,6 +77,16 @@ def decode_samples(words: Iterable[int]) -> tuple[dict[str, list[tuple[int, int]
             if not seq or seq[-1][1] != v:
                 seq.append((cycle, v))
     return changes, end
+
+
+def trace_from_samples(samples: Sequence[int], insns: Sequence | None = None, *,
+                       meta: dict | None = None) -> dict:
+    """The trace-event object of a run from its samples (a ``TraceRecorder``'s ``samples``): the entry
+    point for every backend.  ``insns`` and ``meta`` as :func:`build_trace` takes them."""
+    if not samples:
+        raise TraceError("no trace samples: the run never launched, or the backend did not sample")
+    changes, end = decode_samples(samples)
+    return build_trace(changes, end, insns, meta=meta)
 
 
 def _intervals(seq: Sequence[tuple[int, int]], end: int):
