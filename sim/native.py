@@ -95,7 +95,8 @@ def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, *, waves: bool = False):
 
     name = f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB" + ("-waves" if waves else "")
     defines = {"VTA_TOP_HEADER": f"V{TOP}.h", "VTA_TOP_CLASS": f"V{TOP}",
-               "VTA_SETTING_PORTS": " ".join(f"X({name})" for name, _, _ in PORTS)}
+               "VTA_SETTING_PORTS": " ".join(f"X({name})" for name, _, _ in PORTS),
+               "VTA_TRACE_PORT": 1}
     if waves:
         defines["VTA_WAVES"] = 1
     return vbuild.build_library(
@@ -123,7 +124,9 @@ def _load(path: Path) -> ctypes.CDLL:
             ("vn_reset", None, [vp, i32, i32]), ("vn_write32", i32, [vp, u32, u32, u64]),
             ("vn_read32", i32, [vp, u32, ctypes.POINTER(u32), u64]), ("vn_wait", i32, [vp, u64]),
             ("vn_n_ports", i32, []), ("vn_port_name", ctypes.c_char_p, [i32]),
-            ("vn_set_port", i32, [vp, i32, u64]), ("vn_waves", i32, [vp, ctypes.c_char_p])):
+            ("vn_set_port", i32, [vp, i32, u64]), ("vn_waves", i32, [vp, ctypes.c_char_p]),
+            ("vn_trace_sample_bytes", u32, []), ("vn_trace_start", i32, [vp]),
+            ("vn_trace_bytes", u64, [vp]), ("vn_trace_copy", u64, [vp, vp, u64])):
         f = getattr(lib, name)
         f.restype, f.argtypes = res, args
     _LIBS[key] = lib
@@ -165,6 +168,24 @@ class NativeSim:
         """Write a VCD of every signal to ``path`` from now on (a library built with ``waves``)."""
         if self.lib.vn_waves(self.handle, os.fsencode(path)):
             raise RuntimeError("this native library was built without waveforms (build(waves=True))")
+
+    def trace_start(self) -> None:
+        """Record the trace port from now on (the harness keeps the port's value after every clock
+        edge at which its bits above the timestamp changed)."""
+        if self.lib.vn_trace_start(self.handle):
+            raise RuntimeError("this native library's top has no trace port")
+
+    def trace_samples(self) -> list[int]:
+        """The trace samples kept by the rule of ``hw.observe.TraceRecorder`` (``sim.trace``)."""
+        from hw.observe import TraceRecorder
+        n, size = self.lib.vn_trace_bytes(self.handle), self.lib.vn_trace_sample_bytes()
+        buf = ctypes.create_string_buffer(n)
+        self.lib.vn_trace_copy(self.handle, buf, n)
+        raw = buf.raw
+        rec = TraceRecorder()
+        for i in range(0, n, size):
+            rec.offer(int.from_bytes(raw[i:i + size], "little"))
+        return rec.samples
 
     def set_ports(self, values: dict[str, int]) -> None:
         """Drive the memory's run-time ports (names of :data:`sim.memsettings.PORTS`)."""
@@ -235,7 +256,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         vcd: str | os.PathLike | None = None, mem_latency: int | None = None,
         read_latency: int | None = None, write_latency: int | None = None,
         read_fault=None, write_fault=None, back_pressure=None, after_reset: bool = False,
-        mem_bytes: int | None = None, **opts) -> RunResult:
+        trace: bool = False, mem_bytes: int | None = None, **opts) -> RunResult:
     """Run ``program`` on the native Verilator harness and return its result.
 
     Parameters
@@ -255,6 +276,9 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
     after_reset : bool
         Then reset the design, load the image again and run the program once more without the
         faults; its outcome is ``extra["after_reset"]`` (``sim.host.RunState.to_json`` and ``out``).
+    trace : bool
+        Record the design's trace port (``sim.trace``: the sample rule); the samples are
+        ``result.extra["trace_samples"]``.  Off, the harness records nothing.
     mem_bytes : int, optional
         The memory the library is built with (default :data:`DEFAULT_MEM_BYTES`, or the next power of
         two that holds the image).
@@ -300,10 +324,13 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
             sim.waves(vcd)
         sim.set_ports(settings.port_values())
         sim.reset()
+        if trace:
+            sim.trace_start()
         host = VTAHost(NativeLink(sim), clock=time.perf_counter)
         state = _complete(host.run(layout, program.n_insns, bound, load=True,
                                    chunk=PROGRESS_CYCLES if progress else None,
                                    on_progress=line.update if line else None))
+        samples = sim.trace_samples() if trace else None
         again = None
         if after_reset:
             sim.set_ports(settings.without_faults().port_values())
@@ -325,6 +352,8 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
                "phases": {k: round(v, 4) for k, v in state.phases.items()},
                "cycles_per_second": cycles / run_seconds if cycles and run_seconds else None,
                **{r: state.registers[r] for r in ("status", "error_code", "error_index", "stall")}})
+    if samples is not None:
+        result.extra["trace_samples"] = samples
     if again is not None:
         result.extra["after_reset"] = {**again.to_json(), "out": again.out.hex()}
     state.raise_for_error(program, result)

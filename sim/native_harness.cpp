@@ -8,6 +8,9 @@
 // * Run-time settings: In ports of the top named at build time by VTA_SETTING_PORTS, a list of
 //   X(name) entries; vn_set_port(h, i, value) drives the i-th.
 // * The end of a run: a rising edge of irq.
+// * Trace (VTA_TRACE_PORT, a top with trace_word and trace_key): only while vn_trace_start's recording
+//   is on, the whole of trace_word is kept at every clock edge after which trace_key changed (one
+//   branch per cycle when off); vn_trace_copy hands the kept words over (sim.trace: the sample rule).
 //
 // Build-time defines: VTA_TOP_HEADER (the model's header, Vvta_simtop.h), VTA_TOP_CLASS
 // (Vvta_simtop), VTA_SETTING_PORTS (may be empty), VTA_WAVES (a build with Verilator's --trace:
@@ -17,6 +20,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "verilated.h"
 #include "verilated_sym_props.h"
@@ -45,7 +50,24 @@ struct Sim {
 #ifdef VTA_WAVES
     std::unique_ptr<VerilatedVcdC> vcd;
 #endif
+    bool tracing = false;
+#ifdef VTA_TRACE_PORT
+    std::remove_reference_t<decltype(VTA_TOP_CLASS::trace_key)> last_key{};
+    std::vector<uint8_t> samples;   // whole trace_word values, sizeof(trace_word) bytes each
+#endif
 };
+
+#ifdef VTA_TRACE_PORT
+constexpr size_t SAMPLE_BYTES = sizeof(VTA_TOP_CLASS::trace_word);
+
+inline void sample(Sim* s) {
+    const auto& key = s->top->trace_key;
+    if (std::memcmp(&key, &s->last_key, sizeof key) == 0) return;
+    std::memcpy(&s->last_key, &key, sizeof key);
+    const uint8_t* w = reinterpret_cast<const uint8_t*>(&s->top->trace_word);
+    s->samples.insert(s->samples.end(), w, w + SAMPLE_BYTES);
+}
+#endif
 
 inline void tick(Sim* s) {
 #ifdef VTA_WAVES
@@ -59,6 +81,9 @@ inline void tick(Sim* s) {
     s->top->clk = 0;
     s->top->eval();
     s->cycles++;
+#ifdef VTA_TRACE_PORT
+    if (s->tracing) sample(s);
+#endif
 }
 
 }  // namespace
@@ -157,6 +182,55 @@ int vn_waves(void* h, const char* path) {
     (void)s;
     (void)path;
     return -1;
+#endif
+}
+
+// Bytes of one trace sample (0: the top has no trace port).
+uint32_t vn_trace_sample_bytes() {
+#ifdef VTA_TRACE_PORT
+    return SAMPLE_BYTES;
+#else
+    return 0;
+#endif
+}
+
+// Start recording trace samples (the current value first); 0, or -1 without a trace port.
+int vn_trace_start(void* h) {
+    Sim* s = static_cast<Sim*>(h);
+#ifdef VTA_TRACE_PORT
+    s->tracing = true;
+    s->samples.clear();
+    std::memcpy(&s->last_key, &s->top->trace_key, sizeof s->last_key);
+    const uint8_t* w = reinterpret_cast<const uint8_t*>(&s->top->trace_word);
+    s->samples.insert(s->samples.end(), w, w + SAMPLE_BYTES);
+    return 0;
+#else
+    (void)s;
+    return -1;
+#endif
+}
+
+// Bytes recorded so far, and a copy of them into buf (at most n bytes); recording goes on.
+uint64_t vn_trace_bytes(void* h) {
+#ifdef VTA_TRACE_PORT
+    return static_cast<Sim*>(h)->samples.size();
+#else
+    (void)h;
+    return 0;
+#endif
+}
+
+uint64_t vn_trace_copy(void* h, uint8_t* buf, uint64_t n) {
+#ifdef VTA_TRACE_PORT
+    Sim* s = static_cast<Sim*>(h);
+    uint64_t k = s->samples.size() < n ? s->samples.size() : n;
+    std::memcpy(buf, s->samples.data(), k);
+    return k;
+#else
+    (void)h;
+    (void)buf;
+    (void)n;
+    return 0;
 #endif
 }
 

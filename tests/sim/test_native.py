@@ -174,3 +174,17 @@ def test_cached_run_does_not_import_amaranth(lib):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["tutorial_fc_small", "blocked_gemm_vt2_compressed"])
+def test_trace_samples_equal_amaranths(lib, name):
+    """The harness's change-sampling of the trace port keeps exactly the samples the amaranth backend
+    keeps (same rule, sim.trace), and a run without trace records none."""
+    from sim import amaranth_backend
+    prog, expected = SUITE[name]
+    ref = amaranth_backend.run(prog, trace=True)
+    res = native.run(prog, trace=True)
+    assert res.out == expected and res.cycles == ref.cycles
+    assert len(res.extra["trace_samples"]) > 10
+    assert res.extra["trace_samples"] == ref.extra["trace_samples"]
+    assert "trace_samples" not in native.run(prog).extra
