@@ -74,33 +74,40 @@ def _next_pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-def library_key(cfg, mem_bytes: int) -> str:
+def library_key(cfg, mem_bytes: int, trace: bool = False) -> str:
     """The hash standing for the Verilog of this configuration: the hardware sources' files (read, not
-    imported), the configuration and the memory's size."""
+    imported), the configuration, the memory's size and whether the trace port is there."""
     from .verilog import source_digest
-    params = json.dumps({"cfg": cfg.to_json(), "mem_bytes": mem_bytes, "recipe": RECIPE},
-                        sort_keys=True)
+    params = json.dumps({"cfg": cfg.to_json(), "mem_bytes": mem_bytes, "trace": trace,
+                         "recipe": RECIPE}, sort_keys=True)
     return source_digest(*SOURCES, extra=params)
 
 
-def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, *, waves: bool = False):
-    """Build (or find in the cache) the library of ``cfg`` (with ``waves``, one that can write a VCD:
-    a separate, slower library); a :class:`sim.vbuild.Library`."""
+def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, *, waves: bool = False, trace: bool = False):
+    """Build (or find in the cache) the library of ``cfg``; a :class:`sim.vbuild.Library`.
+
+    With ``waves``, one that can write a VCD; with ``trace``, one whose design has the trace port
+    (``SimTop(trace=True)``) and whose harness samples it.  Each is a separate library: the plain one
+    has neither cost (the trace logic alone is about a tenth of the design's simulation time)."""
     from . import vbuild
     from .memsettings import DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY, PORTS
 
     def verilog_text():
+        from .simtop import SimTop
         from .verilog import simtop_verilog
-        return simtop_verilog(cfg, mem_bytes, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY)
+        return simtop_verilog(cfg, mem_bytes, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY,
+                              simtop_factory=lambda *a, **k: SimTop(*a, trace=trace, **k))
 
-    name = f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB" + ("-waves" if waves else "")
+    name = (f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB" + ("-trace" if trace else "")
+            + ("-waves" if waves else ""))
     defines = {"VTA_TOP_HEADER": f"V{TOP}.h", "VTA_TOP_CLASS": f"V{TOP}",
-               "VTA_SETTING_PORTS": " ".join(f"X({name})" for name, _, _ in PORTS),
-               "VTA_TRACE_PORT": 1}
+               "VTA_SETTING_PORTS": " ".join(f"X({name})" for name, _, _ in PORTS)}
+    if trace:
+        defines["VTA_TRACE_PORT"] = 1
     if waves:
         defines["VTA_WAVES"] = 1
     return vbuild.build_library(
-        name, TOP, verilog_text, [HARNESS], verilog_key=library_key(cfg, mem_bytes),
+        name, TOP, verilog_text, [HARNESS], verilog_key=library_key(cfg, mem_bytes, trace),
         defines=defines, args=NATIVE_ARGS + (["--trace"] if waves else []),
         control=f'public_flat_rw -module "vta_axi_mem_storage" -var "mem"', estimate=240)
 
@@ -278,7 +285,8 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         faults; its outcome is ``extra["after_reset"]`` (``sim.host.RunState.to_json`` and ``out``).
     trace : bool
         Record the design's trace port (``sim.trace``: the sample rule); the samples are
-        ``result.extra["trace_samples"]``.  Off, the harness records nothing.
+        ``result.extra["trace_samples"]``.  A separate library (built once) whose design has the port;
+        off, the design has no trace logic and the harness records nothing.
     mem_bytes : int, optional
         The memory the library is built with (default :data:`DEFAULT_MEM_BYTES`, or the next power of
         two that holds the image).
@@ -312,7 +320,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         print(f"vta: the memory image needs {mem_bytes >> 20} MiB, more than the "
               f"{DEFAULT_MEM_BYTES >> 20} MiB of the default verilator model: using (building once) "
               f"a {mem_bytes >> 20} MiB model", file=sys.stderr, flush=True)
-    lib = build(cfg, mem_bytes, waves=vcd is not None)
+    lib = build(cfg, mem_bytes, waves=vcd is not None, trace=trace)
     t0 = time.perf_counter()
     line = None
     if progress:
