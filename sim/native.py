@@ -276,13 +276,9 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         Show the cycles simulated so far on stderr (every :data:`PROGRESS_CYCLES` cycles).
     vcd : path, optional
         Write a VCD of every signal there (a separate library, built with Verilator's ``--trace``).
-    mem_latency, read_latency, write_latency : int, optional
-        The memory model's latencies (cycles), as ``sim.memsettings.latencies`` takes them.
-    read_fault, write_fault, back_pressure : optional
-        ``sim.memsettings.Fault`` / ``BackPressure``: an error response and the memory's stalls.
-    after_reset : bool
-        Then reset the design, load the image again and run the program once more without the
-        faults; its outcome is ``extra["after_reset"]`` (``sim.host.RunState.to_json`` and ``out``).
+    mem_latency, read_latency, write_latency, read_fault, write_fault, back_pressure, after_reset :
+        The memory model's settings (``sim.memsettings``) and the re-run after a reset, exactly as
+        ``sim.amaranth_backend.run`` takes them; all drive ports of the built design.
     trace : bool
         Record the design's trace port (``sim.trace``: the sample rule); the samples are
         ``result.extra["trace_samples"]``.  A separate library (built once) whose design has the port;

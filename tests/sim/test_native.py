@@ -58,13 +58,8 @@ def test_seed_fc(lib):
 @pytest.mark.parametrize("name,latency", [("tutorial_fc_small", None), ("blocked_gemm_vt2_compressed", 5),
                                           ("padded_acc_1_1_1_1", None)])
 def test_same_cycles_and_counters_as_amaranth(lib, name, latency):
-    from sim import amaranth_backend
     prog, expected = SUITE[name]
-    ref = amaranth_backend.run(prog, mem_latency=latency)
-    res = native.run(prog, mem_latency=latency)
-    assert res.out == ref.out == expected
-    assert res.cycles == ref.cycles
-    assert res.counters == ref.counters
+    checks.assert_same_as_amaranth(prog, native.run, expected, mem_latency=latency)
 
 
 def test_latency_is_a_setting_not_a_build(lib):
