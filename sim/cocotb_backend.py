@@ -53,9 +53,10 @@ __all__ = ["run_program", "run_icarus", "run_verilator", "check_available"]
 
 
 def check_available(name: str) -> None:
-    """Raise :class:`sim.cocotb_build.SimulatorNotFound` unless simulator ``name`` is installed (the
-    backend registry's probe, ``sim.backends.get_backend``)."""
-    check_simulator(name)
+    """Raise :class:`sim.cocotb_build.SimulatorNotFound` unless the simulator of backend ``name``
+    (``icarus``, ``cocotb-verilator``) is installed (the backend registry's probe,
+    ``sim.backends.get_backend``)."""
+    check_simulator(name.removeprefix("cocotb-"))
 
 
 def _next_pow2(n: int) -> int:

@@ -183,3 +183,13 @@ def test_trace_samples_equal_amaranths(lib, name):
     assert len(res.extra["trace_samples"]) > 10
     assert res.extra["trace_samples"] == ref.extra["trace_samples"]
     assert "trace_samples" not in native.run(prog).extra
+
+
+def test_backend_names():
+    """``verilator`` is this native path; the cocotb one is ``cocotb-verilator`` and loads when its
+    simulator is there (its probe gets the backend's name, not the simulator's)."""
+    from sim import backends
+    assert backends.REGISTRY["verilator"] == "sim.native:run"
+    assert backends.REGISTRY["cocotb-verilator"] == "sim.cocotb_backend:run_verilator"
+    why = backends.available()["cocotb-verilator"]
+    assert why is None or "unknown simulator" not in why, why
