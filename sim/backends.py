@@ -15,7 +15,8 @@ from typing import Callable
 
 from .result import BACKENDS, RunResult
 
-__all__ = ["REGISTRY", "WAVE_FORMATS", "MEMORY_MODEL", "BackendUnavailable", "get_backend", "run", "available"]
+__all__ = ["REGISTRY", "WAVE_FORMATS", "MEMORY_MODEL", "BLOCK_RAM_BACKENDS", "SERIAL_BACKENDS",
+           "BackendUnavailable", "get_backend", "run", "available"]
 
 #: Backend name -> "module:function".
 REGISTRY: dict[str, str] = {
@@ -24,10 +25,17 @@ REGISTRY: dict[str, str] = {
     "verilator": "sim.native:run",
     "icarus": "sim.cocotb_backend:run_icarus",
     "cocotb-verilator": "sim.cocotb_backend:run_verilator",
+    "soc-sim": "sim.soc_sim:run",
+    "board": "sim.board:run",
 }
 #: Backend name -> the waveform formats (file suffixes) its ``vcd=`` option writes.
 WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "verilator": ("vcd",),
-                                            "icarus": ("fst",), "cocotb-verilator": ("vcd",)}
+                                            "icarus": ("fst",), "cocotb-verilator": ("vcd",),
+                                            "soc-sim": (), "board": ()}
+#: Backends whose memory is the self-test SoC's block RAM (its own timing: no memory latency to set).
+BLOCK_RAM_BACKENDS = ("soc-sim", "board")
+#: Backends that talk to a board over a serial port (``port=``, ``baud=``).
+SERIAL_BACKENDS = ("board",)
 
 #: Backends that run the memory model of ``sim.memsettings`` (``read_fault``, ``write_fault``,
 #: ``back_pressure``, ``after_reset`` options).

@@ -205,8 +205,9 @@ def _shapes(text: str):
 
 def add_arguments(p):
     from sim.cli.common import mem_latency, positive_int
+    from .backends import SERIAL_BACKENDS
     from .result import BACKENDS
-    cycle = [b for b in BACKENDS if b != "fsim"]
+    cycle = [b for b in BACKENDS if b != "fsim" and b not in SERIAL_BACKENDS]   # a board has no --port here
     p.add_argument("--backend", default=None, choices=cycle, metavar="NAME",
                    help=f"cycle-level backend: {', '.join(cycle)} (default amaranth, verilator with --fc-table; "
                         f"fsim counts no cycles)")

@@ -176,7 +176,7 @@ class VTAHost:
         try:
             return await coro
         except LinkTimeout as e:
-            raise RuntimeError(f"the core did not answer {getattr(self.link, 'port', 'a register')} "
+            raise LinkTimeout(f"the core did not answer {getattr(self.link, 'port', 'a register')} "
                                f"{what} {e}") from None
 
     # -- registers, by name ---------------------------------------------------------------------------

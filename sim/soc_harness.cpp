@@ -1,9 +1,10 @@
 // The native harness of the `soc-sim` backend (sim/soc_sim.py): the Verilated self-test SoC
 // (hw/soc/top.py) with the host's end of its serial line, behind a small C API for ctypes.
 //
-// The line is simulated bit by bit, 8N1 at VTA_UART_DIVISOR clock cycles per bit: bytes the host
-// sends are shifted onto `uart_rx`; `uart_tx` is sampled in the middle of each bit and decoded into
-// bytes the host receives.  No Python runs per cycle.
+// The line is simulated bit by bit, 8N1 at `divisor` clock cycles per bit (soc_open's argument: the
+// divisor the SoC's Verilog was made with): bytes the host sends are shifted onto `uart_rx`; `uart_tx`
+// is sampled in the middle of each bit and decoded into bytes the host receives.  No Python runs per
+// cycle: Python calls soc_send, then soc_recv, which runs the clock until the answer has come.
 
 #include <cstdint>
 #include <deque>
@@ -14,12 +15,12 @@
 
 namespace {
 
-constexpr int DIV = VTA_UART_DIVISOR;
-
 struct Soc {
     std::unique_ptr<VerilatedContext> ctx;
     std::unique_ptr<Vvta_soc> top;
+    int div = 4;              // clock cycles per bit
     uint64_t cycles = 0;
+    uint64_t sent = 0, received = 0;
     // host -> SoC
     std::deque<uint8_t> out;
     int tx_bit = -1;          // -1 idle; 0 start bit; 1..8 data; 9 stop
@@ -41,13 +42,14 @@ inline void line_out(Soc* s) {
         }
         s->tx_byte = s->out.front();
         s->out.pop_front();
+        s->sent++;
         s->tx_bit = 0;
-        s->tx_timer = DIV;
+        s->tx_timer = s->div;
     }
     int b = s->tx_bit;
     s->top->uart_rx = b == 0 ? 0 : b == 9 ? 1 : (s->tx_byte >> (b - 1)) & 1;
     if (--s->tx_timer == 0) {
-        s->tx_timer = DIV;
+        s->tx_timer = s->div;
         if (++s->tx_bit == 10) s->tx_bit = -1;
     }
 }
@@ -57,12 +59,12 @@ inline void line_in(Soc* s) {
     if (s->rx_bit < 0) {
         if (!level) {
             s->rx_bit = 0;
-            s->rx_timer = DIV / 2;   // to the middle of the start bit
+            s->rx_timer = s->div / 2;   // to the middle of the start bit
         }
         return;
     }
     if (--s->rx_timer > 0) return;
-    s->rx_timer = DIV;
+    s->rx_timer = s->div;
     if (s->rx_bit == 0) {
         if (level) s->rx_bit = -1;   // a glitch
         else s->rx_bit = 1;
@@ -71,7 +73,10 @@ inline void line_in(Soc* s) {
         s->rx_byte |= level << (s->rx_bit - 1);
         s->rx_bit++;
     } else {
-        if (level) s->in.push_back(s->rx_byte);
+        if (level) {
+            s->in.push_back(s->rx_byte);
+            s->received++;
+        }
         else s->framing_errors++;
         s->rx_bit = -1;
     }
@@ -91,10 +96,11 @@ inline void tick(Soc* s) {
 
 extern "C" {
 
-int soc_divisor() { return DIV; }
-
-void* soc_open() {
+// A new SoC in reset whose UART runs at `divisor` clock cycles per bit (NULL if divisor < 4).
+void* soc_open(int divisor) {
+    if (divisor < 4) return nullptr;
     Soc* s = new Soc;
+    s->div = divisor;
     s->ctx.reset(new VerilatedContext);
     s->top.reset(new Vvta_soc{s->ctx.get()});
     s->top->clk = 0;
@@ -147,5 +153,12 @@ void soc_idle(void* h, uint64_t cycles) {
 uint64_t soc_cycles(void* h) { return static_cast<Soc*>(h)->cycles; }
 
 uint64_t soc_framing_errors(void* h) { return static_cast<Soc*>(h)->framing_errors; }
+
+// Bytes put on the SoC's rx line / decoded from its tx line so far.
+uint64_t soc_bytes_sent(void* h) { return static_cast<Soc*>(h)->sent; }
+uint64_t soc_bytes_received(void* h) { return static_cast<Soc*>(h)->received; }
+
+// The SoC's irq output now (for tests; the host learns of it by STATUS, as on a board).
+int soc_irq(void* h) { return static_cast<Soc*>(h)->top->irq; }
 
 }  // extern "C"

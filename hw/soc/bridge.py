@@ -9,7 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..interfaces import AXIL_MEMBERS
 from .bram import BytePortSignature
-from .protocol import BAD_COMMAND, HEADER_BYTES, OK, Command
+from .protocol import BAD_COMMAND, HEADER_BYTES, INFO_BYTES, OK, Command
 
 __all__ = ["UartBridge"]
 
@@ -22,9 +22,16 @@ class UartBridge(wiring.Component):
     axil_* : AXI4-Lite master (the members of ``hw.interfaces.AXIL_MEMBERS``), to the core
     mem : Out(BytePortSignature())   to the memory's byte port
     irq : In(1)                      the core's interrupt, reported by STATUS
+
+    Parameters
+    ----------
+    mem_bytes, config : int
+        What INFO reports: the memory's size in bytes, ``hw.soc.protocol.config_id`` of the core's
+        configuration.
     """
 
-    def __init__(self):
+    def __init__(self, mem_bytes: int = 0, config: int = 0):
+        self.mem_bytes, self.config = mem_bytes, config
         members = {"rx": In(stream.Signature(8)), "tx": Out(stream.Signature(8)),
                    "mem": Out(BytePortSignature()), "irq": In(1)}
         members.update({"axil_" + n: d(w) for n, w, d in AXIL_MEMBERS})
@@ -37,8 +44,8 @@ class UartBridge(wiring.Component):
         got = Signal(range(HEADER_BYTES + 1))
         op, addr, arg = hdr[0:8], Signal(32), Signal(32)
         count = Signal(32)
-        txbuf = Signal(40)
-        txleft = Signal(range(6))
+        txbuf = Signal(8 * (1 + INFO_BYTES))
+        txleft = Signal(range(INFO_BYTES + 2))
         then_mem = Signal()                 # after the bytes in txbuf: READ_MEM's data bytes
         aw_done, w_done = Signal(), Signal()
         byte = Signal(8)
@@ -79,6 +86,9 @@ class UartBridge(wiring.Component):
                         send(m, OK, 1, mem_after=True)
                     with m.Case(Command.STATUS):
                         send(m, Cat(Const(OK, 8), self.irq), 2)
+                    with m.Case(Command.INFO):
+                        send(m, Cat(Const(OK, 8), Const(self.mem_bytes, 32), Const(self.config, 32)),
+                             1 + INFO_BYTES)
                     with m.Default():
                         send(m, BAD_COMMAND, 1)
 

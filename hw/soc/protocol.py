@@ -16,19 +16,26 @@ READ_MEM     memory byte address    byte count n                            repl
 FILL         memory byte address    byte count n                            reply: status (n zero bytes
                                                                             written, at one a cycle)
 STATUS       -                      -                                       reply: status, 1 byte (bit 0: irq)
+INFO         -                      -                                       reply: status, 4 bytes
+                                                                            memory size, 4 bytes
+                                                                            configuration id
 NOP          -                      -                                       no reply (resynchronise)
 ===========  =====================  ======================================  ========================
 
-WRITE_MEM's status byte comes after its n data bytes.  Memory is the SoC's block RAM, the same addresses
+WRITE_MEM's status byte comes after its n data bytes.  INFO describes the SoC, so that a host refuses a
+program the bitstream cannot run: the block RAM's size in bytes and :func:`config_id` of the core's
+configuration.  Memory is the SoC's block RAM, the same addresses
 the core's AXI master sees; the host touches it only while the core is idle.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import struct
+import zlib
 
-__all__ = ["Command", "HEADER_BYTES", "OK", "BAD_COMMAND", "header"]
+__all__ = ["Command", "HEADER_BYTES", "OK", "BAD_COMMAND", "INFO_BYTES", "header", "config_id"]
 
 
 class Command(enum.IntEnum):
@@ -39,13 +46,21 @@ class Command(enum.IntEnum):
     READ_MEM = 0x04
     STATUS = 0x05
     FILL = 0x06
+    INFO = 0x07
 
 
 HEADER_BYTES = 9
 OK = 0x00
 BAD_COMMAND = 0xFF
+#: Bytes of INFO's reply after the status byte.
+INFO_BYTES = 8
 
 
 def header(command: Command, addr: int = 0, arg: int = 0) -> bytes:
     """The header bytes of one command."""
     return struct.pack("<BII", int(command), addr & 0xFFFF_FFFF, arg & 0xFFFF_FFFF)
+
+
+def config_id(cfg) -> int:
+    """A 32-bit id of the configuration ``cfg`` (``hw.config.VTAConfig``): the CRC-32 of its JSON form."""
+    return zlib.crc32(json.dumps(cfg.to_json(), sort_keys=True).encode())

@@ -17,6 +17,7 @@ from ..interfaces import AXI4_MEMBERS, AXIL_MEMBERS
 from ..top import VTACore
 from .bram import AxiBram
 from .bridge import UartBridge
+from .protocol import config_id
 from .uart import UartRx, UartTx, check_divisor
 
 __all__ = ["SocTop"]
@@ -46,7 +47,7 @@ class SocTop(wiring.Component):
         m = Module()
         m.submodules.core = core = self.core
         m.submodules.bram = bram = self.bram
-        m.submodules.bridge = bridge = UartBridge()
+        m.submodules.bridge = bridge = UartBridge(self.mem_bytes, config_id(self.cfg))
         m.submodules.uart_rx = rx = UartRx(self.divisor)
         m.submodules.uart_tx = tx = UartTx(self.divisor)
         g = glue(m, "soc_glue")

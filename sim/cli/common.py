@@ -111,7 +111,8 @@ def add_backend_name(p, default: str = "amaranth"):
                    help=f"where to run: {', '.join(BACKENDS)} (default: {default}; amaranth is the core "
                         "cycle by cycle in Amaranth's simulator; fsim is the functional model; verilator "
                         "runs the generated Verilog in a native harness; icarus and cocotb-verilator run "
-                        "it under cocotb)")
+                        "it under cocotb; soc-sim is the self-test SoC on Verilator, driven through its "
+                        "UART; board is that SoC on an FPGA board, over --port)")
 
 
 def _uop_budget() -> int:
@@ -159,6 +160,12 @@ def add_backend(p):
                         "the core issues one per cycle at best); reaching it is exit status 4 "
                         "(default: a bound derived from the program and the memory latency)")
     add_max_uops(g)
+    g.add_argument("--port", metavar="DEVICE",
+                   help="serial port of the board backend, e.g. /dev/ttyUSB0 (the board runs the "
+                        "self-test SoC's bitstream; docs/soc.md)")
+    g.add_argument("--baud", type=positive_int, metavar="N",
+                   help="baud rate of --port, as the bitstream was built for "
+                        "(default: sim.board.DEFAULT_BAUD, 115200)")
     g.add_argument("--waves", "--vcd", dest="waves", metavar="FILE",
                    help="write a waveform, its format from the suffix: .vcd on amaranth, verilator and "
                         "cocotb-verilator, .fst on icarus (cycle-level backends only)")
@@ -340,13 +347,14 @@ def check(program, args=None):
 def backend_opts(args) -> dict:
     """The backend options of :func:`add_backend`'s arguments, refused here (before any work) where a
     backend cannot honour them."""
-    from sim.backends import WAVE_FORMATS
+    from sim.backends import BLOCK_RAM_BACKENDS, SERIAL_BACKENDS, WAVE_FORMATS
     waves = getattr(args, "waves", None)
     if waves is not None:
         formats = WAVE_FORMATS.get(args.backend, ())
         if not formats:
-            raise CliError(f"--waves {waves!r}: backend {args.backend} has no waveform (it is not a "
-                           f"cycle-level backend)")
+            why = "it runs a board" if args.backend == "board" else "it is not a cycle-level backend" \
+                if args.backend == "fsim" else "its harness traces no signals"
+            raise CliError(f"--waves {waves!r}: backend {args.backend} has no waveform ({why})")
         suffix = os.path.splitext(waves)[1].lstrip(".").lower()
         if suffix not in formats:
             raise CliError(f"--waves {waves!r}: backend {args.backend} writes "
@@ -357,7 +365,25 @@ def backend_opts(args) -> dict:
     if getattr(args, "max_uops", None) is not None:
         opts["max_uops"] = args.max_uops
     if args.mem_latency is not None:
+        if args.backend in BLOCK_RAM_BACKENDS:
+            raise CliError(f"--mem-latency {args.mem_latency}: backend {args.backend} runs on the SoC's "
+                           f"block RAM, whose timing is fixed")
         opts["mem_latency"] = args.mem_latency
+    port, baud = getattr(args, "port", None), getattr(args, "baud", None)
+    if args.backend in SERIAL_BACKENDS:
+        if port is None:
+            raise CliError(f"--backend {args.backend} needs --port DEVICE (the board's serial port, "
+                           f"e.g. /dev/ttyUSB0)")
+        if not os.path.exists(port):
+            raise CliError(f"--port {port!r}: no such serial port")
+        opts["port"] = port
+        if baud is not None:
+            opts["baud"] = baud
+    else:
+        for opt, value in (("--port", port), ("--baud", baud)):
+            if value is not None:
+                raise CliError(f"{opt} {value}: only the {' and '.join(SERIAL_BACKENDS)} backend uses a "
+                               f"serial port, not {args.backend}")
     opts.update(memory_opts(args))
     return opts
 
@@ -416,11 +442,16 @@ def run_error(e: VTARunError, backend: str) -> CliError:
 def run_backend(program, args, opts: dict | None = None):
     """Run ``program`` on ``args.backend``; an unavailable backend or a VTARunError is a CliError."""
     opts = backend_opts(args) if opts is None else opts
+    from sim.links import LinkError, Refused
     func = get_backend(args.backend)
     try:
         return func(program, **opts)
     except VTARunError as e:
         raise run_error(e, args.backend) from None
+    except LinkError as e:             # soc-sim, board: the UART link failed (a timeout is a bound)
+        raise CliError(one_line(e), EXIT_BOUND if e.timeout else EXIT_HW_ERROR) from None
+    except Refused as e:               # the SoC or its port cannot run this program: nothing ran
+        raise CliError(f"{args.backend}: {one_line(e)}") from None
 
 
 def stats_table(counters: dict, cycles) -> str:

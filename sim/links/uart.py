@@ -11,12 +11,13 @@ which moves bytes over a serial line and lets time pass:
 ``async idle(cycles: int)``            let about ``cycles`` clock cycles of the SoC pass
 
 The simulated SoC (``--backend soc-sim``) and a board on a serial port (``--backend board``) are two
-transports of the same link.
+transports of the same link.  ``UartLink.doing`` names the command in progress (or the last one), so a
+run that stops on a link failure can say where.
 """
 
 from __future__ import annotations
 
-from hw.soc.protocol import OK, Command, header
+from hw.soc.protocol import INFO_BYTES, OK, Command, header
 
 __all__ = ["UartLink", "BridgeError", "CHUNK_BYTES", "FILL_MIN"]
 
@@ -60,6 +61,7 @@ class UartLink:
 
     def __init__(self, transport):
         self.t = transport
+        self.doing = "nothing yet"
 
     async def _status(self, what: str) -> None:
         status = (await self.t.recv(1))[0]
@@ -67,11 +69,13 @@ class UartLink:
             raise BridgeError(f"the UART bridge answered {what} with status 0x{status:02x}")
 
     async def read32(self, addr: int) -> int:
+        self.doing = f"READ32 of register 0x{addr:02x}"
         await self.t.send(header(Command.READ32, addr))
         await self._status(f"a read of register 0x{addr:02x}")
         return int.from_bytes(await self.t.recv(4), "little")
 
     async def write32(self, addr: int, value: int) -> None:
+        self.doing = f"WRITE32 of register 0x{addr:02x}"
         await self.t.send(header(Command.WRITE32, addr, value))
         await self._status(f"a write of register 0x{addr:02x}")
 
@@ -79,6 +83,7 @@ class UartLink:
         out = bytearray()
         while len(out) < n:
             k = min(CHUNK_BYTES, n - len(out))
+            self.doing = f"READ_MEM of {k} bytes at 0x{addr + len(out):x}"
             await self.t.send(header(Command.READ_MEM, addr + len(out), k))
             await self._status(f"a memory read at 0x{addr + len(out):x}")
             out += await self.t.recv(k)
@@ -90,6 +95,7 @@ class UartLink:
         for off, end, zero in _runs(data):
             for a in range(off, end, CHUNK_BYTES):
                 b = min(end, a + CHUNK_BYTES)
+                self.doing = f"{'FILL' if zero else 'WRITE_MEM'} of {b - a} bytes at 0x{addr + a:x}"
                 if zero:
                     await self.t.send(header(Command.FILL, addr + a, b - a))
                     await self._status(f"a memory fill at 0x{addr + a:x}")
@@ -99,9 +105,18 @@ class UartLink:
 
     async def irq(self) -> bool:
         """The core's interrupt line, by STATUS."""
+        self.doing = "STATUS"
         await self.t.send(header(Command.STATUS))
         await self._status("STATUS")
         return bool((await self.t.recv(1))[0] & 1)
+
+    async def info(self) -> tuple[int, int]:
+        """(memory size in bytes, configuration id) of the SoC, by INFO (``hw.soc.protocol.config_id``)."""
+        self.doing = "INFO"
+        await self.t.send(header(Command.INFO))
+        await self._status("INFO")
+        data = await self.t.recv(INFO_BYTES)
+        return int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
 
     async def wait(self, cycles: int) -> bool:
         if await self.irq():

@@ -8,16 +8,16 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
-from hw.soc.protocol import BAD_COMMAND, Command, header
+from hw.soc.protocol import BAD_COMMAND, Command, config_id, header
 from hw.soc.top import SocTop
 from hw.soc.uart import UartRx, UartTx, check_divisor
 from sim import backends
 from sim.host import VTAHost, cycle_bound
-from sim.links.uart import BridgeError, UartLink
+from sim.links.uart import BridgeError
 from sim.memimage import MemImage
 from tests.support.configs import SMALL
 from tests.support.programs.gemm import blocked_gemm_program
-from tests.support.uart_model import PysimUart
+from tests.support.uart_model import run_soc
 
 DIV = 4
 
@@ -60,26 +60,7 @@ def test_divisor_is_checked():
 
 
 def _run_soc(body):
-    dut = SocTop(SMALL, 1 << 15, DIV)
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    out = {}
-
-    async def host(ctx):
-        uart = PysimUart(ctx, dut.uart_rx, dut.uart_tx, DIV)
-        ctx.set(dut.uart_rx, 1)
-        out["uart"] = uart
-        await body(ctx, UartLink(uart), out)
-
-    async def receiver(ctx):
-        while "uart" not in out:
-            await ctx.tick()
-        await out["uart"].receiver(ctx)
-
-    sim.add_testbench(host)
-    sim.add_testbench(receiver, background=True)
-    sim.run()
-    return out
+    return run_soc(SocTop(SMALL, 1 << 15, DIV), DIV, body)
 
 
 def test_bridge_memory_registers_and_bad_command():
@@ -91,6 +72,7 @@ def test_bridge_memory_registers_and_bad_command():
         await link.write32(0x08, 0x1234_5678)            # insn_count: a plain read-write register
         out["reg"] = await link.read32(0x08)
         out["irq"] = await link.irq()
+        out["info"] = await link.info()
         await link.t.send(header(0x42))
         out["bad"] = (await link.t.recv(1))[0]
         try:
@@ -104,6 +86,7 @@ def test_bridge_memory_registers_and_bad_command():
     assert out["filled"] == b"\x00\x11" + bytes(9)
     assert out["reg"] == 0x1234_5678
     assert out["irq"] is False
+    assert out["info"] == (1 << 15, config_id(SMALL))
     assert out["bad"] == BAD_COMMAND
     assert out["far"] == "answered"
 

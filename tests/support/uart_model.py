@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sim.host import LinkTimeout
 
-__all__ = ["PysimUart"]
+__all__ = ["PysimUart", "run_soc"]
 
 
 class PysimUart:
@@ -52,3 +52,30 @@ class PysimUart:
 
     async def idle(self, cycles: int) -> None:
         await self.ctx.tick().repeat(cycles)
+
+
+def run_soc(dut, divisor: int, body) -> dict:
+    """Simulate the SoC ``dut`` (a ``hw.soc.top.SocTop`` with UART ``divisor``) in Amaranth's simulator,
+    running ``await body(ctx, link, out)`` with ``link`` a ``sim.links.uart.UartLink`` over its UART;
+    returns ``out``, the dict ``body`` filled."""
+    from amaranth.sim import Simulator
+    from sim.links.uart import UartLink
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    out = {}
+
+    async def host(ctx):
+        uart = PysimUart(ctx, dut.uart_rx, dut.uart_tx, divisor)
+        ctx.set(dut.uart_rx, 1)
+        out["uart"] = uart
+        await body(ctx, UartLink(uart), out)
+
+    async def receiver(ctx):
+        while "uart" not in out:
+            await ctx.tick()
+        await out["uart"].receiver(ctx)
+
+    sim.add_testbench(host)
+    sim.add_testbench(receiver, background=True)
+    sim.run()
+    return out
