@@ -13,7 +13,8 @@ issue 9's table, ``--shift 8 --clip 0 127``) and prints, for each, whether it ma
 the cost model's prediction, the bus and ISA bounds of :func:`sw.fcplan.fc_bounds`, cycles over the
 larger bound and the GEMM utilisation (GEMM micro-ops per cycle).
 
-``--speed`` instead runs the seed FC on each cycle-level backend (or the one ``--backend`` names) and
+``--speed`` instead runs the seed FC on each cycle-level backend of the core with its memory model
+(``sim.backends.MEMORY_MODEL``; or on the one ``--backend`` names) and
 prints how fast each simulates it: the wall time of the run end to end (everything the backend does
 for one run, in this process: its set-up, loading the image, the run, reading back; a build is not
 counted: a backend that builds runs once first) with its cycles per second, and the design-only rate
@@ -161,10 +162,9 @@ def speed_rows(backends_: list[str] | None = None, config: VTAConfig | None = No
     ``design_cycles_per_second``, ``warmed`` (a first run was made to build); or ``backend`` and
     ``unavailable`` (why)."""
     from . import backends
-    from .result import BACKENDS
     from sw.fc import build_fc
     cfg = config or VTAConfig()
-    names = backends_ or [b for b in BACKENDS if b != "fsim"]
+    names = backends_ or list(backends.MEMORY_MODEL)
     rng = np.random.default_rng(0)
     k = n = fc_features
     x = rng.integers(-128, 128, (1, k), dtype=np.int8)
