@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 from hw.config import ConfigError, VTAConfig
-from hw.interfaces import ADDR_WIDTH
+from hw.axicodes import ADDR_WIDTH
 from hw.regs import ErrorCode, FSIM_COUNTERS
 from sim.report import bus_bound
 from sim.result import BACKENDS, VTARunError
@@ -109,10 +109,10 @@ def add_backend_name(p, default: str = "amaranth"):
     """``--backend NAME``."""
     p.add_argument("--backend", default=default, choices=BACKENDS, metavar="NAME",
                    help=f"where to run: {', '.join(BACKENDS)} (default: {default}; amaranth is the core "
-                        "cycle by cycle in Amaranth's simulator; fsim is the functional model; icarus and "
-                        "verilator run the generated Verilog under cocotb; soc-sim is the self-test SoC "
-                        "on Verilator, driven through its UART; board is that SoC on an FPGA board, "
-                        "over --port)")
+                        "cycle by cycle in Amaranth's simulator; fsim is the functional model; verilator "
+                        "runs the generated Verilog in a native harness; icarus and cocotb-verilator run "
+                        "it under cocotb; soc-sim is the self-test SoC on Verilator, driven through its "
+                        "UART; board is that SoC on an FPGA board, over --port)")
 
 
 def _uop_budget() -> int:
@@ -131,14 +131,14 @@ MAX_MEM_LATENCY = _max_mem_latency()
 
 
 def mem_latency(text: str) -> int:
-    """An argparse type: a latency the memory model supports (``AxiMemory.check``), at most
-    :data:`MAX_MEM_LATENCY`."""
-    from sim.axi_mem import AxiMemory
+    """An argparse type: a latency the memory model supports (``sim.memsettings.MemSettings``'s
+    check), at most :data:`MAX_MEM_LATENCY`."""
+    from sim.memsettings import MemSettings
     v = _int(text)
     try:
         if v > MAX_MEM_LATENCY:
             raise ValueError(f"a latency is at most {MAX_MEM_LATENCY} cycles")
-        AxiMemory.check(64, 8, read_latency=v, write_latency=v)
+        MemSettings(read_latency=v, write_latency=v)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"{text} is out of the memory model's range: {e}") from None
     return v
@@ -167,8 +167,8 @@ def add_backend(p):
                    help="baud rate of --port, as the bitstream was built for "
                         "(default: sim.board.DEFAULT_BAUD, 115200)")
     g.add_argument("--waves", "--vcd", dest="waves", metavar="FILE",
-                   help="write a waveform, its format from the suffix: .vcd on amaranth and verilator, "
-                        ".fst on icarus (cycle-level backends only)")
+                   help="write a waveform, its format from the suffix: .vcd on amaranth, verilator and "
+                        "cocotb-verilator, .fst on icarus (cycle-level backends only)")
     g.add_argument("--mem-latency", type=mem_latency, metavar="N",
                    help="memory read/write latency in cycles of the cycle-level backends' memory model")
     g.add_argument("--fault", action="append", metavar="SPEC",
