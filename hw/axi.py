@@ -36,11 +36,8 @@ from .util import IdQueue, check_bus_bits, check_int
 __all__ = ["MemArbiter", "AXI_BURST_INCR", "AXI_CACHE", "AXI_RESP_OKAY", "AXI_RESP_SLVERR",
            "AXI_RESP_DECERR", "round_robin"]
 
-AXI_BURST_INCR = 0b01
-AXI_CACHE = 0b0011          # normal non-cacheable bufferable
-AXI_RESP_OKAY = 0b00
-AXI_RESP_SLVERR = 0b10
-AXI_RESP_DECERR = 0b11
+# The codes live in hw.axicodes (plain numbers, importable without Amaranth); exported here too.
+from .axicodes import AXI_BURST_INCR, AXI_CACHE, AXI_RESP_DECERR, AXI_RESP_OKAY, AXI_RESP_SLVERR  # noqa: E402
 
 def round_robin(m: Module, name: str, requests: list) -> tuple:
     """Round-robin grant among ``requests`` (a list of 1-bit values), built into ``m``.

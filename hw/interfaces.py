@@ -44,7 +44,7 @@ __all__ = [
     "axi4_signature", "axil_signature",
 ]
 
-ADDR_WIDTH = 32
+from .axicodes import ADDR_WIDTH  # noqa: E402  (defined there: importable without Amaranth)
 
 MemReq = data.StructLayout({"addr": ADDR_WIDTH, "len": 8})
 

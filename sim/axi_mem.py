@@ -31,7 +31,8 @@ Run-time settings (``sim.memsettings``: one In port each, the same on ``SimTop``
   Likewise ``fault_wr_*`` for AW: beat ``fault_wr_beat`` of that burst is not written and its BRESP
   is ``fault_wr_resp`` (DECERR of an out-of-range beat takes precedence).
 * **Back-pressure.**  Channel ``c`` (index ``i`` in ``BP_CHANNELS`` = ar, r, aw, w, b) counts its
-  *decisions* ``k`` from reset: a cycle in which it could move (AR/AW: VALID high and room in the
+  *decisions* ``k`` from reset, while bit ``i`` of ``bp_channels`` is set and ``bp_rate`` is not 0: a
+  cycle in which it could move (AR/AW: VALID high and room in the
   queue; W: WVALID high, an AW queued and room for the response; R/B: a beat or response is ready and
   not yet shown).  With ``x = ((k ^ (bp_seed + BP_SALT*(i+1))) * BP_MUL1) mod 2^32`` and
   ``y = ((x ^ (x >> 15)) * BP_MUL2) mod 2^32``, the decision stalls if bit ``i`` of ``bp_channels`` is
@@ -319,7 +320,9 @@ class AxiMemory(wiring.Component):
                 mixed.eq(x2),
                 stall[ch].eq(self.bp_channels[i] & (mixed[24:32] < self.bp_rate)),
             ]
-            with m.If(decide[ch]):
+            # Counted only while the channel stalls at all, so that without back-pressure nothing
+            # here changes (Amaranth's simulator then never evaluates the hash).
+            with m.If(decide[ch] & self.bp_channels[i] & (self.bp_rate != 0)):
                 m.d.sync += k.eq(k + 1)
 
         # -- read ------------------------------------------------------------------------------------

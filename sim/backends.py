@@ -22,14 +22,16 @@ __all__ = ["REGISTRY", "WAVE_FORMATS", "MEMORY_MODEL", "BLOCK_RAM_BACKENDS", "SE
 REGISTRY: dict[str, str] = {
     "fsim": "sim.fsim:run",
     "amaranth": "sim.amaranth_backend:run",
+    "verilator": "sim.native:run",
     "icarus": "sim.cocotb_backend:run_icarus",
-    "verilator": "sim.cocotb_backend:run_verilator",
+    "cocotb-verilator": "sim.cocotb_backend:run_verilator",
     "soc-sim": "sim.soc_sim:run",
     "board": "sim.board:run",
 }
 #: Backend name -> the waveform formats (file suffixes) its ``vcd=`` option writes.
-WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "icarus": ("fst",),
-                                            "verilator": ("vcd",), "soc-sim": (), "board": ()}
+WAVE_FORMATS: dict[str, tuple[str, ...]] = {"fsim": (), "amaranth": ("vcd",), "verilator": ("vcd",),
+                                            "icarus": ("fst",), "cocotb-verilator": ("vcd",),
+                                            "soc-sim": (), "board": ()}
 #: Backends whose memory is the self-test SoC's block RAM (its own timing: no memory latency to set).
 BLOCK_RAM_BACKENDS = ("soc-sim", "board")
 #: Backends that talk to a board over a serial port (``port=``, ``baud=``).
@@ -37,7 +39,7 @@ SERIAL_BACKENDS = ("board",)
 
 #: Backends that run the memory model of ``sim.memsettings`` (``read_fault``, ``write_fault``,
 #: ``back_pressure``, ``after_reset`` options).
-MEMORY_MODEL: tuple[str, ...] = ("amaranth", "icarus", "verilator")
+MEMORY_MODEL: tuple[str, ...] = ("amaranth", "verilator", "icarus", "cocotb-verilator")
 
 assert tuple(REGISTRY) == BACKENDS, "sim.result.BACKENDS and the registry must list the same backends"
 

@@ -12,6 +12,14 @@ memory latency, pipeline fill, FINISH) cancel:
 issue 9's table, ``--shift 8 --clip 0 127``) and prints, for each, whether it matches numpy, the cycles,
 the cost model's prediction, the bus and ISA bounds of :func:`sw.fcplan.fc_bounds`, cycles over the
 larger bound and the GEMM utilisation (GEMM micro-ops per cycle).
+
+``--speed`` instead runs the seed FC on each cycle-level backend of the core with its memory model
+(``sim.backends.MEMORY_MODEL``; or on the one ``--backend`` names) and
+prints how fast each simulates it: the wall time of the run end to end (everything the backend does
+for one run, in this process: its set-up, loading the image, the run, reading back; a build is not
+counted: a backend that builds runs once first) with its cycles per second, and the design-only rate
+(cycles over the seconds from launch to the end of the run).  A backend that cannot load is a row
+saying why.
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from hw.isa import (AluInsn, AluOp, FinishInsn, GemmInsn, MemInsn, MemType, Opco
 from sw.program import Program
 from .report import bus_bound_cycles   # re-exported: its home is sim.report
 
-__all__ = ["add_arguments", "run", "measure", "bus_bound_cycles", "fc_table", "FC_TABLE_SHAPES"]
+__all__ = ["add_arguments", "run", "measure", "bus_bound_cycles", "fc_table", "FC_TABLE_SHAPES",
+           "speed_rows"]
 
 #: The FC shapes (batch, in features, out features) of ``vta bench --fc-table``.
 FC_TABLE_SHAPES = ((1, 1024, 1024), (16, 1024, 1024), (32, 1024, 1024), (64, 1024, 1024),
@@ -146,6 +155,43 @@ def fc_table(backend: str = "verilator", config: VTAConfig | None = None, shapes
     return rows
 
 
+def speed_rows(backends_: list[str] | None = None, config: VTAConfig | None = None, *,
+               fc_features: int = 1024, **opts) -> list[dict]:
+    """One row of simulation-speed figures per cycle-level backend (module docstring): ``backend``,
+    ``verified``, ``cycles``, ``wall_seconds``, ``end_to_end_cycles_per_second``, ``run_seconds``,
+    ``design_cycles_per_second``, ``warmed`` (a first run was made to build); or ``backend`` and
+    ``unavailable`` (why)."""
+    from . import backends
+    from sw.fc import build_fc
+    cfg = config or VTAConfig()
+    names = backends_ or list(backends.MEMORY_MODEL)
+    rng = np.random.default_rng(0)
+    k = n = fc_features
+    x = rng.integers(-128, 128, (1, k), dtype=np.int8)
+    w = rng.integers(-128, 128, (n, k), dtype=np.int8)
+    fc = build_fc(x, w, shift=8, clip=(0, 127), schedule="tutorial", config=cfg)
+    rows = []
+    for name in names:
+        try:
+            func = backends.get_backend(name)
+        except (backends.BackendUnavailable, ValueError) as e:
+            rows.append({"backend": name, "unavailable": str(e)})
+            continue
+        warmed = name not in ("amaranth",)        # every other cycle backend builds a model once
+        if warmed:
+            func(fc.program, **opts)
+        t0 = time.perf_counter()
+        r = func(fc.program, **opts)
+        wall = time.perf_counter() - t0
+        run_s = r.extra.get("sim_seconds")
+        rows.append({"backend": name, "verified": bool((fc.unpack(r.out) == fc.reference()).all()),
+                     "cycles": r.cycles, "wall_seconds": wall,
+                     "end_to_end_cycles_per_second": r.cycles / wall if wall else None,
+                     "run_seconds": run_s,
+                     "design_cycles_per_second": r.cycles / run_s if run_s else None, "warmed": warmed})
+    return rows
+
+
 def _shapes(text: str):
     from sim.cli.common import CliError
     try:
@@ -165,6 +211,9 @@ def add_arguments(p):
     p.add_argument("--backend", default=None, choices=cycle, metavar="NAME",
                    help=f"cycle-level backend: {', '.join(cycle)} (default amaranth, verilator with --fc-table; "
                         f"fsim counts no cycles)")
+    p.add_argument("--speed", action="store_true",
+                   help="simulation speed of the seed FC on each cycle-level backend (or --backend): end "
+                        "to end and design-only cycles per second")
     p.add_argument("--fc-table", action="store_true",
                    help="run FC layers of several shapes on the default schedule: cycles, bounds, ratio")
     p.add_argument("--fc-shapes", metavar="BxKxN,...",
@@ -189,6 +238,8 @@ def run(args) -> int:
     opts["progress"] = args.progress
     if args.fc_table or args.fc_shapes:
         return _run_fc_table(args, cfg, opts)
+    if args.speed:
+        return _run_speed(args, cfg, opts)
     res = measure(args.backend or "amaranth", cfg, seed_fc=not args.no_fc, fc_features=args.fc_features,
                   **opts)
     if args.json:
@@ -207,6 +258,28 @@ def run(args) -> int:
         print(f"  simulation speed           {fc['sim_cycles_per_second']:.0f} cycles/s "
               f"({fc['wall_time']:.1f} s wall)")
     return 0
+
+
+def _run_speed(args, cfg, opts) -> int:
+    rows = speed_rows([args.backend] if args.backend else None, cfg, fc_features=args.fc_features,
+                      **opts)
+    if args.json:
+        print(json.dumps({"config": cfg.name, "fc_features": args.fc_features, "speed": rows}, indent=1))
+    else:
+        k = args.fc_features
+        print(f"seed FC {k}x{k} (tutorial schedule), configuration {cfg.name}; end to end: one run in this "
+              f"process, build excluded; design only: launch to the end of the run")
+        print(f"{'backend':>16} {'ok':>3} {'cycles':>8} {'wall s':>8} {'end-to-end c/s':>15} "
+              f"{'design c/s':>11}")
+        for r in rows:
+            if "unavailable" in r:
+                print(f"{r['backend']:>16}   -  {r['unavailable']}")
+                continue
+            design = r["design_cycles_per_second"]
+            design = f"{design:>11,.0f}" if design else f"{'n/a':>11}"
+            print(f"{r['backend']:>16} {'yes' if r['verified'] else 'NO':>3} {r['cycles']:>8} "
+                  f"{r['wall_seconds']:>8.3f} {r['end_to_end_cycles_per_second']:>15,.0f} {design}")
+    return 0 if all(r.get("verified", True) for r in rows) else 1
 
 
 def _run_fc_table(args, cfg, opts) -> int:

@@ -1,4 +1,8 @@
-"""The ``icarus`` and ``verilator`` backends: the generated Verilog under cocotb 2's Python runner.
+"""The ``icarus`` and ``cocotb-verilator`` backends: the generated Verilog under cocotb 2's Python runner.
+
+These are the verification path: cocotb testbenches on both simulators, the bare core under
+cocotbext-axi's ``AxiRam`` with back-pressure.  The fast path on Verilator is the ``verilator``
+backend, a native harness (:mod:`sim.native`).
 
 ``run_icarus(program, ...)`` and ``run_verilator(program, ...)`` return the same
 :class:`sim.result.RunResult` as every backend.  Each run
@@ -49,9 +53,10 @@ __all__ = ["run_program", "run_icarus", "run_verilator", "check_available"]
 
 
 def check_available(name: str) -> None:
-    """Raise :class:`sim.cocotb_build.SimulatorNotFound` unless simulator ``name`` is installed (the
-    backend registry's probe, ``sim.backends.get_backend``)."""
-    check_simulator(name)
+    """Raise :class:`sim.cocotb_build.SimulatorNotFound` unless the simulator of backend ``name``
+    (``icarus``, ``cocotb-verilator``) is installed (the backend registry's probe,
+    ``sim.backends.get_backend``)."""
+    check_simulator(name.removeprefix("cocotb-"))
 
 
 def _next_pow2(n: int) -> int:
@@ -151,7 +156,7 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     state, res, elapsed = job.state, job.result, job.elapsed
     counters = dict(state.counters)
     result = RunResult(
-        backend=simulator, out=state.out, counters=counters, cycles=counters.get("cycle_count"),
+        backend=BACKEND_NAMES[simulator], out=state.out, counters=counters, cycles=counters.get("cycle_count"),
         instructions=program.n_insns, uops=program.n_uops, wall_time=elapsed,
         extra={"memory": memory, "mem_bytes": mem_bytes, "pause": pause, "seed": seed,
                "build_seconds": round(b.seconds, 3), "build_cached": b.cached,
@@ -171,6 +176,9 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     return result
 
 
+#: The backend name (``sim.backends``) of each simulator's cocotb path.
+BACKEND_NAMES = {"icarus": "icarus", "verilator": "cocotb-verilator"}
+
 #: Options of :func:`run_program` the two backend functions pass on; others are ignored (the backend
 #: registry's rule: options a backend does not use are accepted and ignored).
 _RUN_OPTIONS = ("read_latency", "write_latency", "memory", "pause", "seed", "mem_bytes", "design",
@@ -186,6 +194,7 @@ def run_icarus(program, *, max_cycles=None, progress=False, vcd=None, mem_latenc
 
 def run_verilator(program, *, max_cycles=None, progress=False, vcd=None, mem_latency=None,
                   **opts) -> RunResult:
-    """The ``verilator`` backend: :func:`run_program` on Verilator (the fast cycle-level backend)."""
+    """The ``cocotb-verilator`` backend: :func:`run_program` on Verilator, under cocotb (the
+    verification path; ``verilator`` is the native one, :mod:`sim.native`)."""
     return run_program(program, "verilator", max_cycles=max_cycles, progress=progress, vcd=vcd,
                        mem_latency=mem_latency, **{k: v for k, v in opts.items() if k in _RUN_OPTIONS})

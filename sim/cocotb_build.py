@@ -173,7 +173,8 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
     memory : str
         ``"simtop"`` (core + Amaranth memory, ``vta_simtop``) or ``"axiram"`` (bare core, ``vta_top_ids``).
     mem_bytes, latency :
-        Size and (read, write) latency of the ``simtop`` memory (ignored for ``axiram``).
+        Size and (read, write) latency of the ``simtop`` memory (ignored for ``axiram``); the latency
+        only sets the reset values of its ``sim.memsettings`` ports, which the testbench drives anyway.
     waves : bool
         Build with waveform tracing.
     design : callable, optional
@@ -194,7 +195,7 @@ def build(cfg, simulator: str, memory: str = "simtop", *, mem_bytes: int = DEFAU
     if memory != "simtop":
         mem_bytes, latency = 0, None
     else:
-        from sim.simtop import latencies
+        from sim.memsettings import latencies
         latency = latencies(None, *(latency or (None, None)))
     t0 = time.perf_counter()
     text, vpath = verilog_text(cfg, memory, mem_bytes, latency, design)

@@ -79,7 +79,7 @@ def cycle_bound(program, read_latency: int | None = None, write_latency: int | N
     """
     from .memimage import insn_region
     if read_latency is None or write_latency is None:
-        from .simtop import latencies
+        from .memsettings import latencies
         read_latency, write_latency = latencies(None, read_latency, write_latency)
     cfg = program.config
     latency = max(read_latency, write_latency)

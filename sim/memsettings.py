@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hw.axi import AXI_RESP_DECERR, AXI_RESP_SLVERR
+from hw.axicodes import AXI_RESP_DECERR, AXI_RESP_SLVERR
 
 __all__ = ["PORTS", "PORT_BY_NAME", "MemSettings", "Fault", "BackPressure", "BP_CHANNELS", "RESPONSES",
            "DEFAULT_READ_LATENCY", "DEFAULT_WRITE_LATENCY", "MAX_LATENCY", "FAULT_REGIONS",

@@ -11,7 +11,7 @@ from hw.regs import ErrorCode, FSIM_COUNTERS
 __all__ = ["RunResult", "VTARunError", "BACKENDS"]
 
 #: Backend names, in the order the CLI lists them.
-BACKENDS = ("fsim", "amaranth", "icarus", "verilator", "soc-sim", "board")
+BACKENDS = ("fsim", "amaranth", "verilator", "icarus", "cocotb-verilator", "soc-sim", "board")
 
 
 class VTARunError(RuntimeError):

@@ -40,9 +40,9 @@ __all__ = ["Point", "parse_grid", "parse_workload", "make_points", "run_point", 
            "write_results", "load_results", "plot_roofline", "CYCLE_BACKENDS", "BUILT_BACKENDS"]
 
 #: Backends that count cycles.
-CYCLE_BACKENDS = ("amaranth", "icarus", "verilator")
+CYCLE_BACKENDS = ("amaranth", "verilator", "icarus", "cocotb-verilator")
 #: Backends that compile a simulator model per configuration.
-BUILT_BACKENDS = ("icarus", "verilator")
+BUILT_BACKENDS = ("verilator", "icarus", "cocotb-verilator")
 
 #: The epilogue and schedule of an FC point (those of ``vta run fc`` unless the sweep says otherwise).
 FC_DEFAULTS = {"shift": 0, "clip": None, "relu": False, "schedule": "default", "seed": 0}

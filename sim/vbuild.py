@@ -26,6 +26,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -256,7 +257,8 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
         if jobs is None:
             jobs = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                               else os.cpu_count() or 1))
-        cflags = ["-fPIC"] + [f"-D{k}={v}" for k, v in sorted(defines.items())]
+        # Verilator writes -CFLAGS into its Makefile, whose commands a shell runs: quote each define.
+        cflags = ["-fPIC"] + [shlex.quote(f"-D{k}={v}") for k, v in sorted(defines.items())]
         cmd = ["verilator", "--cc", "--exe", "--build", "-j", str(jobs), *VERILATOR_ARGS, *args,
                "--top-module", top, "-Mdir", str(bdir / "obj"), "-o", str(bdir / _so_name(name)),
                "-CFLAGS", " ".join(cflags), "-LDFLAGS", "-shared", *sources, *map(str, cpp)]

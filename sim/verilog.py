@@ -262,21 +262,38 @@ def ids_top_verilog(cfg, *, core_factory=None) -> str:
     return convert(with_axi_ids(core_factory(cfg)), IDTOP_TOP)
 
 
+def _amaranth_release() -> str:
+    """Amaranth's installed release, from the name of its ``.dist-info`` folder next to the package
+    (a directory listing: ``importlib.metadata`` costs tens of milliseconds), else from the metadata."""
+    import importlib.util
+    spec = importlib.util.find_spec("amaranth")
+    if spec is not None and spec.origin:
+        site = os.path.dirname(os.path.dirname(spec.origin))
+        try:
+            names = sorted(n for n in os.listdir(site)
+                           if re.match(r"amaranth-\d.*\.(dist|egg)-info$", n, re.I))
+        except OSError:
+            names = []
+        if names:
+            return ",".join(names)
+    import importlib.metadata
+    return importlib.metadata.version("amaranth")
+
+
 def source_digest(*modules: str, extra: str = "") -> str:
     """A hash of the Python sources the Verilog is made from (every ``.py`` under ``hw/`` plus the
-    named modules' files) and of ``extra``; used to reuse generated Verilog without elaborating."""
-    import amaranth
-    import hw
+    named modules' files), of Amaranth's version and of ``extra``; used to reuse generated Verilog (or
+    a model built from it) without elaborating.  Nothing is imported: the files are found and read."""
+    import importlib.util
     h = hashlib.sha256()
-    h.update(amaranth.__version__.encode())
+    h.update(_amaranth_release().encode())
     h.update(extra.encode())
-    hw_dir = os.path.dirname(hw.__file__)
+    hw_dir = os.path.dirname(importlib.util.find_spec("hw").origin)
     files = []
     for root, _, names in os.walk(hw_dir):
         files += [os.path.join(root, n) for n in names if n.endswith(".py")]
     for mod in modules:
-        __import__(mod)
-        files.append(sys.modules[mod].__file__)
+        files.append(importlib.util.find_spec(mod).origin)
     for path in sorted(files):
         h.update(os.path.relpath(path, os.path.dirname(hw_dir)).encode())
         with open(path, "rb") as f:

@@ -10,7 +10,7 @@ import sys
 import tempfile
 
 from hw.config import ConfigError, VTAConfig
-from hw.interfaces import ADDR_WIDTH
+from hw.axicodes import ADDR_WIDTH
 from hw.regs import ErrorCode, FSIM_COUNTERS
 from sim.report import bus_bound
 from sim.result import BACKENDS, VTARunError
@@ -19,7 +19,7 @@ __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "
            "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
            "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
            "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
-           "check_fits", "load_program", "check", "backend_opts", "memory_opts", "get_backend", "run_error", "run_backend", "write_trace_outputs",
+           "check_fits", "load_program", "check", "backend_opts", "memory_opts", "resolve_faults", "get_backend", "run_error", "run_backend", "write_trace_outputs",
            "stats_table", "result_json", "error_json"]
 
 PROG = "vta"
@@ -109,10 +109,10 @@ def add_backend_name(p, default: str = "amaranth"):
     """``--backend NAME``."""
     p.add_argument("--backend", default=default, choices=BACKENDS, metavar="NAME",
                    help=f"where to run: {', '.join(BACKENDS)} (default: {default}; amaranth is the core "
-                        "cycle by cycle in Amaranth's simulator; fsim is the functional model; icarus and "
-                        "verilator run the generated Verilog under cocotb; soc-sim is the self-test SoC "
-                        "on Verilator, driven through its UART; board is that SoC on an FPGA board, "
-                        "over --port)")
+                        "cycle by cycle in Amaranth's simulator; fsim is the functional model; verilator "
+                        "runs the generated Verilog in a native harness; icarus and cocotb-verilator run "
+                        "it under cocotb; soc-sim is the self-test SoC on Verilator, driven through its "
+                        "UART; board is that SoC on an FPGA board, over --port)")
 
 
 def _uop_budget() -> int:
@@ -131,14 +131,14 @@ MAX_MEM_LATENCY = _max_mem_latency()
 
 
 def mem_latency(text: str) -> int:
-    """An argparse type: a latency the memory model supports (``AxiMemory.check``), at most
-    :data:`MAX_MEM_LATENCY`."""
-    from sim.axi_mem import AxiMemory
+    """An argparse type: a latency the memory model supports (``sim.memsettings.MemSettings``'s
+    check), at most :data:`MAX_MEM_LATENCY`."""
+    from sim.memsettings import MemSettings
     v = _int(text)
     try:
         if v > MAX_MEM_LATENCY:
             raise ValueError(f"a latency is at most {MAX_MEM_LATENCY} cycles")
-        AxiMemory.check(64, 8, read_latency=v, write_latency=v)
+        MemSettings(read_latency=v, write_latency=v)
     except ValueError as e:
         raise argparse.ArgumentTypeError(f"{text} is out of the memory model's range: {e}") from None
     return v
@@ -167,8 +167,8 @@ def add_backend(p):
                    help="baud rate of --port, as the bitstream was built for "
                         "(default: sim.board.DEFAULT_BAUD, 115200)")
     g.add_argument("--waves", "--vcd", dest="waves", metavar="FILE",
-                   help="write a waveform, its format from the suffix: .vcd on amaranth and verilator, "
-                        ".fst on icarus (cycle-level backends only)")
+                   help="write a waveform, its format from the suffix: .vcd on amaranth, verilator and "
+                        "cocotb-verilator, .fst on icarus (cycle-level backends only)")
     g.add_argument("--trace", metavar="FILE.json",
                    help="write a pipeline trace sampled from the design: Chrome/Perfetto trace-event JSON "
                         "(ui.perfetto.dev, chrome://tracing), one slice per instruction per unit, token "
@@ -460,6 +460,23 @@ def run_error(e: VTARunError, backend: str) -> CliError:
     return err
 
 
+def resolve_faults(program, opts: dict) -> dict:
+    """``opts`` with the ``--fault`` regions turned into addresses of ``program``'s memory image; a
+    CliError if a region is empty (no access can fault there)."""
+    faults = {k: opts[k] for k in ("read_fault", "write_fault") if opts.get(k) is not None}
+    if not faults:
+        return opts
+    from sim.memimage import MemImage
+    layout = MemImage.place(program)
+    out = dict(opts)
+    for k, f in faults.items():
+        try:
+            out[k] = f.resolve(layout)
+        except ValueError as e:
+            raise CliError(f"--fault: {one_line(e)}") from None
+    return out
+
+
 def run_backend(program, args, opts: dict | None = None, meta: dict | None = None):
     """Run ``program`` on ``args.backend``; an unavailable backend or a VTARunError is a CliError.  The
     trace (``--trace``, ``--timeline``) is written after the run, also after one that stopped on an
@@ -467,6 +484,7 @@ def run_backend(program, args, opts: dict | None = None, meta: dict | None = Non
     opts = backend_opts(args) if opts is None else opts
     from sim.links import LinkError, Refused
     func = get_backend(args.backend)
+    opts = resolve_faults(program, opts)
     try:
         res = func(program, **opts)
     except VTARunError as e:

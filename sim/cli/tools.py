@@ -66,5 +66,5 @@ def bench(args) -> int:
 def backends(args) -> int:
     from sim.backends import available
     for name, why in available().items():
-        print(f"{name:<10} {'ok' if why is None else why}")
+        print(f"{name:<17} {'ok' if why is None else why}")
     return 0

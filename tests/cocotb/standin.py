@@ -186,7 +186,9 @@ class StandInSimTop(wiring.Component):
     mem_bytes : int
         Memory size in bytes (a multiple of the bus width).
     read_latency, write_latency : int
-        Cycles from an accepted address to the read data / write response.
+        Cycles from an accepted address to the read data / write response: the reset values of its
+        ``mem_read_latency`` / ``mem_write_latency`` ports (those of ``sim.memsettings.PORTS``, which
+        the testbench drives; the stand-in has no other run-time settings).
     """
 
     def __init__(self, cfg, mem_bytes=1 << 16, read_latency=4, write_latency=2, storage="amaranth"):
@@ -198,7 +200,9 @@ class StandInSimTop(wiring.Component):
         aw = (self.mem_words - 1).bit_length()
         members = {f"s_axil_{n}": d(w).flip() for n, w, d in AXIL_MEMBERS}
         members.update({"irq": Out(1), "bd_addr": In(aw), "bd_wdata": In(cfg.bus_bits),
-                        "bd_we": In(1), "bd_rdata": Out(cfg.bus_bits)})
+                        "bd_we": In(1), "bd_rdata": Out(cfg.bus_bits),
+                        "mem_read_latency": In(32, init=read_latency),
+                        "mem_write_latency": In(32, init=write_latency)})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -229,12 +233,12 @@ class StandInSimTop(wiring.Component):
 
         # Reads: one outstanding single beat, ``read_latency`` cycles after AR.
         raddr = Signal(32)
-        rcount = Signal(range(self.read_latency + 2))
+        rcount = Signal(32)
         rbusy = Signal()
         m.d.comb += [mx["arready"].eq(~rbusy), rd.addr.eq(raddr >> shift),
                      mx["rdata"].eq(rd.data), mx["rlast"].eq(1)]
         with m.If(mx["arvalid"] & ~rbusy):
-            m.d.sync += [raddr.eq(mx["araddr"]), rbusy.eq(1), rcount.eq(self.read_latency)]
+            m.d.sync += [raddr.eq(mx["araddr"]), rbusy.eq(1), rcount.eq(self.mem_read_latency)]
         with m.If(rbusy):
             with m.If(rcount != 0):
                 m.d.sync += rcount.eq(rcount - 1)
@@ -247,7 +251,7 @@ class StandInSimTop(wiring.Component):
         # Writes: AW then W, response ``write_latency`` cycles later.
         waddr = Signal(32)
         wstate = Signal(2)   # 0 idle, 1 wait W, 2 respond
-        wcount = Signal(range(self.write_latency + 2))
+        wcount = Signal(32)
         m.d.comb += [wr.addr.eq(waddr >> shift), wr.data.eq(mx["wdata"]),
                      mx["bresp"].eq(Cat(Const(0, 1), waddr >= (self.mem_words << shift)))]
         with m.Switch(wstate):
@@ -259,7 +263,7 @@ class StandInSimTop(wiring.Component):
                 m.d.comb += mx["wready"].eq(1)
                 with m.If(mx["wvalid"]):
                     m.d.comb += wr.en.eq(waddr < (self.mem_words << shift))
-                    m.d.sync += [wstate.eq(2), wcount.eq(self.write_latency)]
+                    m.d.sync += [wstate.eq(2), wcount.eq(self.mem_write_latency)]
             with m.Case(2):
                 with m.If(wcount != 0):
                     m.d.sync += wcount.eq(wcount - 1)

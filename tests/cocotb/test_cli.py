@@ -1,4 +1,5 @@
-"""``vta run fc`` and ``vta exec`` with ``--backend icarus|verilator``."""
+"""``vta run fc`` and ``vta exec`` with ``--backend icarus|verilator|cocotb-verilator`` (``verilator``
+is the native harness, the other two cocotb)."""
 
 import json
 
@@ -33,10 +34,10 @@ def test_run_fc_small_on_icarus(icarus, capsys):
     assert rc == 0 and "Result matches numpy: yes" in out and "cycle_count" in out
 
 
-@pytest.mark.parametrize("backend", ["icarus", "verilator"])
+@pytest.mark.parametrize("backend", ["icarus", "verilator", "cocotb-verilator"])
 def test_exec_matches_fsim(backend, capsys, tmp_path):
     from .conftest import require
-    require(backend)
+    require(backend.removeprefix("cocotb-"))
     prog, expected = P.blocked_gemm_program(VTAConfig())[:2]
     prog.save(tmp_path)
     args = ["exec", "--insn", tmp_path / "insn.bin", "--out-elems", prog.out_elems,

@@ -85,13 +85,8 @@ def test_padded_loads_on_verilator(verilator, mem, pads):
 def test_same_cycles_as_the_amaranth_backend(verilator, latency):
     """Both run the same SimTop (core + fixed-latency AxiMemory): the same cycle count and every
     counter equal, for the default latency and another one."""
-    from sim import amaranth_backend
     prog, expected = SUITE["tutorial_fc_small"]
-    ref = amaranth_backend.run(prog, mem_latency=latency)
-    res = cb.run_verilator(prog, mem_latency=latency)
-    assert res.out == ref.out == expected
-    assert res.cycles == ref.cycles
-    assert res.counters == ref.counters
+    checks.assert_same_as_amaranth(prog, cb.run_verilator, expected, mem_latency=latency)
 
 
 def test_same_cycles_on_icarus_and_verilator(icarus):
@@ -131,7 +126,7 @@ def test_back_pressure_on_icarus(icarus):
 
 def expect_error(simulator, prog, exp: "P.ExpectedError"):
     return checks.expect_error(lambda p: cb.run_program(p, simulator, max_cycles=200_000), prog, exp,
-                               backend=simulator)
+                               backend=cb.BACKEND_NAMES[simulator])
 
 
 @pytest.mark.parametrize("kind", P.ILLEGAL_KINDS)

@@ -45,3 +45,24 @@ def test_fc_table_on_a_cycle_backend(capsys):
 def test_fc_table_bad_shapes(capsys):
     assert cli.main(["bench", "--fc-shapes", "3x20"]) == 2
     assert "--fc-shapes '3x20'" in capsys.readouterr().err
+
+
+def test_speed_rows(capsys, tmp_path):
+    """`vta bench --speed`: a row per backend asked for, verified, the cycles of the run and rates that
+    are the cycles over the times printed (no timed assertion); an unknown backend is refused."""
+    import json
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(SMALL.to_json()))
+    assert cli.main(["bench", "--speed", "--backend", "amaranth", "--config", str(cfg), "--fc-features",
+                     "32", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["speed"]
+    assert [r["backend"] for r in rows] == ["amaranth"]
+    r = rows[0]
+    assert r["verified"] and r["cycles"] > 0 and not r["warmed"]
+    assert r["end_to_end_cycles_per_second"] == r["cycles"] / r["wall_seconds"]
+    assert r["design_cycles_per_second"] == r["cycles"] / r["run_seconds"]
+    assert r["run_seconds"] <= r["wall_seconds"]
+    assert cli.main(["bench", "--speed", "--backend", "amaranth", "--config", str(cfg), "--fc-features",
+                     "32"]) == 0
+    out = capsys.readouterr().out
+    assert "end-to-end c/s" in out and "amaranth yes" in " ".join(out.split())

@@ -7,7 +7,7 @@ from hw.regs import FSIM_COUNTERS
 from sim import fsim
 from sim.result import VTARunError
 
-__all__ = ["assert_agrees_with_fsim", "expect_error"]
+__all__ = ["assert_agrees_with_fsim", "assert_same_as_amaranth", "expect_error"]
 
 
 def assert_agrees_with_fsim(prog, res, expected=None):
@@ -20,6 +20,20 @@ def assert_agrees_with_fsim(prog, res, expected=None):
         assert res.counters[k] == ref.counters[k], (k, res.counters[k], ref.counters[k])
     assert res.cycles == res.counters["cycle_count"] > 0
     return ref
+
+
+def assert_same_as_amaranth(prog, run, expected=None, **opts):
+    """``run(prog, **opts)`` (a cycle-level backend) gives the ``amaranth`` backend's out bytes, cycles
+    and every counter; returns both results."""
+    from sim import amaranth_backend
+    ref = amaranth_backend.run(prog, **opts)
+    res = run(prog, **opts)
+    if expected is not None:
+        assert ref.out == expected
+    assert res.out == ref.out
+    assert res.cycles == ref.cycles
+    assert res.counters == ref.counters
+    return res, ref
 
 
 def expect_error(run, prog, exp, backend=None):
