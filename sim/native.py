@@ -316,7 +316,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         print(f"vta: the memory image needs {mem_bytes >> 20} MiB, more than the "
               f"{DEFAULT_MEM_BYTES >> 20} MiB of the default verilator model: using (building once) "
               f"a {mem_bytes >> 20} MiB model", file=sys.stderr, flush=True)
-    lib = build(cfg, mem_bytes, waves=vcd is not None, trace=trace)
+    lib = build(cfg, mem_bytes, waves=vcd is not None, trace=bool(trace))
     t0 = time.perf_counter()
     line = None
     if progress:

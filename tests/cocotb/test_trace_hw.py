@@ -111,10 +111,10 @@ def test_trace_port_exists_only_when_asked_for():
     assert Shape.cast(key).width == trace_width() - TRACE_FIELDS[1].offset
 
 
-@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
-def test_cocotb_backends_write_the_same_trace_as_amaranth(simulator, program, amaranth_run):
-    require(simulator)
-    res = run(program, simulator, trace=True)
+@pytest.mark.parametrize("backend", ["verilator", "cocotb-verilator", "icarus"])
+def test_verilog_backends_write_the_same_trace_as_amaranth(backend, program, amaranth_run):
+    require("icarus" if backend == "icarus" else "verilator")
+    res = run(program, backend, trace=True)
     assert res.cycles == amaranth_run.cycles
     assert res.extra["trace_samples"] == amaranth_run.extra["trace_samples"]
     a, b = _trace(program, amaranth_run), _trace(program, res)
