@@ -374,7 +374,7 @@ def backend_opts(args) -> dict:
             continue
         if not WAVE_FORMATS.get(args.backend):
             raise CliError(f"{option} {path!r}: backend {args.backend} has no trace (only the cycle-level "
-                           f"backends amaranth, icarus and verilator sample the trace port)")
+                           f"backends amaranth, verilator, cocotb-verilator and icarus sample the trace port)")
         output_path(path, option)
         if option == "--timeline":
             try:
