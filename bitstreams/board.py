@@ -275,7 +275,14 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
     times[step] = round(time.monotonic() - t_step, 1)
     times["total"] = round(time.monotonic() - t0, 1)
     if rc != 0:
-        raise BoardError(f"the build failed in step {step} (exit {rc}); its log is {log_path}")
+        over = ""
+        tim = os.path.join(out_dir, name + ".tim")
+        if os.path.exists(tim):
+            with open(tim) as f:
+                util = parse_nextpnr_log(f.read())["utilisation"]
+            over = ", ".join(f"{k} {u}/{a}" for k, (u, a) in util.items() if u > a)
+        raise BoardError(f"the build failed in step {step} (exit {rc})"
+                         + (f": does not fit the part ({over})" if over else "") + f"; its log is {log_path}")
     bit = os.path.join(out_dir, name + ".bit")
     with open(os.path.join(out_dir, name + ".tim")) as f:
         pnr = parse_nextpnr_log(f.read())
