@@ -48,7 +48,7 @@ class Board:
     clock_mhz: float       # the core clock asked for by default
     baud: int              # the UART's default baud rate
     mem_bytes: int         # the SoC's block RAM
-    config: str            # file in bitstreams/boards/
+    config: str            # file in bitstreams/boards/: the default configuration (one that fits)
     dsp_blocks: int        # the part's multipliers (MULT18X18D on ECP5)
 
     @property
@@ -64,7 +64,7 @@ class Board:
 BOARDS = {
     "ulx3s-85f": Board("ulx3s-85f", "amaranth_boards.ulx3s:ULX3S_85F_Platform", "lfe5u-85f",
                        osc_mhz=25.0, clock_mhz=75.0, baud=115200, mem_bytes=1 << 17,
-                       config="ulx3s-85f.json", dsp_blocks=156),
+                       config="ulx3s-85f-8x8.json", dsp_blocks=156),
 }
 
 

@@ -49,7 +49,8 @@ def register(subparsers) -> None:
                     "maximum frequency and the run time. Takes many minutes; progress on stderr.")
     p.add_argument("--board", required=True, metavar="BOARD", help="the board: ulx3s-85f")
     p.add_argument("--config", metavar="FILE",
-                   help="VTA configuration (default: the board's, bitstreams/boards/BOARD.json)")
+                   help="VTA configuration (default: the board's, e.g. bitstreams/boards/ulx3s-85f-8x8.json; "
+                        "bitstreams/boards/ulx3s-85f.json is the 1x16x16 one, which does not fit)")
     p.add_argument("-o", "--out", metavar="DIR", default=None,
                    help="build directory (default: build/BOARD); holds vta_soc.bit, the tools' logs, "
                         "report.json and report.md")
