@@ -235,7 +235,8 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
     # which leaves the multipliers to the wider ALU products.
     n_products = cfg.batch * cfg.block_in * cfg.block_out
     lut_products = n_products > board.dsp_blocks
-    overrides = {"nextpnr_opts": f"--timing-allow-fail --seed {seed}"}
+    overrides = {"nextpnr_opts": f"--timing-allow-fail --seed {seed} --report {name}.report.json "
+                                 "--detailed-timing-report"}
     if lut_products:
         overrides["script_after_read"] = "proc; booth t:$mul r:A_WIDTH<=8 %i r:B_WIDTH<=8 %i"
     plan = platform.prepare(top, name=name, verbose=True, **overrides)
@@ -287,6 +288,11 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
     with open(os.path.join(out_dir, name + ".tim")) as f:
         pnr = parse_nextpnr_log(f.read())
     fmax = pnr["fmax"]
+    try:                                  # nextpnr's own report: its critical paths, hop by hop
+        with open(os.path.join(out_dir, name + ".report.json")) as f:
+            crit_paths = json.load(f).get("critical_paths", [])
+    except (OSError, ValueError):
+        crit_paths = []
     core = next((v for k, v in fmax.items() if "pll_clk" in k), None) or next(iter(fmax.values()), None)
     report = {
         "board": board.name, "part": board.part, "speed_grade": platform.speed,
@@ -304,6 +310,9 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
                          f"{board.dsp_blocks} multipliers)" if lut_products else "multiplier blocks"),
         "utilisation": {k: {"used": u, "available": a} for k, (u, a) in pnr["utilisation"].items()},
         "critical_path": pnr["critical_path"],
+        "critical_paths": [{"from": p.get("from"), "to": p.get("to"),
+                            "hops": [{k: h.get(k) for k in ("type", "net", "delay", "from", "to")}
+                                     for h in p.get("path", [])]} for p in crit_paths],
         "seconds": times, "bitstream": bit if os.path.exists(bit) else None,
         "tools": {v: os.environ[v] for v in ("YOSYS", "NEXTPNR_ECP5", "ECPPACK")},
     }

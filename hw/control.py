@@ -77,18 +77,19 @@ class ControlBlock(wiring.Component):
         # -- counters: cleared by a launch, counting while running --------------------------------
         # Each increment is registered before its adder, so no unit's logic (e.g. compute's micro-op
         # product) and the 64-bit adder share a clock period; the increment of a cycle of the run is
-        # added one cycle later, and ``inc_r`` is zero from the cycle after the run ends, so every
-        # counter's final value is unchanged (the host reads counters after ``finished``).
+        # added one cycle later (if that cycle was counted), so every counter's final value is unchanged
+        # (the host reads counters after ``finished``).
         inc_r = {n: Signal(w, name=f"inc_{n}") for n, w in COUNTER_INC_WIDTH.items()}
-        counting = run.running & ~run.launch
-        m.d.sync += [inc_r[n].eq(Mux(counting, self._inc[n], 0)) for n in COUNTER_INC_WIDTH]
+        counted = Signal()                   # the cycle whose increments are in ``inc_r`` was counted
+        m.d.sync += [counted.eq(run.running & ~run.launch),
+                     *(inc_r[n].eq(self._inc[n]) for n in COUNTER_INC_WIDTH)]
         with m.If(run.launch):
             m.d.sync += [c.eq(0) for c in counters.values()]
         with m.Else():
             with m.If(run.running):
                 m.d.sync += counters["cycle_count"].eq(counters["cycle_count"] + 1)
-            for n in COUNTER_INC_WIDTH:
-                m.d.sync += counters[n].eq(counters[n] + inc_r[n])
+            with m.If(counted):
+                m.d.sync += [counters[n].eq(counters[n] + inc_r[n]) for n in COUNTER_INC_WIDTH]
 
         # -- run state ------------------------------------------------------------------------------
         with m.If(run.running):
