@@ -75,12 +75,21 @@ class ControlBlock(wiring.Component):
         m.d.sync += run.launch.eq(0)
 
         # -- counters: cleared by a launch, counting while running --------------------------------
+        # Each increment is registered before its adder, so no unit's logic (e.g. compute's micro-op
+        # product) and the 64-bit adder share a clock period; the increment of a cycle of the run is
+        # added one cycle later (if that cycle was counted), so every counter's final value is unchanged
+        # (the host reads counters after ``finished``).
+        inc_r = {n: Signal(w, name=f"inc_{n}") for n, w in COUNTER_INC_WIDTH.items()}
+        counted = Signal()                   # the cycle whose increments are in ``inc_r`` was counted
+        m.d.sync += [counted.eq(run.running & ~run.launch),
+                     *(inc_r[n].eq(self._inc[n]) for n in COUNTER_INC_WIDTH)]
         with m.If(run.launch):
             m.d.sync += [c.eq(0) for c in counters.values()]
-        with m.Elif(run.running):
-            m.d.sync += counters["cycle_count"].eq(counters["cycle_count"] + 1)
-            for n in COUNTER_INC_WIDTH:
-                m.d.sync += counters[n].eq(counters[n] + self._inc[n])
+        with m.Else():
+            with m.If(run.running):
+                m.d.sync += counters["cycle_count"].eq(counters["cycle_count"] + 1)
+            with m.If(counted):
+                m.d.sync += [counters[n].eq(counters[n] + inc_r[n]) for n in COUNTER_INC_WIDTH]
 
         # -- run state ------------------------------------------------------------------------------
         with m.If(run.running):

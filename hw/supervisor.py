@@ -99,29 +99,35 @@ class Supervisor(wiring.Component):
         def waits_of(u):
             return [w for (uu, _), w in waits.items() if uu == u]
 
+        # The priority chain picks which unit's index is reported (a one-hot ``src``); the 32-bit index
+        # itself then goes through one AND-OR of four inputs, not a chain of nine 32-bit multiplexers.
         error = Signal(ERROR_WIDTH)
         error_index = Signal(INDEX_WIDTH)
+        sources = {"fetch": fetch.index, **{u: unit[u].index for u in UNITS}}
+        src = {n: Signal(name=f"error_src_{n}") for n in sources}
         with m.If(fetch.illegal):
-            m.d.comb += [error.eq(ErrorCode.ILLEGAL_INSN), error_index.eq(fetch.index)]
+            m.d.comb += [error.eq(ErrorCode.ILLEGAL_INSN), src["fetch"].eq(1)]
         with m.Elif(fetch.rd_err):
-            m.d.comb += [error.eq(ErrorCode.AXI_READ), error_index.eq(fetch.index)]
+            m.d.comb += [error.eq(ErrorCode.AXI_READ), src["fetch"].eq(1)]
         with m.Elif(unit["load"].err):
-            m.d.comb += [error.eq(ErrorCode.AXI_READ), error_index.eq(unit["load"].index)]
+            m.d.comb += [error.eq(ErrorCode.AXI_READ), src["load"].eq(1)]
         with m.Elif(unit["compute"].err):
-            m.d.comb += [error.eq(ErrorCode.AXI_READ), error_index.eq(unit["compute"].index)]
+            m.d.comb += [error.eq(ErrorCode.AXI_READ), src["compute"].eq(1)]
         with m.Elif(unit["store"].err):
-            m.d.comb += [error.eq(ErrorCode.AXI_WRITE), error_index.eq(unit["store"].index)]
+            m.d.comb += [error.eq(ErrorCode.AXI_WRITE), src["store"].eq(1)]
         with m.Elif(stalled & any_token_wait):
             # Name the instruction of the first unit (compute, load, store) that waits on a token.
             with m.If(Cat(*waits_of("compute")).any()):
-                m.d.comb += error_index.eq(unit["compute"].index)
+                m.d.comb += src["compute"].eq(1)
             with m.Elif(Cat(*waits_of("load")).any()):
-                m.d.comb += error_index.eq(unit["load"].index)
+                m.d.comb += src["load"].eq(1)
             with m.Else():
-                m.d.comb += error_index.eq(unit["store"].index)
+                m.d.comb += src["store"].eq(1)
             m.d.comb += error.eq(ErrorCode.DEADLOCK)
         with m.Elif(stalled):
-            m.d.comb += [error.eq(ErrorCode.NO_FINISH), error_index.eq(fetch.index)]
+            m.d.comb += [error.eq(ErrorCode.NO_FINISH), src["fetch"].eq(1)]
+        picked = [sources[n] & src[n].replicate(INDEX_WIDTH) for n in sources]
+        m.d.comb += error_index.eq(picked[0] | picked[1] | picked[2] | picked[3])
         m.d.comb += [run.done.eq(done), run.error.eq(error), run.error_index.eq(error_index),
                      run.load_index.eq(unit["load"].index), run.compute_index.eq(unit["compute"].index),
                      run.store_index.eq(unit["store"].index), run.fetch_index.eq(fetch.index)]

@@ -1,0 +1,97 @@
+"""``vta bitstream``: the self-test SoC placed, routed and packed into a board's ``.bit``
+(``bitstreams/board.py``), with a utilisation and timing report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .common import EXIT_BOUND, EXIT_HW_ERROR, EXIT_REFUSED, CliError, one_line
+
+__all__ = ["register", "bitstream"]
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _board_module():
+    """``bitstreams.board`` of the source tree (the board flows live beside the packages)."""
+    if not os.path.isfile(os.path.join(_ROOT, "bitstreams", "board.py")):
+        raise CliError(f"vta bitstream needs the source tree's bitstreams/ (not found under {_ROOT})")
+    if _ROOT not in sys.path:
+        sys.path.insert(0, _ROOT)
+    try:
+        from bitstreams import board
+    except ImportError as e:
+        raise CliError(f"vta bitstream: {one_line(e)}: pip install -e \".[fpga]\"") from None
+    return board
+
+
+def _mhz(text: str) -> float:
+    import argparse
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a frequency in MHz: {text!r}") from None
+    if not 1 <= v <= 400:
+        raise argparse.ArgumentTypeError(f"{text} MHz is outside 1..400")
+    return v
+
+
+def register(subparsers) -> None:
+    """Add ``vta bitstream``."""
+    from .common import positive_int
+    p = subparsers.add_parser(
+        "bitstream", help="build a board bitstream of the self-test SoC (synthesis, place and route)",
+        description="Synthesise the self-test SoC (the core, block RAM as its memory, the UART bridge) "
+                    "for a board with Amaranth's build system and the yowasp tools, place and route it "
+                    "with nextpnr, pack it to a .bit and report the utilisation per primitive, nextpnr's "
+                    "maximum frequency and the run time. Takes many minutes; progress on stderr.")
+    p.add_argument("--board", required=True, metavar="BOARD", help="the board: ulx3s-85f")
+    p.add_argument("--config", metavar="FILE",
+                   help="VTA configuration (default: the board's, e.g. bitstreams/boards/ulx3s-85f-8x8.json; "
+                        "bitstreams/boards/ulx3s-85f.json is the 1x16x16 one, which does not fit)")
+    p.add_argument("-o", "--out", metavar="DIR", default=None,
+                   help="build directory (default: build/BOARD); holds vta_soc.bit, the tools' logs, "
+                        "report.json and report.md")
+    p.add_argument("--clock", type=_mhz, metavar="MHZ", default=None,
+                   help="core clock asked for, made by the PLL (default: the board's, 75 MHz on the ULX3S)")
+    p.add_argument("--baud", type=positive_int, default=None, help="UART baud rate (default 115200)")
+    p.add_argument("--seed", type=positive_int, default=1, help="nextpnr's placement seed (default 1)")
+    p.add_argument("--timeout", type=positive_int, metavar="S", default=None,
+                   help="give up after S seconds (exit 4); a design that does not fit or route exits 3")
+    p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    p.set_defaults(func=bitstream)
+
+
+def bitstream(args) -> int:
+    board_mod = _board_module()
+    board = board_mod.BOARDS.get(args.board)
+    if board is None:
+        raise CliError(f"--board {args.board}: unknown board (known: {', '.join(board_mod.BOARDS)})")
+    from hw.config import ConfigError, VTAConfig
+    path = args.config or board.config_path
+    try:
+        cfg = VTAConfig.from_file(path)
+    except ConfigError as e:
+        raise CliError(one_line(e)) from None
+    out = args.out or os.path.join("build", board.name)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CliError(f"-o {out}: exists and is not a directory")
+    try:
+        board_mod.BoardTop(cfg, board, args.clock or board.clock_mhz, args.baud or board.baud)
+        report = board_mod.build(cfg, board, out, clock_mhz=args.clock, baud=args.baud, seed=args.seed,
+                                 timeout_s=args.timeout, config_name=os.path.basename(path))
+    except board_mod.BoardError as e:
+        msg = one_line(e)
+        # A timeout is a bound reached (4); a refused option or a missing tool bad input (2); a design
+        # the tools cannot fit, place or route a hardware error (3).
+        raise CliError(msg, status=EXIT_BOUND if msg.startswith("--timeout") else
+                       EXIT_REFUSED if msg.startswith("--") or "not on PATH" in msg
+                       else EXIT_HW_ERROR) from None
+    board_mod.write_report(report, os.path.join(out, "report"))
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(board_mod.markdown(report))
+    return 0
