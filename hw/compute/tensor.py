@@ -12,7 +12,8 @@ Pipeline (one micro-op per cycle, GEMM and ALU alike)::
     S1 index    uop word arrives; dst/src/wgt = uop fields + offsets (mod depth) drive the inp, wgt
                 and two acc read addresses (acc[dst] = x, acc[src] = y for the ALU)
     S2 read     SRAM data arrives; products inp x wgt and their per-lane sums (dot products)
-                registered (GEMM); x and y (the immediate, if use_imm) registered, taking the S4
+                registered (GEMM), two products per multiplier (the weights of output lanes 2p and
+                2p+1 packed into one operand, the input shared); x and y (the immediate, if use_imm) registered, taking the S4
                 result instead when S4 writes the entry being read (bypass)
     S3 compute  new acc = x + sum of products (GEMM), 0 (reset GEMM) or the ALU result, with x/y taken
                 from S4 when S4 writes the same entry (bypass); registered
