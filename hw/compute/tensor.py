@@ -12,7 +12,8 @@ Pipeline (one micro-op per cycle, GEMM and ALU alike)::
     S1 index    uop word arrives; dst/src/wgt = uop fields + offsets (mod depth) drive the inp, wgt
                 and two acc read addresses (acc[dst] = x, acc[src] = y for the ALU)
     S2 read     SRAM data arrives; products inp x wgt and their per-lane sums (dot products)
-                registered (GEMM); x and y (the immediate, if use_imm) registered, taking the S4
+                registered (GEMM), two products per multiplier (the weights of output lanes 2p and
+                2p+1 packed into one operand, the input shared); x and y (the immediate, if use_imm) registered, taking the S4
                 result instead when S4 writes the entry being read (bypass)
     S3 compute  new acc = x + sum of products (GEMM), 0 (reset GEMM) or the ALU result, with x/y taken
                 from S4 when S4 writes the same entry (bypass); registered
@@ -227,10 +228,21 @@ class TensorCore(wiring.Component):
             with m.Elif(~reset):
                 inp, wgt = self.inp_rd.data, self.wgt_rd.data
                 dots = []
+                w_at = lambda oc, ic: wgt.word_select(oc * bi + ic, ww).as_signed()
                 for b in range(cfg.batch):
                     ins = [inp.word_select(b * bi + ic, iw).as_signed() for ic in range(bi)]
+                    # Two products per multiplier, sharing the input operand (one DSP48E1 each):
+                    # (w1 * 2^16 + w0) * x = w1*x * 2^16 + w0*x, where |w0*x| <= 2^14, so the low 16 bits
+                    # read as signed are w0*x and the rest plus their sign bit is w1*x, both exact.
+                    prods = {}
+                    for oc in range(0, cfg.block_out, 2):
+                        for ic in range(bi):
+                            packed = (w_at(oc + 1, ic) << pw) + w_at(oc, ic)
+                            p = packed * ins[ic]
+                            prods[oc, ic] = p[:pw].as_signed()
+                            prods[oc + 1, ic] = (p[pw:].as_signed() + p[pw - 1])[:pw].as_signed()
                     for oc in range(cfg.block_out):
-                        terms = [ins[ic] * wgt.word_select(oc * bi + ic, ww).as_signed() for ic in range(bi)]
+                        terms = [prods[oc, ic] for ic in range(bi)]
                         while len(terms) > 1:          # balanced adder tree
                             terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
                                      for i in range(0, len(terms), 2)]

@@ -10,6 +10,7 @@ Subcommands
 ``vta unpack``    turn the out region of a saved FC program into its (B, N) result
 ``vta verilog``   write the core as Verilog (``sim.verilog``)
 ``vta backends``  list the backends and whether each can be loaded
+``vta synth``     estimate the core's FPGA utilisation with Yosys (``bitstreams.synth``)
 ``vta bitstream`` build a board bitstream of the self-test SoC, with its utilisation and timing report
 
 Exit status (:data:`sim.cli.common.EXIT_CODES`): 0 ok, 1 a result differs from numpy, 2 bad input or a
@@ -28,14 +29,14 @@ import json
 import os
 import sys
 
-from . import bitstream, plot, program, run, saved, sweep, tools
+from . import bitstream, fpga, plot, program, run, saved, sweep, tools
 from .common import (EXIT_INTERNAL, EXIT_REFUSED, PROG, CliError, Formatter, Parser, error_json,
                      exit_codes_text, one_line, stats_table)
 
 __all__ = ["main", "build_parser", "version", "CliError", "stats_table", "COMMANDS"]
 
 #: The command modules, in the order ``vta --help`` lists them.
-COMMANDS = [run, program, saved, tools, sweep, plot, bitstream]
+COMMANDS = [run, program, saved, tools, sweep, plot, fpga, bitstream]
 
 
 def version() -> str:
