@@ -5,8 +5,8 @@ memory latency, pipeline fill, FINISH) cancel:
 
 * GEMM and ALU micro-ops per cycle: one GEMM (ALU) instruction of N micro-op iterations, N large vs small.
 * DMA beats per cycle: one long LOAD WGT (and one long STORE) vs a short one.
-* The seed FC (tutorial schedule): cycles, the memory-bus bound (bytes moved, instructions included,
-  over the bus width), their ratio, and the backend's simulated cycles per second.
+* The seed FC (tutorial schedule): cycles, the memory-bus bound (the busier AXI channel's bytes,
+  instructions included, over the bus width), their ratio, and the backend's simulated cycles per second.
 
 ``--fc-table`` instead runs FC layers of several shapes on the default schedule (by default the shapes of
 issue 9's table, ``--shift 8 --clip 0 127``) and prints, for each, whether it matches numpy, the cycles,

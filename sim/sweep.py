@@ -8,7 +8,7 @@ A **point** is one configuration (VTA's ``vta_config.json`` keys), one workload 
 ``mlp:digits[:M]``    the shipped int8 digits MLP (:mod:`sw.mlp`) on the first M test images (default
                       64) in one batch, every layer summed
 
-Each point gives its cycles, the bus bound (bytes moved and instructions over the bus width, as
+Each point gives its cycles, the bus bound (the busier AXI channel's bytes over the bus width, as
 ``sim.bench.bus_bound_cycles``), the compute bound (GEMM and ALU micro-ops at one per cycle), the
 bound (the larger of the two; for the MLP the sum over its runs of each run's larger one), the ratio of
 cycles to bound, the GEMM utilisation (cycles issuing a GEMM micro-op over all cycles), the MACs and the

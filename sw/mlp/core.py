@@ -78,7 +78,7 @@ class LayerRun:
     Members
     -------
     cycles : int | None        launch to finish (None on the functional model)
-    bus_bound : float          bytes moved and instructions over the bus width (sim.bench)
+    bus_bound : float          the busier AXI channel's bytes over the bus width (sim.report)
     compute_bound : int        GEMM and ALU micro-ops, one per cycle on the tensor core
     bound : float              the sum over the runs of each run's larger bound (no run is faster
                                than either of its bounds)
