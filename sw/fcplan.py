@@ -85,6 +85,9 @@ class Tiling:
                            and the drain); 0: steps split evenly
     tn_last : int          output blocks of the last output tile of each batch tile when smaller than
                            ``tn`` (a narrow last tile shortens the drain); 0: tiles split evenly
+    tn_first : int         output blocks of the first output tile of each batch tile when smaller than
+                           ``tn``: a narrow first tile shortens the first weight load, which nothing
+                           overlaps (what compute-bound layers lose at the start); 0: no such tile
     """
     tb: int
     tn: int
@@ -98,6 +101,7 @@ class Tiling:
     nkt: int
     tk0: int = 0
     tn_last: int = 0
+    tn_first: int = 0
 
     def k_split(self, kb: int) -> list[int]:
         """The input blocks of each step of an output tile."""
@@ -107,9 +111,11 @@ class Tiling:
 
     def n_split(self, nb: int) -> list[int]:
         """The output blocks of each output tile of a batch tile."""
-        if self.tn_last and self.tn_last < nb:
-            return _split(nb - self.tn_last, self.tn) + [self.tn_last]
-        return _split(nb, self.tn)
+        head = [self.tn_first] if 0 < self.tn_first < nb else []
+        rest = nb - sum(head)
+        if self.tn_last and self.tn_last < rest:
+            return head + _split(rest - self.tn_last, self.tn) + [self.tn_last]
+        return head + _split(rest, self.tn)
 
     @property
     def n_steps(self) -> int:
@@ -341,14 +347,14 @@ def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
             return
         cyc = predict_cycles(t, d, cfg, n_alu, n_uops(t, n_alu),
                              limit=None if best is None or not bound else best[0][0])
-        key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots, t.tk0, t.tn_last)
+        key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots, t.tk0, t.tn_last, t.tn_first)
         if best is None or key < best[0]:
             best = (key, t)
         if not bound and (idx not in per_shape or key < per_shape[idx][0]):
             per_shape[idx] = (key, t)
 
-    def tails(t, tk0, tnl):
-        t = dataclasses.replace(t, tk0=tk0, tn_last=tnl)
+    def tails(t, tk0, tnl, tnf=0):
+        t = dataclasses.replace(t, tk0=tk0, tn_last=tnl, tn_first=tnf)
         return dataclasses.replace(t, nkt=len(t.k_split(d.kb)), ntn=len(t.n_split(d.nb)))
 
     # The best shapes with each slot count, evenly split or with a narrow last output tile.
@@ -367,4 +373,9 @@ def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
             for tnl in tnls:
                 if tk0 or tnl:
                     play(tails(dataclasses.replace(t0, tk0=0, tn_last=0), tk0, tnl), idx)
+    # A narrower first output tile, tried on the winner.
+    t0, idx = best[1], best[0][2]
+    for tnf in sorted({1, 2, 4, t0.tn // 2}):
+        if 1 <= tnf < t0.tn and tnf < d.nb:
+            play(tails(t0, t0.tk0, t0.tn_last, tnf), idx)
     return best[1], best[0][0]
