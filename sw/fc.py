@@ -359,8 +359,8 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
                 sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
     inp_bytes = d.bb * d.kb * cfg.inp_elem_bytes * (1 if t.resident else t.ntn)
     wgt_bytes = d.nb * d.kb * cfg.wgt_elem_bytes * t.nbt
-    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "tk_last": t.tk0 or t.tk, "tn_last": t.tn_last or t.tn,
-            "tn_first": t.tn_first or t.tn, "inp_resident": t.resident, "wgt_slots": S,
+    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "tk_last": t.k_split(d.kb)[-1],
+            "tn_last": t.n_split(d.nb)[-1], "tn_first": t.n_split(d.nb)[0], "inp_resident": t.resident, "wgt_slots": S,
             "inp_slots": t.inp_regions if t.resident else S, "acc_slots": A,
             "b_tiles": t.nbt, "n_tiles": t.ntn, "k_tiles": t.nkt, "uops_preloaded": preloaded,
             "predicted_cycles": predicted,

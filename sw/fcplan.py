@@ -188,8 +188,11 @@ def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limi
 
     gemm_done: list[int] = []
     store_done: list[int] = []
-    load_free = store_free = c["start"]
-    comp = c["start"] + (c_load + n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0)
+    uop_beats = n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0
+    # The up-front micro-op load shares the read bus with the first input and weight loads.
+    load_free = c["start"] + uop_beats
+    store_free = c["start"]
+    comp = c["start"] + (c_load + uop_beats if uops else 0)
     s = 0
     ks = t.k_split(d.kb)
     tile = 0
