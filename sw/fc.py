@@ -35,7 +35,7 @@ import numpy as np
 
 from hw.config import VTAConfig
 from hw.isa import AluOp, MemType
-from sw.fcplan import choose_tiling, fc_bounds, fill_order
+from sw.fcplan import choose_tiling, early_reset, fc_bounds, fill_order
 from sw.pack import check_int8_matrix, n_blocks, pack_inp, pack_wgt, unpack_out
 from sw.program import Program
 from sw.runtime import (MAX_LOOP_EXTENT, STAGE_COMPUTE, STAGE_LOAD, STAGE_STORE, StreamBuilder,
@@ -319,14 +319,22 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
         if s + 1 == n_steps or steps[s + 1][0] != tile:
             kernels += [_alu_kernel(op, imm, alu_loops(tb, tn), (abase, abase, 0)) for op, imm in ops]
     preloaded = sb.preload(kernels)
+    early = early_reset(t, n_out)
+    if early:
+        s1 = next(i for i, st in enumerate(steps) if st[0] == 1)
+        second = (places(s1, 1, steps[s1][1], steps[s1][8])[2], steps[s1][5], steps[s1][7])
 
     for s, (tile, bt, nt, kt, b0, tb, n0, tn, k0, tk) in enumerate(steps):
         wbase, ibase, abase = places(s, tile, bt, k0)
         if kt == 0:
             # Compute: wait until the store of the tile that used this acc slot is done, then reset.
+            # The second tile's slot is reset up front, right after the first's.
             if tile >= A:
                 sb.dep_pop(STAGE_STORE, STAGE_COMPUTE)
-            sb.gemm(reset_kernel(abase, tb, tn))
+            if tile != 1 or not early:
+                sb.gemm(reset_kernel(abase, tb, tn))
+            if tile == 0 and early:
+                sb.gemm(reset_kernel(*second))
         # Load: wait until the GEMM that last read this slot is done, then fill it.  A resident input
         # is loaded piece by piece along its batch tile's first output tile.
         if s >= S:
@@ -351,7 +359,8 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
                 sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
     inp_bytes = d.bb * d.kb * cfg.inp_elem_bytes * (1 if t.resident else t.ntn)
     wgt_bytes = d.nb * d.kb * cfg.wgt_elem_bytes * t.nbt
-    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "tk_last": t.tk0 or t.tk, "tn_last": t.tn_last or t.tn, "inp_resident": t.resident, "wgt_slots": S,
+    return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "tk_last": t.k_split(d.kb)[-1],
+            "tn_last": t.n_split(d.nb)[-1], "tn_first": t.n_split(d.nb)[0], "inp_resident": t.resident, "wgt_slots": S,
             "inp_slots": t.inp_regions if t.resident else S, "acc_slots": A,
             "b_tiles": t.nbt, "n_tiles": t.ntn, "k_tiles": t.nkt, "uops_preloaded": preloaded,
             "predicted_cycles": predicted,

@@ -30,7 +30,7 @@ from sw.pack import n_blocks
 from sw.uops import MAX_LOOP_EXTENT
 
 __all__ = ["FCBounds", "fc_bounds", "Tiling", "COSTS", "predict_cycles", "choose_tiling",
-           "fill_order"]
+           "fill_order", "early_reset"]
 
 #: The most weight buffer slots the default schedule rotates through.
 MAX_WGT_SLOTS = 8
@@ -85,6 +85,9 @@ class Tiling:
                            and the drain); 0: steps split evenly
     tn_last : int          output blocks of the last output tile of each batch tile when smaller than
                            ``tn`` (a narrow last tile shortens the drain); 0: tiles split evenly
+    tn_first : int         output blocks of the first output tile of each batch tile when smaller than
+                           ``tn``: a narrow first tile shortens the first weight load, which nothing
+                           overlaps (what compute-bound layers lose at the start); 0: no such tile
     """
     tb: int
     tn: int
@@ -98,6 +101,7 @@ class Tiling:
     nkt: int
     tk0: int = 0
     tn_last: int = 0
+    tn_first: int = 0
 
     def k_split(self, kb: int) -> list[int]:
         """The input blocks of each step of an output tile."""
@@ -107,9 +111,11 @@ class Tiling:
 
     def n_split(self, nb: int) -> list[int]:
         """The output blocks of each output tile of a batch tile."""
-        if self.tn_last and self.tn_last < nb:
-            return _split(nb - self.tn_last, self.tn) + [self.tn_last]
-        return _split(nb, self.tn)
+        head = [self.tn_first] if 0 < self.tn_first < nb else []
+        rest = nb - sum(head)
+        if self.tn_last and self.tn_last < rest:
+            return head + _split(rest - self.tn_last, self.tn) + [self.tn_last]
+        return head + _split(rest, self.tn)
 
     @property
     def n_steps(self) -> int:
@@ -154,6 +160,13 @@ def _beats(cfg: VTAConfig, row_bytes: int, rows: int) -> int:
     return rows * max(n_blocks(row_bytes, cfg.bus_bytes), COSTS["row"])
 
 
+def early_reset(t: Tiling, n_tiles: int) -> bool:
+    """Whether the schedule resets the second output tile's acc slot right after the first's, at the
+    start of the program: its slot is free then, and the reset fills time the compute unit would
+    otherwise spend waiting for the first load."""
+    return t.acc_slots >= 2 and n_tiles >= 2
+
+
 def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limit: float | None = None,
                    costs: dict | None = None) -> int:
     """Cycles the default schedule with tiling ``t`` takes on ``d`` blocks, by playing its pipeline:
@@ -175,16 +188,23 @@ def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limi
 
     gemm_done: list[int] = []
     store_done: list[int] = []
-    load_free = store_free = c["start"]
-    comp = c["start"] + (c_load + n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0)
+    uop_beats = n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0
+    # The up-front micro-op load shares the read bus with the first input and weight loads.
+    load_free = c["start"] + uop_beats
+    store_free = c["start"]
+    comp = c["start"] + (c_load + uop_beats if uops else 0)
     s = 0
     ks = t.k_split(d.kb)
     tile = 0
+    sizes = [(tb, tn) for tb in _split(d.bb, t.tb) for tn in t.n_split(d.nb)]
     for tb in _split(d.bb, t.tb):
         for nt, tn in enumerate(t.n_split(d.nb)):
             if tile >= A:
                 comp = max(comp, store_done[tile - A])
-            comp += tb * tn + c_gemm                  # reset
+            if tile == 0 and early_reset(t, len(sizes)):
+                comp += sizes[1][0] * sizes[1][1] + c_gemm    # the second tile's reset, up front
+            if tile != 1 or not early_reset(t, len(sizes)):
+                comp += tb * tn + c_gemm              # reset
             for tk in ks:
                 start = max(load_free, gemm_done[s - S] if s >= S else 0)
                 if not t.resident or nt == 0:
@@ -322,32 +342,43 @@ def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
     ranked.sort(key=lambda r: r[:2])
     best = None
 
-    def play(t, idx):
+    per_shape: dict[int, tuple] = {}
+
+    def play(t, idx, bound=True):
         nonlocal best
         if t.resident and t.nbt > 1 and t.ntn * t.nkt < t.wgt_slots:
             return
         cyc = predict_cycles(t, d, cfg, n_alu, n_uops(t, n_alu),
-                             limit=None if best is None else best[0][0])
-        key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots, t.tk0, t.tn_last)
+                             limit=None if best is None or not bound else best[0][0])
+        key = (cyc, n_instructions(t, n_alu), idx, t.wgt_slots, t.tk0, t.tn_last, t.tn_first)
         if best is None or key < best[0]:
             best = (key, t)
+        if not bound and (idx not in per_shape or key < per_shape[idx][0]):
+            per_shape[idx] = (key, t)
 
-    def tails(t, tk0, tnl):
-        t = dataclasses.replace(t, tk0=tk0, tn_last=tnl)
+    def tails(t, tk0, tnl, tnf=0):
+        t = dataclasses.replace(t, tk0=tk0, tn_last=tnl, tn_first=tnf)
         return dataclasses.replace(t, nkt=len(t.k_split(d.kb)), ntn=len(t.n_split(d.nb)))
 
     # The best shapes with each slot count, evenly split or with a narrow last output tile.
     for est, idx, ts in ranked[:6]:
         for t in ts:
-            play(t, idx)
-            if t.tn > 1 and t.tn < d.nb:
-                play(tails(t, 0, max(1, t.tn // 4)), idx)
-    # A shorter last step of each output tile and a narrower last output tile, tried on the winner.
+            play(t, idx, bound=False)
+            if 1 < t.tn < d.nb:
+                play(tails(t, 0, max(1, t.tn // 4)), idx, bound=False)
+    # A shorter last step of each output tile and a narrower last output tile, tried on the best
+    # three shapes (their predictions are often within a fraction of a percent of each other).
+    for _, (key, t0) in sorted(per_shape.items(), key=lambda kv: kv[1][0])[:3]:
+        idx = key[2]
+        tk0s = [0] + [v for v in sorted({1, 2, 4, t0.tk // 2}) if 1 <= v < t0.tk and v < d.kb]
+        tnls = [0] + [v for v in sorted({1, 2, 4, t0.tn // 2}) if 1 <= v < t0.tn and v < d.nb]
+        for tk0 in tk0s:
+            for tnl in tnls:
+                if tk0 or tnl:
+                    play(tails(dataclasses.replace(t0, tk0=0, tn_last=0), tk0, tnl), idx)
+    # A narrower first output tile, tried on the winner.
     t0, idx = best[1], best[0][2]
-    tk0s = [0] + [v for v in sorted({1, 2, 4, t0.tk // 2}) if 1 <= v < t0.tk and v < d.kb]
-    tnls = [0] + [v for v in sorted({1, 2, 4, t0.tn // 2}) if 1 <= v < t0.tn and v < d.nb]
-    for tk0 in tk0s:
-        for tnl in tnls:
-            if tk0 or tnl:
-                play(tails(dataclasses.replace(t0, tk0=0, tn_last=0), tk0, tnl), idx)
+    for tnf in sorted({1, 2, 4, t0.tn // 2}):
+        if 1 <= tnf < t0.tn and tnf < d.nb:
+            play(tails(t0, t0.tk0, t0.tn_last, tnf), idx)
     return best[1], best[0][0]

@@ -175,11 +175,11 @@ def test_default_schedule_slots(seed_data, batch):
     gemms = [i for i in insns if isinstance(i, GemmInsn) and not i.reset_reg]
     assert sum(g.push_prev_dep for g in gemms) == n_steps - S
     resets = [i for i in insns if isinstance(i, GemmInsn) and i.reset_reg]
-    # one reset kernel per acc slot (and one more for a narrower last output tile)
-    n_widths = 1 + (t["tn_last"] != t["tn"])
-    assert len(resets) == n_out and len({(g.uop_bgn, g.uop_end) for g in resets}) == 2 * n_widths
     stores = [i for i in insns if i.opcode == Opcode.STORE and i.x_size]
     widths = [s.x_size for s in stores]
+    # one reset kernel per (acc slot, tile width) in use
+    assert len(resets) == n_out
+    assert len({(g.uop_bgn, g.uop_end) for g in resets}) == len({(k % 2, w) for k, w in enumerate(widths)})
     assert all(s.y_size == t["tb"] for s in stores) and max(widths) == t["tn"]
     assert widths[t["n_tiles"] - 1::t["n_tiles"]] == [t["tn_last"]] * t["b_tiles"]
     assert sum(widths) == t["b_tiles"] * fc.tiles["padded_blocks"][2]
