@@ -121,8 +121,9 @@ def explain_text(e: dict) -> str:
     t = e["tiling"]
     lines = [f"Tiling ({e['schedule']} schedule): " + ", ".join(f"{k} {v}" for k, v in t.items()
                                                                  if k != "predicted_cycles")]
-    lines.append(f"Bounds: bus {e['bus_bound_cycles']:.0f} cycles, ISA {e['isa_bound_cycles']} cycles"
-                 f" (larger {e['bound_cycles']:.0f})")
+    lines.append(f"Layer bounds: bus {e['bus_bound_cycles']:.0f} cycles (weights, inputs and outputs once "
+                 f"each, (K*N + B*K + B*N) / bus bytes), ISA {e['isa_bound_cycles']} cycles (the compute "
+                 f"unit's micro-ops in sequence); larger {e['bound_cycles']:.0f}")
     if "predicted_cycles" in e:
         lines.append(f"Cost model: {e['predicted_cycles']} cycles predicted, "
                      f"{e['predicted_over_bound']:.3f}x the bound")
