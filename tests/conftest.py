@@ -9,12 +9,12 @@ def pytest_terminal_summary(terminalreporter):
     seeds = set()
     for key in ("passed", "failed"):
         for rep in terminalreporter.stats.get(key, []):
-            m = re.search(r"test_fuzz\.py::test_fuzz_\w+\[(\d+)\]", getattr(rep, "nodeid", ""))
+            m = re.search(r"test_fuzz\.py::test_fuzz_\w+\[(?:[\w-]+-)?(\d+)\]", getattr(rep, "nodeid", ""))
             if m and rep.when == "call":
                 seeds.add(int(m[1]))
     if not seeds:
         return
-    from tests.cocotb.test_fuzz import CFG
+    from tests.sim.test_fuzz import CFG
     from tests.support.fuzz_coverage import coverage, coverage_table
     from tests.support.random_programs import random_program
     counts = coverage(random_program(CFG, s) for s in sorted(seeds))
