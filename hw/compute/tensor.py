@@ -19,8 +19,9 @@ Pipeline (one micro-op per cycle, GEMM and ALU alike)::
                 from S4 when S4 writes the same entry (bypass); registered
     S4 write    acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
 
-The acc read ports are transparent for the acc write port, so a read issued in S1 in the cycle S4
-writes the same entry sees the new value.  With the two bypasses every micro-op sees the results of all
+The acc reads behave as read ports transparent for the acc write port: a read issued in S1 in the
+cycle S4 writes the same entry sees the new value.  They are plain synchronous ports with that bypass
+registered beside them (the form Yosys maps to block RAM; see the comment at the ports).  With the two bypasses every micro-op sees the results of all
 earlier ones, so consecutive micro-ops may update the same acc entry without stalls.
 
 The heavy arithmetic (products, sums, ALU lanes) sits in synchronous statements guarded by the stage's
