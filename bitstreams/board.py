@@ -6,7 +6,8 @@ clock asked for), holds the SoC in reset until the PLL locks, wires the SoC's se
 USB-UART pins and its ``irq`` to LED 0.  :func:`build` writes the Amaranth build plan into a directory,
 runs it (synthesis, place and route, packing to ``.bit``) with progress on stderr, and returns a report:
 utilisation per primitive against the part, nextpnr's maximum frequency for the clock, the clock asked
-for, the critical path and the run time of each step.
+for, the critical path and the run time of each step, in the form of :mod:`bitstreams.report` (the part's
+capacities and resource rows are those of :mod:`bitstreams.parts`).
 
 Board descriptions are :data:`BOARDS`; each names its VTA configuration in ``bitstreams/boards/``.
 """
@@ -22,6 +23,9 @@ import time
 from dataclasses import dataclass
 
 from amaranth.hdl import Elaboratable
+
+from . import report as report_mod
+from .parts import Part, part as get_part
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOARDS_DIR = os.path.join(HERE, "boards")
@@ -49,11 +53,21 @@ class Board:
     baud: int              # the UART's default baud rate
     mem_bytes: int         # the SoC's block RAM
     config: str            # file in bitstreams/boards/: the default configuration (one that fits)
-    dsp_blocks: int        # the part's multipliers (MULT18X18D on ECP5)
+    multiplier: str = "MULT18X18D"   # the part's resource row of multiplier blocks
 
     @property
     def config_path(self) -> str:
         return os.path.join(BOARDS_DIR, self.config)
+
+    @property
+    def fpga(self) -> Part:
+        """The board's FPGA (capacities, resource rows) from :mod:`bitstreams.parts`."""
+        return get_part(self.part)
+
+    @property
+    def multipliers(self) -> int:
+        """How many multiplier blocks the part has."""
+        return next(r.capacity for r in self.fpga.resources if r.name == self.multiplier)
 
     def make_platform(self):
         import importlib
@@ -64,7 +78,7 @@ class Board:
 BOARDS = {
     "ulx3s-85f": Board("ulx3s-85f", "amaranth_boards.ulx3s:ULX3S_85F_Platform", "lfe5u-85f",
                        osc_mhz=25.0, clock_mhz=75.0, baud=115200, mem_bytes=1 << 17,
-                       config="ulx3s-85f-8x8.json", dsp_blocks=156),
+                       config="ulx3s-85f-8x8.json"),
 }
 
 
@@ -194,17 +208,6 @@ def parse_nextpnr_log(text: str) -> dict:
     return {"fmax": fmax, "utilisation": util, "critical_path": crit}
 
 
-def _git_commit(path: str) -> str:
-    try:
-        out = subprocess.run(["git", "-C", path, "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", path, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _progress(msg: str, t0: float, stream=None):
     print(f"[{time.monotonic() - t0:7.1f}s] {msg}", file=stream or sys.stderr, flush=True)
 
@@ -224,7 +227,7 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
         if shutil.which(os.environ[var]) is None:
             raise BoardError(f"{var}={os.environ[var]} is not on PATH: pip install -e \".[fpga]\"")
     t0 = time.monotonic()
-    commit = _git_commit(HERE)            # the tree this build is made from (before it runs for minutes)
+    commit = report_mod.commit()          # the tree this build is made from (before it runs for minutes)
     top = BoardTop(cfg, board, clock_mhz, baud)
     platform = board.make_platform()
     name = "vta_soc"
@@ -234,7 +237,7 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
     # GEMM products beyond the part's multipliers: all int8 x int8 products go to LUTs (Booth-encoded),
     # which leaves the multipliers to the wider ALU products.
     n_products = cfg.batch * cfg.block_in * cfg.block_out
-    lut_products = n_products > board.dsp_blocks
+    lut_products = n_products > board.multipliers
     overrides = {"nextpnr_opts": f"--timing-allow-fail --seed {seed} --report {name}.report.json "
                                  "--detailed-timing-report"}
     if lut_products:
@@ -293,59 +296,28 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
             crit_paths = json.load(f).get("critical_paths", [])
     except (OSError, ValueError):
         crit_paths = []
-    core = next((v for k, v in fmax.items() if "pll_clk" in k), None) or next(iter(fmax.values()), None)
-    report = {
-        "board": board.name, "part": board.part, "speed_grade": platform.speed,
-        "package": platform.package, "config": config_name or board.config,
-        "shape": f"{cfg.batch}x{cfg.block_in}x{cfg.block_out}",
-        "vta_config": {k: v for k, v in cfg.to_json().items()} if hasattr(cfg, "to_json") else None,
-        "commit": commit,
-        "clock_asked_mhz": clock_mhz, "fmax_mhz": core["achieved_mhz"] if core else None,
-        "timing_met": bool(core and core["achieved_mhz"] >= clock_mhz),
-        "clocks": fmax, "baud": baud, "uart_divisor": top.divisor,
-        "pll": None if top.dividers is None else dict(zip(("CLKI_DIV", "CLKFB_DIV", "CLKOP_DIV"),
+    cells = {k: u for k, (u, _) in pnr["utilisation"].items()}
+    flow = "synth_ecp5" + (" (GEMM products: booth)" if lut_products else "") + \
+        f" + nextpnr-ecp5 --seed {seed} + ecppack"
+    report = report_mod.build(
+        board.fpga, cells, cfg, tool=", ".join(os.environ[v] for v in ("YOSYS", "NEXTPNR_ECP5", "ECPPACK")),
+        seconds=times["total"], flow=flow, commit_id=commit,
+        notes=[f"{n_products} int8 GEMM products in " + (
+            f"LUTs (Booth; more than the part's {board.multipliers} multipliers)" if lut_products
+            else "multiplier blocks")])
+    report["config"]["source"] = config_name or os.path.basename(cfg.source)
+    report["setup"] = {"board": board.name, "speed grade": platform.speed, "package": platform.package,
+                       "baud": baud, "UART cycles per bit": top.divisor,
+                       "PLL": None if top.dividers is None else
+                       " ".join(f"{k}={v}" for k, v in zip(("CLKI_DIV", "CLKFB_DIV", "CLKOP_DIV"),
                                                           top.dividers)),
-        "soc_mem_bytes": board.mem_bytes, "seed": seed,
-        "gemm_products": f"{n_products} int8 products in " + ("LUTs (Booth; more than the part's "
-                         f"{board.dsp_blocks} multipliers)" if lut_products else "multiplier blocks"),
-        "utilisation": {k: {"used": u, "available": a} for k, (u, a) in pnr["utilisation"].items()},
-        "critical_path": pnr["critical_path"],
-        "critical_paths": [{"from": p.get("from"), "to": p.get("to"),
-                            "hops": [{k: h.get(k) for k in ("type", "net", "delay", "from", "to")}
-                                     for h in p.get("path", [])]} for p in crit_paths],
-        "seconds": times, "bitstream": bit if os.path.exists(bit) else None,
-        "tools": {v: os.environ[v] for v in ("YOSYS", "NEXTPNR_ECP5", "ECPPACK")},
-    }
-    _progress(f"done: Fmax {report['fmax_mhz']} MHz for {clock_mhz:g} MHz asked; {bit}", t0, progress)
+                       "SoC block RAM (KiB)": board.mem_bytes // 1024, "nextpnr seed": seed,
+                       "bitstream": bit if os.path.exists(bit) else None}
+    report["timing"] = report_mod.timing(clock_mhz, fmax, pnr["critical_path"])
+    report["timing"]["critical_paths"] = [
+        {"from": p.get("from"), "to": p.get("to"),
+         "hops": [{k: h.get(k) for k in ("type", "net", "delay", "from", "to")} for h in p.get("path", [])]}
+        for p in crit_paths]
+    report["steps"] = times
+    _progress(f"done: Fmax {report['timing']['fmax_mhz']} MHz for {clock_mhz:g} MHz asked; {bit}", t0, progress)
     return report
-
-
-def markdown(report: dict) -> str:
-    """The report as Markdown: utilisation table, clock, critical path, run time."""
-    r = report
-    lines = [f"# {r['board']}: {r['shape']} ({r['config']})", "",
-             f"Commit `{r['commit']}`, {r['part'].upper()} speed grade {r['speed_grade']}, package "
-             f"{r['package']}; nextpnr seed {r['seed']}.", "",
-             f"- clock asked for: **{r['clock_asked_mhz']:g} MHz**; nextpnr's Fmax after routing: "
-             f"**{r['fmax_mhz']} MHz** ({'met' if r['timing_met'] else 'NOT met'})",
-             f"- UART: {r['baud']} baud, {r['uart_divisor']} cycles per bit; SoC block RAM "
-             f"{r['soc_mem_bytes'] // 1024} KiB", "",
-             "| primitive | used | available | % |", "|---|---:|---:|---:|"]
-    for k, v in r["utilisation"].items():
-        if v["used"]:
-            lines.append(f"| {k} | {v['used']:,} | {v['available']:,} | "
-                         f"{100 * v['used'] / max(v['available'], 1):.1f} |")
-    lines += ["", "Run time (s): " + ", ".join(f"{k} {v}" for k, v in r["seconds"].items()), "",
-              "Critical path (nextpnr):", "", "```", *r["critical_path"], "```", ""]
-    return "\n".join(lines)
-
-
-def write_report(report: dict, stem: str) -> tuple[str, str]:
-    """Write ``stem.json`` and ``stem.md``; return both paths."""
-    os.makedirs(os.path.dirname(stem) or ".", exist_ok=True)
-    with open(stem + ".json", "w") as f:
-        json.dump(report, f, indent=1)
-        f.write("\n")
-    with open(stem + ".md", "w") as f:
-        f.write(markdown(report))
-    return stem + ".json", stem + ".md"

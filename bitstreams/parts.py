@@ -18,6 +18,8 @@ LUT counting: a LUT-based memory or shift register uses LUTs too, so it counts w
 (7-series: RAM32M/RAM64M 4, RAM32X1D/RAM64X1D 2, RAM128X1D 4, RAM32X1S/RAM64X1S 1, RAM128X1S 2,
 RAM256X1S 4, SRL16E/SRLC32E 1; ECP5: TRELLIS_DPR16X4 2 LUT4s' worth of a slice pair's RAM mode, CCU2C 2
 LUT4).  These are approximations of how the packer places them and say so in the reports' notes.
+After packing, nextpnr-ecp5 counts its own cells: ``TRELLIS_COMB`` (one LUT4 slot, carries and LUT RAM
+included) in the LUT4 row, ``TRELLIS_FF`` in the FF row, so a place-and-route report has the same rows.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ _XC7_LUT = {**{f"LUT{i}": 1 for i in range(1, 7)},
             "RAM128X1D": 4, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4,
             "RAM256X1D": 8, "RAM512X1S": 8, "SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1}
 _XC7_FF = {t: 1 for t in ("FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE")}
-_ECP5_LUT = {"LUT4": 1, "CCU2C": 2, "TRELLIS_DPR16X4": 2}
+_ECP5_LUT = {"LUT4": 1, "CCU2C": 2, "TRELLIS_DPR16X4": 2, "TRELLIS_COMB": 1}
 _ECP5_FF = {"TRELLIS_FF": 1}
 
 PARTS: dict[str, Part] = {p.name: p for p in (

@@ -19,8 +19,9 @@ Pipeline (one micro-op per cycle, GEMM and ALU alike)::
                 from S4 when S4 writes the same entry (bypass); registered
     S4 write    acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
 
-The acc read ports are transparent for the acc write port, so a read issued in S1 in the cycle S4
-writes the same entry sees the new value.  With the two bypasses every micro-op sees the results of all
+The acc reads behave as read ports transparent for the acc write port: a read issued in S1 in the
+cycle S4 writes the same entry sees the new value.  They are plain synchronous ports with that bypass
+registered beside them (the form Yosys maps to block RAM; see the comment at the ports).  With the two bypasses every micro-op sees the results of all
 earlier ones, so consecutive micro-ops may update the same acc entry without stalls.
 
 The heavy arithmetic (products, sums, ALU lanes) sits in synchronous statements guarded by the stage's
@@ -142,8 +143,19 @@ class TensorCore(wiring.Component):
         uop_r = uop_mem.read_port()
         m.submodules.acc_mem = acc_mem = Memory(self.acc_mem)
         acc_w = acc_mem.write_port()
-        acc_rx = acc_mem.read_port(transparent_for=(acc_w,))     # x = acc[dst]
-        acc_ry = acc_mem.read_port(transparent_for=(acc_w,))     # y = acc[src] (ALU)
+        acc_rx = acc_mem.read_port()                              # x = acc[dst]
+        acc_ry = acc_mem.read_port()                              # y = acc[src] (ALU)
+        # The reads see the write of their own cycle, as transparent ports would, but through a bypass
+        # of our own: the hit of each read address on the written one and the written data, registered
+        # beside the read.  Plain synchronous read ports are what Yosys maps to block RAM (one simple
+        # dual-port copy per read port); the transparent form it turned into LUT RAM (2 x 5,472 RAM64M
+        # for the default 2048 x 512 bits).  Same data in the same cycle: no cycle changes.
+        hit_x, hit_y = Signal(), Signal()
+        wr_data = Signal(cfg.acc_elem_bits)
+        m.d.sync += [hit_x.eq(acc_w.en & (acc_w.addr == acc_rx.addr)),
+                     hit_y.eq(acc_w.en & (acc_w.addr == acc_ry.addr)), wr_data.eq(acc_w.data)]
+        acc_x = Mux(hit_x, wr_data, acc_rx.data)
+        acc_y = Mux(hit_y, wr_data, acc_ry.data)
         m.d.comb += [uop_w.addr.eq(self.uop_wr.addr), uop_w.data.eq(self.uop_wr.data),
                      uop_w.en.eq(self.uop_wr.en)]
 
@@ -220,11 +232,11 @@ class TensorCore(wiring.Component):
         m.d.sync += v3.eq(v2)
         with m.If(v2):
             m.d.sync += [dst3.eq(dst2), src3.eq(src2),
-                         x3.eq(Mux(v4 & (dst4 == dst2), res4, acc_rx.data))]
+                         x3.eq(Mux(v4 & (dst4 == dst2), res4, acc_x))]
             with m.If(is_alu & a.use_imm):                # y = the immediate, in every lane
                 m.d.sync += y3.eq(imm.replicate(n_lanes))
             with m.Elif(is_alu):
-                m.d.sync += y3.eq(Mux(v4 & (dst4 == src2), res4, acc_ry.data))
+                m.d.sync += y3.eq(Mux(v4 & (dst4 == src2), res4, acc_y))
             with m.Elif(~reset):
                 inp, wgt = self.inp_rd.data, self.wgt_rd.data
                 dots = []

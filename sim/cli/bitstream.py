@@ -5,26 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 from .common import EXIT_BOUND, EXIT_HW_ERROR, EXIT_REFUSED, CliError, one_line
 
 __all__ = ["register", "bitstream"]
-
-_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _board_module():
-    """``bitstreams.board`` of the source tree (the board flows live beside the packages)."""
-    if not os.path.isfile(os.path.join(_ROOT, "bitstreams", "board.py")):
-        raise CliError(f"vta bitstream needs the source tree's bitstreams/ (not found under {_ROOT})")
-    if _ROOT not in sys.path:
-        sys.path.insert(0, _ROOT)
-    try:
-        from bitstreams import board
-    except ImportError as e:
-        raise CliError(f"vta bitstream: {one_line(e)}: pip install -e \".[fpga]\"") from None
-    return board
 
 
 def _mhz(text: str) -> float:
@@ -65,7 +49,10 @@ def register(subparsers) -> None:
 
 
 def bitstream(args) -> int:
-    board_mod = _board_module()
+    try:
+        from bitstreams import board as board_mod, report
+    except ImportError as e:            # amaranth-boards and the tools come with the extra
+        raise CliError(f"vta bitstream: {one_line(e)}: pip install -e \".[fpga]\"") from None
     board = board_mod.BOARDS.get(args.board)
     if board is None:
         raise CliError(f"--board {args.board}: unknown board (known: {', '.join(board_mod.BOARDS)})")
@@ -80,8 +67,8 @@ def bitstream(args) -> int:
         raise CliError(f"-o {out}: exists and is not a directory")
     try:
         board_mod.BoardTop(cfg, board, args.clock or board.clock_mhz, args.baud or board.baud)
-        report = board_mod.build(cfg, board, out, clock_mhz=args.clock, baud=args.baud, seed=args.seed,
-                                 timeout_s=args.timeout, config_name=os.path.basename(path))
+        rep = board_mod.build(cfg, board, out, clock_mhz=args.clock, baud=args.baud, seed=args.seed,
+                              timeout_s=args.timeout, config_name=os.path.basename(path))
     except board_mod.BoardError as e:
         msg = one_line(e)
         # A timeout is a bound reached (4); a refused option or a missing tool bad input (2); a design
@@ -89,9 +76,9 @@ def bitstream(args) -> int:
         raise CliError(msg, status=EXIT_BOUND if msg.startswith("--timeout") else
                        EXIT_REFUSED if msg.startswith("--") or "not on PATH" in msg
                        else EXIT_HW_ERROR) from None
-    board_mod.write_report(report, os.path.join(out, "report"))
+    report.write(rep, out, "report")
     if args.json:
-        print(json.dumps(report, indent=1))
+        print(json.dumps(rep, indent=1))
     else:
-        print(board_mod.markdown(report))
+        print(report.markdown(rep))
     return 0

@@ -39,7 +39,7 @@ def test_uart_divisor_is_within_one_percent_or_refused():
 def test_board_configs_load():
     b = board.BOARDS["ulx3s-85f"]
     cfg = VTAConfig.from_file(b.config_path)
-    assert cfg.batch * cfg.block_in * cfg.block_out <= b.dsp_blocks      # the default fits the multipliers
+    assert cfg.batch * cfg.block_in * cfg.block_out <= b.multipliers      # the default fits the multipliers
     big = VTAConfig.from_file(os.path.join(board.BOARDS_DIR, "ulx3s-85f.json"))
     assert (big.batch, big.block_in, big.block_out) == (1, 16, 16)
 
@@ -56,6 +56,29 @@ def test_board_top_elaborates_on_the_platform(tmp_path):
     il = (tmp_path / "t.il").read_text()
     assert 'SITE "M1"' in lpf and 'SITE "L4"' in lpf and 'SITE "B2"' in lpf     # uart rx, tx, led 0
     assert "EHXPLLL" in il and "75000000" in lpf
+
+
+def test_place_and_route_report_uses_the_parts_rows(tmp_path):
+    """nextpnr's packed cells count in the part's rows (bitstreams/parts.py), and the report's Markdown
+    (bitstreams/report.py) has the timing section: the clock asked for, Fmax, the critical path."""
+    from bitstreams import report
+    log = ("Info: Device utilisation:\nInfo: \t       TRELLIS_COMB:  1234/83640     1%\n"
+           "Info: \t         TRELLIS_FF:   567/83640     0%\nInfo: \t         MULT18X18D:    10/  156     6%\n"
+           "Info: \nInfo: Max frequency for clock '$glbnet$pll_clk': 81.50 MHz (PASS at 75.00 MHz)\n"
+           "Info: Critical path report for clock '$glbnet$pll_clk' (posedge -> posedge):\n"
+           "Info: curr total\nInfo:  1.0  1.0  Source a.Q\n\nInfo: Max frequency for clock 'x'\n")
+    pnr = board.parse_nextpnr_log(log)
+    b = board.BOARDS["ulx3s-85f"]
+    rep = report.build(b.fpga, {k: u for k, (u, _) in pnr["utilisation"].items()}, SMALL, tool="t",
+                       seconds=1.0, flow="pnr", commit_id="abc")
+    rep["timing"] = report.timing(75.0, pnr["fmax"], pnr["critical_path"])
+    rep["steps"] = {"synthesis": 1.0}
+    rows = {r["name"]: r["used"] for r in rep["utilisation"]}
+    assert rows == {"MULT18X18D": 10, "DP16KD": 0, "LUT4": 1234, "FF": 567}
+    assert rep["timing"]["fmax_mhz"] == 81.5 and rep["timing"]["met"]
+    _, mp = report.write(rep, str(tmp_path), "r")
+    md = open(mp).read()
+    assert "**81.5 MHz** (met)" in md and "**75 MHz**" in md and "Source a.Q" in md and "synthesis 1.0" in md
 
 
 def _vta(*args):
@@ -87,7 +110,7 @@ def test_ulx3s_85f_bitstream(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     rep = json.loads(r.stdout)
     assert os.path.getsize(out / "vta_soc.bit") > 100_000
-    assert rep["shape"] == "1x8x8" and rep["fmax_mhz"] > 0
-    for prim, u in rep["utilisation"].items():
-        assert u["used"] <= u["available"], prim
-    assert rep["utilisation"]["EHXPLLL"]["used"] == 1
+    assert rep["config"]["gemm"] == "1x8x8" and rep["timing"]["fmax_mhz"] > 0
+    for row in rep["utilisation"]:
+        assert row["fits"], row
+    assert rep["cells"]["EHXPLLL"] == 1
