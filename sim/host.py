@@ -39,7 +39,7 @@ from .result import VTARunError
 if TYPE_CHECKING:
     from .memimage import MemImage
 
-__all__ = ["Link", "LinkTimeout", "VTAHost", "RunState", "cycle_bound", "STATE_REGS"]
+__all__ = ["Link", "LinkTimeout", "VTAHost", "RunState", "cycle_bound", "STATE_REGS", "run_unsuspended"]
 
 #: The registers read back after every run, in this order.
 STATE_REGS = ("control", "status", "error_code", "error_index", "stall", *regs.UNIT_INDEX_REGS)
@@ -282,3 +282,16 @@ class VTAHost:
         phase("out")
         state.phases = phases
         return state
+
+
+def run_unsuspended(coro, link: str = "this link"):
+    """Run the coroutine ``coro`` (a :class:`VTAHost` call) to its result without an event loop, for
+    links whose coroutines never suspend: they block, or run the simulated clock, inside each call (the
+    native Verilator harness, the UART transports).  A coroutine that does suspend is an error naming
+    ``link``."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value
+    coro.close()
+    raise RuntimeError(f"a run over {link} suspended: its link's coroutines must never wait")

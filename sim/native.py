@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from .host import LinkTimeout, VTAHost, cycle_bound
+from .host import LinkTimeout, VTAHost, cycle_bound, run_unsuspended
 from .memimage import MemImage
 from .result import RunResult
 
@@ -249,16 +249,6 @@ class NativeLink:
         return bool(self.lib.vn_wait(self.h, cycles))
 
 
-def _complete(coro):
-    """Run a coroutine that never suspends (one over :class:`NativeLink`) to its result."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value
-    coro.close()
-    raise RuntimeError("a native run suspended: NativeLink's coroutines never wait")
-
-
 def run(program, *, max_cycles: int | None = None, progress: bool = False,
         vcd: str | os.PathLike | None = None, mem_latency: int | None = None,
         read_latency: int | None = None, write_latency: int | None = None,
@@ -331,7 +321,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         if trace:
             sim.trace_start()
         host = VTAHost(NativeLink(sim), clock=time.perf_counter)
-        state = _complete(host.run(layout, program.n_insns, bound, load=True,
+        state = run_unsuspended(host.run(layout, program.n_insns, bound, load=True,
                                    chunk=PROGRESS_CYCLES if progress else None,
                                    on_progress=line.update if line else None))
         samples = sim.trace_samples() if trace else None
@@ -339,7 +329,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
         if after_reset:
             sim.set_ports(settings.without_faults().port_values())
             sim.reset()
-            again = _complete(host.run(layout, program.n_insns, bound, load=True))
+            again = run_unsuspended(host.run(layout, program.n_insns, bound, load=True))
     if line is not None:
         line.close()
     elapsed = time.perf_counter() - t0

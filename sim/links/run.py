@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 
 from hw.soc.protocol import config_id
-from sim.host import LinkTimeout, VTAHost
+from sim.host import LinkTimeout, VTAHost, run_unsuspended
 from sim.memimage import MemImage
 from sim.progress import Progress
 from sim.report import estimate_cycles
@@ -27,18 +27,7 @@ from sim.result import RunResult, VTARunError
 from . import LinkError, Refused
 from .uart import BridgeError, UartLink
 
-__all__ = ["run_over_uart", "drive", "check_suits"]
-
-
-def drive(coro):
-    """Run the coroutine ``coro`` to its end: the UART transports never really suspend (they block or
-    run the simulated clock inside each call), so no event loop is needed."""
-    try:
-        coro.send(None)
-    except StopIteration as e:
-        return e.value
-    coro.close()
-    raise RuntimeError("a UART transport awaited something outside the host link (it must not suspend)")
+__all__ = ["run_over_uart", "check_suits"]
 
 
 def check_suits(program, image: MemImage, mem_bytes: int, soc_config: int, backend: str) -> None:
@@ -91,14 +80,14 @@ def run_over_uart(program, transport, *, backend: str, bound: int, chunk: int, p
     line = None
     t0 = time.perf_counter()
     try:
-        mem_bytes, soc_config = drive(link.info())
+        mem_bytes, soc_config = run_unsuspended(link.info())
         check_suits(program, image, mem_bytes, soc_config, backend)
         link.doing = "the load"
         t_load = time.perf_counter()
-        drive(link.write_mem(0, image.image))
+        run_unsuspended(link.write_mem(0, image.image))
         load_seconds = time.perf_counter() - t_load
         line = Progress(backend, estimate_cycles(program)) if progress else None
-        state = drive(host.run(image, program.n_insns, bound, chunk=chunk,
+        state = run_unsuspended(host.run(image, program.n_insns, bound, chunk=chunk,
                                on_progress=line.update if line else None))
         state.phases = {"load": load_seconds, **state.phases}
     except VTARunError:

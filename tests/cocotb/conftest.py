@@ -4,20 +4,10 @@ A test that needs a simulator which is not installed fails in CI (``CI=true``) a
 the install command as the reason, on a user's machine.
 """
 
-import os
 
 import pytest
 
-from sim.cocotb_build import SimulatorNotFound, check_simulator
-
-
-def require(simulator: str) -> None:
-    try:
-        check_simulator(simulator)
-    except SimulatorNotFound as e:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"{simulator} is required in CI: {e}")
-        pytest.skip(f"{simulator} not available: {e}")
+from tests.support.simulators import require   # noqa: F401  (the cocotb tests take it from here)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 
 import pytest
 
@@ -33,6 +32,7 @@ from sim.memimage import MemImage, insn_region
 from sim.memsettings import FAULT_REGIONS, parse_back_pressure, parse_fault
 from sim.result import VTARunError
 from tests.support.programs import suite
+from tests.support.simulators import require
 
 #: Cycle backends of the matrix in the default suite (Icarus runs it as a slow test below).
 BACKENDS = ("amaranth", "verilator")
@@ -46,13 +46,7 @@ BEAT = {c: 1 for c in CLIENTS} | {"insn": 3}
 
 def _require(backend: str) -> None:
     if backend in ("verilator", "icarus"):
-        from sim.cocotb_build import SimulatorNotFound, check_simulator
-        try:
-            check_simulator(backend)
-        except SimulatorNotFound as e:
-            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                pytest.fail(f"{backend} is required in CI: {e}")
-            pytest.skip(f"{backend} not available: {e}")
+        require(backend)
 
 
 def _bursts(addr: int, nbytes: int, bus: int):

@@ -18,6 +18,7 @@ import pytest
 from hw.config import VTAConfig
 from hw.regs import ErrorCode
 from sim import native
+from sim.host import run_unsuspended
 from sim.result import VTARunError
 from tests.support import checks
 from tests.support import programs as P
@@ -141,9 +142,9 @@ def test_memory_outside_is_refused(lib):
     with native.NativeSim(lib.path) as sim:
         link = native.NativeLink(sim)
         with pytest.raises(ValueError, match="outside the 16777216-byte memory"):
-            native._complete(link.read_mem(sim.mem_bytes - 4, 8))
-        native._complete(link.write_mem(100, b"abc"))
-        assert native._complete(link.read_mem(99, 5)) == b"\0abc\0"
+            run_unsuspended(link.read_mem(sim.mem_bytes - 4, 8))
+        run_unsuspended(link.write_mem(100, b"abc"))
+        assert run_unsuspended(link.read_mem(99, 5)) == b"\0abc\0"
 
 
 def test_waves(lib, tmp_path):
