@@ -18,7 +18,7 @@ from amaranth.sim import Simulator
 from hw.observe import TraceRecorder
 
 from .axil import AxiLiteDriver
-from .host import VTAHost, cycle_bound
+from .host import VTAHost, run_bound
 from .memimage import MemImage
 from .progress import Progress
 from .report import estimate_cycles
@@ -221,8 +221,7 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     settings = from_options(mem_latency, read_latency, write_latency, read_fault, write_fault,
                             back_pressure, layout=img)
     rl, wl = settings.read_latency, settings.write_latency
-    bound = (max_cycles if max_cycles is not None
-             else cycle_bound(program, rl, wl) * bound_factor(settings))
+    bound = run_bound(program, max_cycles, rl, wl, bound_factor(settings))
     dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image,
                  trace=trace)
     rst = Signal()

@@ -43,8 +43,8 @@ import os
 
 from sim.cocotb_build import DEFAULT_MEM_BYTES, MEMORIES, build, check_simulator
 from sim.cocotb_job import run_job
-from sim.host import cycle_bound
-from sim.memimage import MemImage
+from sim.host import run_bound
+from sim.memimage import MemImage, model_bytes
 from sim.report import estimate_cycles
 from sim.result import RunResult
 from sim.memsettings import bound_factor, from_options, latencies
@@ -57,10 +57,6 @@ def check_available(name: str) -> None:
     (``icarus``, ``cocotb-verilator``) is installed (the backend registry's probe,
     ``sim.backends.get_backend``)."""
     check_simulator(name.removeprefix("cocotb-"))
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
 
 
 def run_program(program, simulator: str, *, max_cycles: int | None = None, progress: bool = False,
@@ -135,15 +131,8 @@ def run_program(program, simulator: str, *, max_cycles: int | None = None, progr
     elif read_fault or write_fault or back_pressure or after_reset:
         raise ValueError("faults, back-pressure and after_reset need memory='simtop'")
     latency = (settings.read_latency, settings.write_latency) if settings else None
-    if max_cycles is None:
-        max_cycles = cycle_bound(program, *(latency or latencies())) * bound_factor(settings)
-    if isinstance(max_cycles, bool) or not isinstance(max_cycles, int) or max_cycles <= 0:
-        raise ValueError(f"max_cycles must be a positive integer, got {max_cycles!r}")
-    if mem_bytes is None:
-        mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(layout.size))
-    if layout.size > mem_bytes:
-        raise ValueError(f"the program's memory image ({layout.size} bytes) does not fit "
-                         f"mem_bytes = {mem_bytes}")
+    max_cycles = run_bound(program, max_cycles, *(latency or latencies()), bound_factor(settings))
+    mem_bytes = model_bytes(layout.size, mem_bytes, DEFAULT_MEM_BYTES)
     # The latencies are ports: one build serves them all (it is made with the defaults).
     b = build(cfg, simulator, memory, mem_bytes=mem_bytes, waves=vcd is not None, design=design)
     job = run_job(b, cfg, layout, insn_count=program.n_insns, max_cycles=max_cycles, progress=progress,

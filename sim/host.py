@@ -39,7 +39,7 @@ from .result import VTARunError
 if TYPE_CHECKING:
     from .memimage import MemImage
 
-__all__ = ["Link", "LinkTimeout", "VTAHost", "RunState", "cycle_bound", "STATE_REGS", "run_unsuspended"]
+__all__ = ["Link", "LinkTimeout", "VTAHost", "RunState", "cycle_bound", "STATE_REGS", "run_unsuspended", "run_bound"]
 
 #: The registers read back after every run, in this order.
 STATE_REGS = ("control", "status", "error_code", "error_index", "stall", *regs.UNIT_INDEX_REGS)
@@ -63,6 +63,23 @@ class Link(Protocol):
     async def write_mem(self, addr: int, data: bytes) -> None: ...
 
     async def wait(self, cycles: int) -> bool: ...
+
+
+def run_bound(program, max_cycles: int | None = None, read_latency: int | None = None,
+              write_latency: int | None = None, factor: int = 1) -> int:
+    """The cycle bound of a run: ``max_cycles`` if given, else :func:`cycle_bound` (with the memory
+    model's latencies) times ``factor`` (``sim.memsettings.bound_factor``: back-pressure's stalls).
+
+    Raises
+    ------
+    ValueError
+        If the bound is not a positive integer.
+    """
+    bound = (max_cycles if max_cycles is not None
+             else cycle_bound(program, read_latency, write_latency) * factor)
+    if isinstance(bound, bool) or not isinstance(bound, int) or bound <= 0:
+        raise ValueError(f"max_cycles must be a positive integer, got {bound!r}")
+    return bound
 
 
 def cycle_bound(program, read_latency: int | None = None, write_latency: int | None = None) -> int:

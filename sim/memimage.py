@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from hw.isa import MemType, Opcode
 from sw.program import Program, REGIONS
 
-__all__ = ["MemImage", "PAGE", "LOAD_REGION", "insn_region"]
+__all__ = ["MemImage", "PAGE", "LOAD_REGION", "insn_region", "model_bytes"]
 
 PAGE = 4096
 
@@ -30,6 +30,24 @@ def insn_region(insn) -> str | None:
     if getattr(insn, "opcode", None) == Opcode.LOAD:
         return LOAD_REGION.get(insn.memory_type)
     return None
+
+
+def model_bytes(image_size: int, mem_bytes: int | None, default: int) -> int:
+    """The memory a simulation model is built with: ``mem_bytes`` if given, else the larger of
+    ``default`` and the next power of two that holds an image of ``image_size`` bytes (so one build
+    serves every smaller program).
+
+    Raises
+    ------
+    ValueError
+        If the image does not fit ``mem_bytes``.
+    """
+    if mem_bytes is None:
+        return max(default, 1 << max(0, (image_size - 1).bit_length()))
+    if image_size > mem_bytes:
+        raise ValueError(f"the program's memory image ({image_size} bytes) does not fit "
+                         f"mem_bytes = {mem_bytes}")
+    return mem_bytes
 
 
 def _align(n: int, a: int = PAGE) -> int:

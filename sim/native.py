@@ -33,8 +33,8 @@ import sys
 import time
 from pathlib import Path
 
-from .host import LinkTimeout, VTAHost, cycle_bound, run_unsuspended
-from .memimage import MemImage
+from .host import LinkTimeout, VTAHost, run_bound, run_unsuspended
+from .memimage import MemImage, model_bytes
 from .result import RunResult
 
 __all__ = ["DEFAULT_MEM_BYTES", "MEM_SCOPE", "REG_TIMEOUT_CYCLES", "PROGRESS_CYCLES", "NativeLink",
@@ -68,10 +68,6 @@ def check_available(name: str = "verilator") -> None:
     registry's probe)."""
     from .vbuild import check_verilator
     check_verilator()
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
 
 
 def library_key(cfg, mem_bytes: int, trace: bool = False) -> str:
@@ -290,18 +286,11 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False,
     settings = from_options(mem_latency, read_latency, write_latency, read_fault, write_fault,
                             back_pressure, layout=layout)
     latency = settings.read_latency, settings.write_latency
-    bound = (max_cycles if max_cycles is not None
-             else cycle_bound(program, *latency) * bound_factor(settings))
-    if isinstance(bound, bool) or not isinstance(bound, int) or bound <= 0:
-        raise ValueError(f"max_cycles must be a positive integer, got {bound!r}")
-    if mem_bytes is None:
-        mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(layout.size))
-    elif (isinstance(mem_bytes, bool) or not isinstance(mem_bytes, int) or mem_bytes <= 0
-          or mem_bytes & (mem_bytes - 1)):
+    bound = run_bound(program, max_cycles, *latency, bound_factor(settings))
+    if mem_bytes is not None and (isinstance(mem_bytes, bool) or not isinstance(mem_bytes, int)
+                                  or mem_bytes <= 0 or mem_bytes & (mem_bytes - 1)):
         raise ValueError(f"mem_bytes must be a power of two, got {mem_bytes!r}")
-    if layout.size > mem_bytes:
-        raise ValueError(f"the program's memory image ({layout.size} bytes) does not fit "
-                         f"mem_bytes = {mem_bytes}")
+    mem_bytes = model_bytes(layout.size, mem_bytes, DEFAULT_MEM_BYTES)
     if mem_bytes > DEFAULT_MEM_BYTES:
         print(f"vta: the memory image needs {mem_bytes >> 20} MiB, more than the "
               f"{DEFAULT_MEM_BYTES >> 20} MiB of the default verilator model: using (building once) "

@@ -22,7 +22,7 @@ import ctypes
 import json
 import os
 
-from sim.host import LinkTimeout, cycle_bound
+from sim.host import LinkTimeout, run_bound
 
 __all__ = ["run", "check_available", "HarnessTransport", "library", "DIVISOR", "DEFAULT_MEM_BYTES",
            "POLL_CYCLES", "SOC_TOP"]
@@ -46,10 +46,6 @@ def check_available(name: str = "soc-sim") -> None:
     """Raise (saying how to install) unless Verilator, make and a C++ compiler are there."""
     from sim.vbuild import check_verilator
     check_verilator()
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
 
 
 def library(cfg, mem_bytes: int, divisor: int = DIVISOR):
@@ -190,15 +186,12 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd=N
     """
     import time
     from sim.links.run import run_over_uart
-    from sim.memimage import MemImage
+    from sim.memimage import MemImage, model_bytes
     if vcd is not None:
         raise ValueError("the soc-sim backend writes no waveform")
-    bound = cycle_bound(program) if max_cycles is None else max_cycles
-    if isinstance(bound, bool) or not isinstance(bound, int) or bound <= 0:
-        raise ValueError(f"max_cycles must be a positive integer, got {bound!r}")
-    size = MemImage.place(program).size
-    if mem_bytes is None:
-        mem_bytes = max(DEFAULT_MEM_BYTES, _next_pow2(size))
+    bound = run_bound(program, max_cycles)
+    if mem_bytes is None:     # a given size is checked by the SoC itself (INFO), as on a board
+        mem_bytes = model_bytes(MemImage.place(program).size, None, DEFAULT_MEM_BYTES)
     lib = library(program.config, mem_bytes, divisor)
     t0 = time.perf_counter()
     with HarnessTransport(lib.path, divisor) as t:

@@ -36,11 +36,13 @@ from dataclasses import dataclass, field
 
 from sw.jsonfile import read_json
 
+from .backends import MEMORY_MODEL
+
 __all__ = ["Point", "parse_grid", "parse_workload", "make_points", "run_point", "run_sweep",
            "write_results", "load_results", "plot_roofline", "CYCLE_BACKENDS", "BUILT_BACKENDS"]
 
-#: Backends that count cycles.
-CYCLE_BACKENDS = ("amaranth", "verilator", "icarus", "cocotb-verilator")
+#: The cycle-level backends a sweep runs on: those with the simulated memory (one list, sim.backends).
+CYCLE_BACKENDS = MEMORY_MODEL
 #: Backends that compile a simulator model per configuration.
 BUILT_BACKENDS = ("verilator", "icarus", "cocotb-verilator")
 
