@@ -47,6 +47,45 @@ class _Engine(wiring.Component):
         check_int("sram_addr_width", sram_addr_width, 1, 16)
         return super().__new__(cls)
 
+    def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
+        self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
+        super().__init__({
+            "cmd": In(stream.Signature(self._CMD)),
+            "mem": Out(self._MEM(bus_bits)),
+            "sram": Out(self._SRAM(sram_addr_width, elem_bits)),
+            "busy": Out(1), "done": Out(1), "err": Out(1),
+        })
+
+    def _idle_state(self, m: Module, c_addr, fields: dict):
+        """The IDLE state of the engine's FSM, built into ``m`` inside its ``with m.FSM()``: take a
+        command and hold it, ``dram_addr`` rounded down to min(element, bus) bytes in ``c_addr`` and each
+        payload field named in ``fields`` in its register; then START."""
+        la = min(ceil_log2(self.elem_bits // 8), ceil_log2(self.bus_bits // 8))
+        p = self.cmd.payload
+        with m.State("IDLE"):
+            m.d.comb += self.cmd.ready.eq(1)
+            with m.If(self.cmd.valid):
+                m.d.sync += [c_addr.eq(Cat(Const(0, la), p.dram_addr[la:]))]
+                m.d.sync += [reg.eq(getattr(p, name)) for name, reg in fields.items()]
+                m.next = "START"
+
+    def _start_state(self, m: Module, start, empty, resets: list):
+        """The START state: pulse ``start`` (the burst generator's), apply the ``resets`` (statements of
+        the sync domain); then DONE if the command is ``empty``, else RUN."""
+        with m.State("START"):
+            m.d.comb += [start.eq(1), self.busy.eq(1)]
+            m.d.sync += resets
+            with m.If(empty):
+                m.next = "DONE"
+            with m.Else():
+                m.next = "RUN"
+
+    def _done_state(self, m: Module, err_acc):
+        """The DONE state of the engine's FSM: one ``done`` pulse (``err`` from ``err_acc``), then IDLE."""
+        with m.State("DONE"):
+            m.d.comb += [self.busy.eq(1), self.done.eq(1), self.err.eq(err_acc)]
+            m.next = "IDLE"
+
 
 def _bursts(m: Module, req, *, bus_bytes: int, start, addr, rows, row_bytes, stride_bytes, allow=1):
     """Burst requests for ``rows`` rows of ``row_bytes`` bytes, row ``y`` at ``addr + y*stride_bytes``,
@@ -134,20 +173,12 @@ class DmaRead(_Engine):
         With ``done``: some beat of the command came back with an error response.
     """
 
-    def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
-        self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
-        super().__init__({
-            "cmd": In(stream.Signature(DmaReadCmd)),
-            "mem": Out(MemReadSignature(bus_bits)),
-            "sram": Out(SramWriteSignature(sram_addr_width, elem_bits)),
-            "busy": Out(1), "done": Out(1), "err": Out(1),
-        })
+    _CMD, _MEM, _SRAM = DmaReadCmd, MemReadSignature, SramWriteSignature
 
     def elaborate(self, platform):
         m = Module()
         E, B, A = self.elem_bits, self.bus_bits, self.sram_addr_width
         le, lb = ceil_log2(E // 8), ceil_log2(B // 8)
-        la = min(le, lb)
         resp = self.mem.resp
 
         # -- the command, held while it runs -------------------------------------------------------
@@ -223,25 +254,12 @@ class DmaRead(_Engine):
                 m.d.sync += col.eq(col + 1)
 
         # -- control -----------------------------------------------------------------------------------
-        p = self.cmd.payload
         with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += self.cmd.ready.eq(1)
-                with m.If(self.cmd.valid):
-                    m.d.sync += [c_sram.eq(p.sram_base), c_addr.eq(Cat(Const(0, la), p.dram_addr[la:])),
-                                 c_y.eq(p.y_size), c_x.eq(p.x_size), c_stride.eq(p.x_stride),
-                                 c_xp0.eq(p.x_pad_0), c_xp1.eq(p.x_pad_1), c_yp0.eq(p.y_pad_0),
-                                 c_yp1.eq(p.y_pad_1)]
-                    m.next = "START"
-            with m.State("START"):
-                m.d.comb += [start.eq(1), self.busy.eq(1)]
-                m.d.sync += [row.eq(0), col.eq(0), sram_ptr.eq(c_sram), err_acc.eq(0)]
-                if E < B:
-                    m.d.sync += row_lane.eq(c_addr[le:lb])
-                with m.If((c_x == 0) | (r_end == 0)):
-                    m.next = "DONE"
-                with m.Else():
-                    m.next = "RUN"
+            self._idle_state(m, c_addr, dict(sram_base=c_sram, y_size=c_y, x_size=c_x, x_stride=c_stride,
+                                           x_pad_0=c_xp0, x_pad_1=c_xp1, y_pad_0=c_yp0, y_pad_1=c_yp1))
+            self._start_state(m, start, (c_x == 0) | (r_end == 0),
+                              [row.eq(0), col.eq(0), sram_ptr.eq(c_sram), err_acc.eq(0)]
+                              + ([row_lane.eq(c_addr[le:lb])] if E < B else []))
             with m.State("RUN"):
                 m.d.comb += [running.eq(1), self.busy.eq(1)]
                 with m.If(step & last_col & last_row):
@@ -249,9 +267,7 @@ class DmaRead(_Engine):
             with m.State("FLUSH"):           # the last write is on the SRAM port this cycle
                 m.d.comb += self.busy.eq(1)
                 m.next = "DONE"
-            with m.State("DONE"):
-                m.d.comb += [self.busy.eq(1), self.done.eq(1), self.err.eq(err_acc)]
-                m.next = "IDLE"
+            self._done_state(m, err_acc)
         return m
 
 
@@ -265,12 +281,8 @@ class DmaWrite(_Engine):
 
     Parameters
     ----------
-    elem_bits : int
-        Element width (a power of two, 8 to 32768).
-    bus_bits : int
-        Memory bus width (64, 128, 256, 512 or 1024).
-    sram_addr_width : int
-        Address bits of the SRAM (1..16).
+    elem_bits, bus_bits, sram_addr_width : int
+        As for :class:`DmaRead`.
 
     Members
     -------
@@ -289,21 +301,13 @@ class DmaWrite(_Engine):
         With ``done``: some B response of the command was an error.
     """
 
-    def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
-        self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
-        super().__init__({
-            "cmd": In(stream.Signature(DmaWriteCmd)),
-            "mem": Out(MemWriteSignature(bus_bits)),
-            "sram": Out(SramReadSignature(sram_addr_width, elem_bits)),
-            "busy": Out(1), "done": Out(1), "err": Out(1),
-        })
+    _CMD, _MEM, _SRAM = DmaWriteCmd, MemWriteSignature, SramReadSignature
 
     def elaborate(self, platform):
         m = Module()
         E, B, A = self.elem_bits, self.bus_bits, self.sram_addr_width
         Bb = B // 8
         le, lb = ceil_log2(E // 8), ceil_log2(Bb)
-        la = min(le, lb)
         wdata, wresp = self.mem.data, self.mem.resp
 
         c_sram = Signal(A)
@@ -394,31 +398,16 @@ class DmaWrite(_Engine):
             m.d.comb += drained.eq(~rd_valid & ~bfull)
 
         # -- control -------------------------------------------------------------------------------------
-        p = self.cmd.payload
         with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += self.cmd.ready.eq(1)
-                with m.If(self.cmd.valid):
-                    m.d.sync += [c_sram.eq(p.sram_base), c_addr.eq(Cat(Const(0, la), p.dram_addr[la:])),
-                                 c_y.eq(p.y_size), c_x.eq(p.x_size), c_stride.eq(p.x_stride)]
-                    m.next = "START"
-            with m.State("START"):
-                m.d.comb += [start.eq(1), self.busy.eq(1)]
-                m.d.sync += [rd_ptr.eq(c_sram), rx.eq(0), ry.eq(0), rd_more.eq((c_x != 0) & (c_y != 0)),
-                             err_acc.eq(0), bcount.eq(0)]
-                if E < B:
-                    m.d.sync += row_lane.eq(c_addr[le:lb])
-                with m.If((c_x == 0) | (c_y == 0)):
-                    m.next = "DONE"
-                with m.Else():
-                    m.next = "RUN"
+            self._idle_state(m, c_addr, dict(sram_base=c_sram, y_size=c_y, x_size=c_x, x_stride=c_stride))
+            self._start_state(m, start, (c_x == 0) | (c_y == 0),
+                              [rd_ptr.eq(c_sram), rx.eq(0), ry.eq(0), rd_more.eq((c_x != 0) & (c_y != 0)),
+                               err_acc.eq(0), bcount.eq(0)] + ([row_lane.eq(c_addr[le:lb])] if E < B else []))
             with m.State("RUN"):
                 m.d.comb += [running.eq(1), self.busy.eq(1)]
                 with m.If(~active & (pending == 0) & ~rd_more & drained):
                     m.next = "DONE"
-            with m.State("DONE"):
-                m.d.comb += [self.busy.eq(1), self.done.eq(1), self.err.eq(err_acc)]
-                m.next = "IDLE"
+            self._done_state(m, err_acc)
         return m
 
 
