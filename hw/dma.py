@@ -49,10 +49,11 @@ class _Engine(wiring.Component):
 
     def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
         self.elem_bits, self.bus_bits, self.sram_addr_width = elem_bits, bus_bits, sram_addr_width
+        cmd_layout, mem_signature, sram_signature = self._PORTS
         super().__init__({
-            "cmd": In(stream.Signature(self._CMD)),
-            "mem": Out(self._MEM(bus_bits)),
-            "sram": Out(self._SRAM(sram_addr_width, elem_bits)),
+            "cmd": In(stream.Signature(cmd_layout)),
+            "mem": Out(mem_signature(bus_bits)),
+            "sram": Out(sram_signature(sram_addr_width, elem_bits)),
             "busy": Out(1), "done": Out(1), "err": Out(1),
         })
 
@@ -173,7 +174,7 @@ class DmaRead(_Engine):
         With ``done``: some beat of the command came back with an error response.
     """
 
-    _CMD, _MEM, _SRAM = DmaReadCmd, MemReadSignature, SramWriteSignature
+    _PORTS = (DmaReadCmd, MemReadSignature, SramWriteSignature)   # command layout, memory and SRAM signatures
 
     def elaborate(self, platform):
         m = Module()
@@ -301,7 +302,7 @@ class DmaWrite(_Engine):
         With ``done``: some B response of the command was an error.
     """
 
-    _CMD, _MEM, _SRAM = DmaWriteCmd, MemWriteSignature, SramReadSignature
+    _PORTS = (DmaWriteCmd, MemWriteSignature, SramReadSignature)
 
     def elaborate(self, platform):
         m = Module()

@@ -14,29 +14,36 @@ from .saved import add_program_dir, load_dir, program_of
 __all__ = ["register", "exec_program", "check_program", "disasm"]
 
 
+def _program_parser(subparsers, name: str, out_required: bool, **kwargs):
+    """The parser of a command on one program (exec, check): ``subparsers.add_parser(name, **kwargs)``
+    with the arguments naming the program, a saved directory or the binary files, and its
+    configuration."""
+    p = subparsers.add_parser(name, **kwargs)
+    add_program_dir(p)
+    add_program_files(p, out_required=out_required)
+    add_config(p)
+    return p
+
+
 def register(subparsers) -> None:
     """Add ``vta exec``, ``vta check`` and ``vta disasm``."""
     # exec
-    p_exec = subparsers.add_parser(
-        "exec", formatter_class=Formatter, help="run a raw VTA program given as binary files",
+    p_exec = _program_parser(
+        subparsers, "exec", out_required=True, formatter_class=Formatter,
+        help="run a raw VTA program given as binary files",
         description="Run a raw VTA program.  Each region file is placed in memory at its own base address\n"
                     "and the matching base register is set, so every dram_base is an element index\n"
                     "inside its region.  The program is checked statically first (--no-check skips it).\n"
                     "OUT.bin receives the whole out region (N elements, starting from OUT0.bin where given)\n"
                     "after a successful run.")
-    add_program_dir(p_exec)
-    add_program_files(p_exec, out_required=True)
-    add_config(p_exec)
     add_backend(p_exec)
 
     # check
-    p_check = subparsers.add_parser(
-        "check", help="check a raw VTA program statically (SRAM and DRAM ranges, illegal instructions)",
+    p_check = _program_parser(
+        subparsers, "check", out_required=False,
+        help="check a raw VTA program statically (SRAM and DRAM ranges, illegal instructions)",
         description="Run the static checker on a program given as binary files, as vta exec does "
                     "before running it.")
-    add_program_dir(p_check)
-    add_program_files(p_check, out_required=False)
-    add_config(p_check)
     add_max_uops(p_check)
 
     # disasm
