@@ -121,63 +121,51 @@ def rand_elems(rng, n, E):
     return [rng.getrandbits(E) for _ in range(n)]
 
 
-def check_loads(E, B, A, cmds, dram_bytes=32768, lat=8, seed=0, python_slave=None, expect_err=None):
+def check_cmds(kind, E, B, A, cmds, dram_bytes=32768, lat=8, seed=0, python_slave=None, expect_err=None):
+    """Run ``cmds`` one after the other on a ``kind`` ("read": load, "write": store) engine over random
+    DRAM and SRAM contents; after each, check the beats on the bus (with the memory model) and the whole
+    destination (SRAM for a load, DRAM for a store) against the model.  Returns (cycles, err) a command;
+    the errs must be ``expect_err`` (default none)."""
     rng = random.Random(seed)
     eb = E // 8
     dram = np.frombuffer(rng.randbytes(dram_bytes), dtype=np.uint8)
     sram0 = rand_elems(rng, 1 << A, E)
-    m, dma, arb, mem, slave, sram = build("read", E, B, A, dram.tobytes(), sram0, lat, python_slave)
+    m, dma, arb, mem, slave, sram = build(kind, E, B, A, dram.tobytes(), sram0, lat, python_slave)
     results = []
 
     async def tb(ctx):
         s = Setter(ctx)
-        model = list(sram0)
+        model = list(sram0) if kind == "read" else dram
         for c in cmds:
             n, err, st = await run_cmd(ctx, dma, c, slave, s, bus=arb.bus)
             if not slave:
                 assert st["beats"] == row_beats(c, eb, B // 8), f"{c}: {st['beats']} beats"
-            model = model_load(dram, model, eb, c)
-            got = [ctx.get(sram.data[i]) for i in range(1 << A)]
-            bad = [i for i in range(1 << A) if got[i] != model[i]]
-            assert not bad, f"{c}: SRAM differs at {len(bad)} addresses, first {bad[0]}"
+            if kind == "read":
+                model = model_load(dram, model, eb, c)
+                got = [ctx.get(sram.data[i]) for i in range(1 << A)]
+                bad = [i for i in range(1 << A) if got[i] != model[i]]
+                assert not bad, f"{c}: SRAM differs at {len(bad)} addresses, first {bad[0]}"
+            else:
+                model = model_store(model, sram0, eb, c)
+                got = np.frombuffer(mem.peek(ctx, 0, dram_bytes) if mem else bytes(slave.mem), dtype=np.uint8)
+                bad = np.flatnonzero(got != model)
+                assert bad.size == 0, f"{c}: DRAM differs at {bad.size} bytes, first {bad[0]:#x}"
             results.append((n, err))
 
     sim = Simulator(m)
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    errs = [e for _, e in results]
-    assert errs == (expect_err or [0] * len(cmds))
+    assert [e for _, e in results] == (expect_err or [0] * len(cmds))
     return results
 
 
-def check_stores(E, B, A, cmds, dram_bytes=32768, lat=8, seed=0, python_slave=None):
-    rng = random.Random(seed)
-    eb = E // 8
-    dram0 = np.frombuffer(rng.randbytes(dram_bytes), dtype=np.uint8)
-    sram0 = rand_elems(rng, 1 << A, E)
-    m, dma, arb, mem, slave, sram = build("write", E, B, A, dram0.tobytes(), sram0, lat, python_slave)
-    results = []
+def check_loads(E, B, A, cmds, **kwargs):
+    return check_cmds("read", E, B, A, cmds, **kwargs)
 
-    async def tb(ctx):
-        s = Setter(ctx)
-        model = dram0
-        for c in cmds:
-            n, err, st = await run_cmd(ctx, dma, c, slave, s, bus=arb.bus)
-            if not slave:
-                assert st["beats"] == row_beats(c, eb, B // 8), f"{c}: {st['beats']} beats"
-            model = model_store(model, sram0, eb, c)
-            got = np.frombuffer(mem.peek(ctx, 0, dram_bytes) if mem else bytes(slave.mem), dtype=np.uint8)
-            bad = np.flatnonzero(got != model)
-            assert bad.size == 0, f"{c}: DRAM differs at {bad.size} bytes, first {bad[0]:#x}"
-            results.append((n, err))
 
-    sim = Simulator(m)
-    sim.add_clock(1e-8)
-    sim.add_testbench(tb)
-    sim.run()
-    assert [e for _, e in results] == [0] * len(cmds)
-    return results
+def check_stores(E, B, A, cmds, **kwargs):
+    return check_cmds("write", E, B, A, cmds, **kwargs)
 
 
 # -- load ----------------------------------------------------------------------------------------------
