@@ -76,21 +76,30 @@ def test_arbiter_random_stalls(bus_bits, n_read, n_write, max_out, p, seed):
         d_burst = [0] * n_write
         d_beat = [0] * n_write
         d_v = [False] * n_write
+        g = ctx.get
+
+        def offer_req(c, bursts, i, nxt, v):
+            """Drive client ``c``'s request channel: at random, offer burst ``nxt[i]`` of ``bursts``;
+            hold it until it is taken."""
+            if not v[i] and nxt[i] < len(bursts) and rng.random() < p:
+                v[i] = True
+                s(c.req.payload.addr, bursts[nxt[i]][0])
+                s(c.req.payload.len, bursts[nxt[i]][1])
+            s(c.req.valid, v[i])
+
+        def took_req(c, i, nxt, v):
+            """Sample client ``c``'s request handshake: the offered burst is taken, the next one is due."""
+            if v[i] and g(c.req.ready):
+                v[i] = False
+                nxt[i] += 1
+
         for cycle in range(MAX_CYCLES):
             slave.drive(s)
             for i, c in enumerate(dut.rd):
-                if not r_v[i] and r_next[i] < len(reads[i]) and rng.random() < p:
-                    r_v[i] = True
-                    s(c.req.payload.addr, reads[i][r_next[i]][0])
-                    s(c.req.payload.len, reads[i][r_next[i]][1])
-                s(c.req.valid, r_v[i])
+                offer_req(c, reads[i], i, r_next, r_v)
                 s(c.resp.ready, rng.random() < p)
             for i, c in enumerate(dut.wr):
-                if not w_v[i] and w_next[i] < len(writes[i]) and rng.random() < p:
-                    w_v[i] = True
-                    s(c.req.payload.addr, writes[i][w_next[i]][0])
-                    s(c.req.payload.len, writes[i][w_next[i]][1])
-                s(c.req.valid, w_v[i])
+                offer_req(c, writes[i], i, w_next, w_v)
                 if not d_v[i] and d_burst[i] < len(writes[i]) and rng.random() < p:
                     d_v[i] = True
                     _, ln, ds, ss = writes[i][d_burst[i]]
@@ -101,21 +110,16 @@ def test_arbiter_random_stalls(bus_bits, n_read, n_write, max_out, p, seed):
                 s(c.data.valid, d_v[i])
                 s(c.resp.ready, rng.random() < p)
             # sample
-            g = ctx.get
             slave.sample(ctx, cycle)
             counts["rd_beat"] += g(dut.rd_beat)
             counts["wr_beat"] += g(dut.wr_beat)
             for i, c in enumerate(dut.rd):
-                if r_v[i] and g(c.req.ready):
-                    r_v[i] = False
-                    r_next[i] += 1
+                took_req(c, i, r_next, r_v)
                 if g(c.resp.valid) and g(c.resp.ready):
                     got_reads[i].append((g(c.resp.payload.data), g(c.resp.payload.last),
                                          g(c.resp.payload.err)))
             for i, c in enumerate(dut.wr):
-                if w_v[i] and g(c.req.ready):
-                    w_v[i] = False
-                    w_next[i] += 1
+                took_req(c, i, w_next, w_v)
                 if d_v[i] and g(c.data.ready):
                     d_v[i] = False
                     d_beat[i] += 1
