@@ -57,17 +57,17 @@ class _Engine(wiring.Component):
             "busy": Out(1), "done": Out(1), "err": Out(1),
         })
 
-    def _idle_state(self, m: Module, c_addr, fields: dict):
+    def _idle_state(self, m: Module, fields: dict):
         """The IDLE state of the engine's FSM, built into ``m`` inside its ``with m.FSM()``: take a
-        command and hold it, ``dram_addr`` rounded down to min(element, bus) bytes in ``c_addr`` and each
-        payload field named in ``fields`` in its register; then START."""
+        command and hold each payload field named in ``fields`` in its register (``dram_addr`` rounded
+        down to min(element, bus) bytes); then START."""
         la = min(ceil_log2(self.elem_bits // 8), ceil_log2(self.bus_bits // 8))
         p = self.cmd.payload
         with m.State("IDLE"):
             m.d.comb += self.cmd.ready.eq(1)
             with m.If(self.cmd.valid):
-                m.d.sync += [c_addr.eq(Cat(Const(0, la), p.dram_addr[la:]))]
-                m.d.sync += [reg.eq(getattr(p, name)) for name, reg in fields.items()]
+                m.d.sync += [reg.eq(Cat(Const(0, la), p.dram_addr[la:]) if name == "dram_addr"
+                                    else getattr(p, name)) for name, reg in fields.items()]
                 m.next = "START"
 
     def _start_state(self, m: Module, start, empty, resets: list):
@@ -256,8 +256,9 @@ class DmaRead(_Engine):
 
         # -- control -----------------------------------------------------------------------------------
         with m.FSM():
-            self._idle_state(m, c_addr, dict(sram_base=c_sram, y_size=c_y, x_size=c_x, x_stride=c_stride,
-                                           x_pad_0=c_xp0, x_pad_1=c_xp1, y_pad_0=c_yp0, y_pad_1=c_yp1))
+            self._idle_state(m, dict(sram_base=c_sram, dram_addr=c_addr, y_size=c_y, x_size=c_x,
+                                     x_stride=c_stride, x_pad_0=c_xp0, x_pad_1=c_xp1, y_pad_0=c_yp0,
+                                     y_pad_1=c_yp1))
             self._start_state(m, start, (c_x == 0) | (r_end == 0),
                               [row.eq(0), col.eq(0), sram_ptr.eq(c_sram), err_acc.eq(0)]
                               + ([row_lane.eq(c_addr[le:lb])] if E < B else []))
@@ -400,7 +401,8 @@ class DmaWrite(_Engine):
 
         # -- control -------------------------------------------------------------------------------------
         with m.FSM():
-            self._idle_state(m, c_addr, dict(sram_base=c_sram, y_size=c_y, x_size=c_x, x_stride=c_stride))
+            self._idle_state(m, dict(sram_base=c_sram, dram_addr=c_addr, y_size=c_y, x_size=c_x,
+                                     x_stride=c_stride))
             self._start_state(m, start, (c_x == 0) | (c_y == 0),
                               [rd_ptr.eq(c_sram), rx.eq(0), ry.eq(0), rd_more.eq((c_x != 0) & (c_y != 0)),
                                err_acc.eq(0), bcount.eq(0)] + ([row_lane.eq(c_addr[le:lb])] if E < B else []))

@@ -132,6 +132,27 @@ class StandInCore(wiring.Component):
         def stop(code=0):
             m.d.sync += [running.eq(0), finished.eq(1), error_code.eq(code), error_index.eq(idx)]
 
+        def offer(state, ch, then):
+            """A state that holds channel ``ch``'s VALID high until READY, then goes to ``then``."""
+            with m.State(state):
+                m.d.comb += mx[f"{ch}valid"].eq(1)
+                with m.If(mx[f"{ch}ready"]):
+                    m.next = then
+
+        def take(state, ch, code, then, on_beat=(), on_ok=()):
+            """A state that takes one beat of response channel ``ch`` (r or b), doing ``on_beat``: an
+            error response stops with ``code``; else ``on_ok``, then ``then``."""
+            with m.State(state):
+                m.d.comb += mx[f"{ch}ready"].eq(1)
+                with m.If(mx[f"{ch}valid"]):
+                    m.d.sync += list(on_beat)
+                    with m.If(mx[f"{ch}resp"][1]):
+                        stop(code)
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.sync += list(on_ok)
+                        m.next = then
+
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(launch):
@@ -144,36 +165,11 @@ class StandInCore(wiring.Component):
                     m.next = "IDLE"
                 with m.Else():
                     m.next = "AR"
-            with m.State("AR"):
-                m.d.comb += mx["arvalid"].eq(1)
-                with m.If(mx["arready"]):
-                    m.next = "R"
-            with m.State("R"):
-                m.d.comb += mx["rready"].eq(1)
-                with m.If(mx["rvalid"]):
-                    m.d.sync += word.eq(mx["rdata"] + 1)
-                    with m.If(mx["rresp"][1]):
-                        stop(regs.ErrorCode.AXI_READ)
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.next = "AW"
-            with m.State("AW"):
-                m.d.comb += mx["awvalid"].eq(1)
-                with m.If(mx["awready"]):
-                    m.next = "W"
-            with m.State("W"):
-                m.d.comb += mx["wvalid"].eq(1)
-                with m.If(mx["wready"]):
-                    m.next = "B"
-            with m.State("B"):
-                m.d.comb += mx["bready"].eq(1)
-                with m.If(mx["bvalid"]):
-                    with m.If(mx["bresp"][1]):
-                        stop(regs.ErrorCode.AXI_WRITE)
-                        m.next = "IDLE"
-                    with m.Else():
-                        m.d.sync += idx.eq(idx + 1)
-                        m.next = "NEXT"
+            offer("AR", "ar", then="R")
+            take("R", "r", regs.ErrorCode.AXI_READ, then="AW", on_beat=[word.eq(mx["rdata"] + 1)])
+            offer("AW", "aw", then="W")
+            offer("W", "w", then="B")
+            take("B", "b", regs.ErrorCode.AXI_WRITE, then="NEXT", on_ok=[idx.eq(idx + 1)])
         return m
 
 
