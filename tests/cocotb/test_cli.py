@@ -3,12 +3,12 @@ is the native harness, the other two cocotb)."""
 
 import json
 
-import numpy as np
 import pytest
 
 from hw.config import VTAConfig
 from sim import cli, fsim
 from tests.support import programs as P
+from tests.support.cli import exec_reproduces
 
 
 def vta(capsys, *args):
@@ -70,10 +70,4 @@ def test_saved_program_round_trip_on_verilator(verilator, capsys, tmp_path):
     rc, _, err = vta(capsys, "run", "fc", "--batch", 3, "--in-features", 40, "--out-features", 24,
                      "--shift", 4, "--backend", verilator, "--save", d, "--no-progress")
     assert rc == 0, err
-    rc, _, err = vta(capsys, "exec", d, "--out", o, "--backend", verilator, "--no-progress")
-    assert rc == 0, err
-    assert o.read_bytes() == (d / "out.bin").read_bytes()
-    rc, out, err = vta(capsys, "unpack", d, o)
-    assert rc == 0, err
-    np.testing.assert_array_equal(np.loadtxt(out.splitlines(), dtype=np.int64).reshape(3, 24),
-                                  np.load(d / "expected.npy"))
+    exec_reproduces(capsys, d, o, "--backend", verilator, "--no-progress")

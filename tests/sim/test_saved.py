@@ -8,6 +8,7 @@ import pytest
 
 from sim import cli
 from tests.sim.test_cli import one_error_line, vta
+from tests.support.cli import exec_reproduces
 
 FC = ["run", "fc", "--batch", 3, "--in-features", 40, "--out-features", 24, "--shift", 4, "--clip", 0, 100]
 
@@ -33,13 +34,7 @@ def test_save_writes_the_program_and_the_results(saved):
 @pytest.mark.parametrize("backend", ["fsim", "amaranth"])
 def test_exec_and_unpack_reproduce_the_result(capsys, saved, tmp_path, backend):
     o = tmp_path / "o.bin"
-    rc, out, err = vta(capsys, "exec", saved, "--out", o, "--backend", backend)
-    assert rc == 0, err
-    assert o.read_bytes() == (saved / "out.bin").read_bytes()
-    rc, out, err = vta(capsys, "unpack", saved, o)
-    assert rc == 0, err
-    np.testing.assert_array_equal(np.loadtxt(out.splitlines(), dtype=np.int64).reshape(3, 24),
-                                  np.load(saved / "expected.npy"))
+    exec_reproduces(capsys, saved, o, "--backend", backend)
     rc, _, err = vta(capsys, "unpack", saved, o, "-o", tmp_path / "r.npy")
     assert rc == 0, err
     np.testing.assert_array_equal(np.load(tmp_path / "r.npy"), np.load(saved / "expected.npy"))
@@ -64,11 +59,7 @@ def test_saved_directory_keeps_its_configuration(capsys, tmp_path):
     d = tmp_path / "S"
     assert vta(capsys, *FC, "--config", cfg, "--save", d)[0] == 0
     o = tmp_path / "o.bin"
-    rc, _, err = vta(capsys, "exec", d, "--out", o)            # no --config: program.json's
-    assert rc == 0, err
-    rc, out, _ = vta(capsys, "unpack", d, o)
-    np.testing.assert_array_equal(np.loadtxt(out.splitlines(), dtype=np.int64).reshape(3, 24),
-                                  np.load(d / "expected.npy"))
+    exec_reproduces(capsys, d, o)            # no --config: program.json's
 
 
 @pytest.mark.parametrize("args,fragments", [

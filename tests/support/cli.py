@@ -1,11 +1,13 @@
 """Calling the ``vta`` command line in tests: in-process through ``sim.cli.main``, the one-line error
-check, and a program saved as ``vta exec`` files."""
+check, a program saved as ``vta exec`` files, and the check that a saved directory reproduces its result."""
 
 import json
 
+import numpy as np
+
 from sim import cli
 
-__all__ = ["vta", "one_error_line", "save"]
+__all__ = ["vta", "one_error_line", "save", "exec_reproduces"]
 
 
 def vta(capsys, *args):
@@ -40,3 +42,16 @@ def save(prog, d, config_file=True):
         cfg.write_text(json.dumps(prog.config.to_json()))
         args += ["--config", cfg]
     return args
+
+
+def exec_reproduces(capsys, d, o, *exec_args):
+    """``vta exec d --out o`` (with ``exec_args``) on a directory saved by ``vta run ... --save d``
+    writes the saved out.bin again, and ``vta unpack d o`` prints the saved expected.npy."""
+    rc, _, err = vta(capsys, "exec", d, "--out", o, *exec_args)
+    assert rc == 0, err
+    assert o.read_bytes() == (d / "out.bin").read_bytes()
+    rc, out, err = vta(capsys, "unpack", d, o)
+    assert rc == 0, err
+    expected = np.load(d / "expected.npy")
+    np.testing.assert_array_equal(np.loadtxt(out.splitlines(), dtype=np.int64).reshape(expected.shape),
+                                  expected)
