@@ -220,10 +220,11 @@ def test_arbiter_throughput_back_to_back_bursts():
     assert result["cycles"] == 1 + lat + 1024
 
 
-def test_arbiter_parameters():
-    with pytest.raises(ValueError, match="n_read"):
-        MemArbiter(64, 0)
-    with pytest.raises(ValueError, match="max_outstanding"):
-        MemArbiter(64, 1, max_outstanding=0)
-    with pytest.raises(ValueError, match="bus_bits"):
-        MemArbiter(48, 1)
+@pytest.mark.parametrize("args,kwargs,match", [
+    ((64, 0), {}, "n_read"),
+    ((64, 1), {"max_outstanding": 0}, "max_outstanding"),
+    ((48, 1), {}, "bus_bits"),
+])
+def test_arbiter_parameters(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MemArbiter(*args, **kwargs)
