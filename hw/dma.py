@@ -288,15 +288,13 @@ class DmaWrite(_Engine):
 
     Members
     -------
-    cmd : In(stream.Signature(DmaWriteCmd))
-        Commands; one is taken when the engine is idle.
+    cmd, busy
+        As for :class:`DmaRead`, the commands of ``stream.Signature(DmaWriteCmd)``.
     mem : Out(MemWriteSignature(bus_bits))
         Write client of the memory arbiter.
     sram : Out(SramReadSignature(sram_addr_width, elem_bits))
         Synchronous SRAM read port: data the cycle after ``addr`` with ``en``.  The engine holds ``en``
         low to keep the read data while the bus stalls, so ``en`` must drive the read port's enable.
-    busy : Out(1)
-        A command is being executed (up to its ``done`` pulse).
     done : Out(1)
         One-cycle pulse after the command's last B response.
     err : Out(1)
