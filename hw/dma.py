@@ -35,7 +35,9 @@ PAGE_BYTES = 4096
 
 class _Engine(wiring.Component):
     """What both engines share: the parameters are checked before the object exists, so a refused
-    engine leaves nothing behind for Amaranth to warn "created but never used" about."""
+    engine leaves nothing behind for Amaranth to warn "created but never used" about; the members, from
+    a subclass's ``_PORTS`` (command layout, memory signature, SRAM signature); and the IDLE, START and
+    DONE states of the control FSM."""
 
     def __new__(cls, elem_bits: int, bus_bits: int, sram_addr_width: int):
         check_bus_bits(bus_bits)
