@@ -1,21 +1,82 @@
-"""Command queue entries and the dependency-token queues.
+"""Command queue entries, the command queues and the dependency-token queues.
+
+A command queue (:class:`CommandQueue`) is a first-in first-out buffer of ``QueueEntry`` with the timing
+of Amaranth's ``SyncFIFOBuffered`` (an entry written into an empty queue can be read two cycles later; one
+read and one write per cycle), kept in distributed (LUT) RAM on FPGAs: 512 entries of 160 bits would take
+three block RAMs each, which the SRAMs need (``bitstreams/README.md``).
 
 A token queue carries no data, so it is a counter (semantics.md §3): ``push`` adds one, ``pop`` takes
 one, ``avail`` says a pop can happen, ``full`` that a push must wait.  The count is kept across launches
 and cleared only by reset.
 """
 
-from amaranth.hdl import Module, Signal, Cat
-from amaranth.lib import data, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .isa import FLAG_QUEUES, GENERIC, INSN_WIDTH
 from .interfaces import INDEX_WIDTH, TokenPopSignature, TokenPushSignature
 
-__all__ = ["QueueEntry", "TokenQueue", "Stage"]
+__all__ = ["QueueEntry", "CommandQueue", "TokenQueue", "Stage"]
 
 #: One command-queue entry: the instruction word and its index in the program (for error reports).
 QueueEntry = data.StructLayout({"insn": INSN_WIDTH, "index": INDEX_WIDTH})
+
+
+class CommandQueue(wiring.Component):
+    """A command queue of ``depth`` entries (``depth`` ≥ 2).
+
+    ``depth - 1`` entries are kept in a memory with a synchronous read port, the head in a register that
+    ``r.payload`` shows: the memory is read ahead whenever the register is empty or being read.  Cycle for
+    cycle this is ``amaranth.lib.fifo.SyncFIFOBuffered(depth=depth)`` (tests/hw/test_queues.py checks it);
+    the difference is the memory's ``ram_style = "distributed"`` attribute, which keeps Yosys and Vivado
+    from spending block RAM on it.
+
+    Members
+    -------
+    w : In(stream.Signature(QueueEntry))    the writer (fetch); ``w.ready`` while there is room
+    r : Out(stream.Signature(QueueEntry))   the reader (a unit); ``r.valid`` while an entry is there
+    level : Out(range(depth + 1))            entries held
+    """
+
+    def __init__(self, depth: int):
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
+            raise ValueError(f"command queue depth must be an integer of at least 2, not {depth!r}")
+        self.depth = depth
+        super().__init__({"w": In(stream.Signature(QueueEntry)), "r": Out(stream.Signature(QueueEntry)),
+                          "level": Out(range(depth + 1))})
+
+    def elaborate(self, platform):
+        m = Module()
+        inner = self.depth - 1                      # entries behind the head register
+        m.submodules.storage = mem = memory.Memory(shape=QueueEntry.size, depth=inner, init=[],
+                                                   attrs={"ram_style": "distributed"})
+        wr, rd = mem.write_port(), mem.read_port(domain="sync")
+        head = Signal(range(inner), name="head")   # next memory entry to read
+        tail = Signal(range(inner), name="tail")   # next memory entry to write
+        held = Signal(range(inner + 1), name="held")  # entries in the memory
+        push = self.w.valid & self.w.ready
+        fill = (held != 0) & (~self.r.valid | self.r.ready)   # move the oldest entry to the head
+        m.d.comb += [self.w.ready.eq(held != inner), self.r.payload.eq(rd.data),
+                     wr.addr.eq(tail), wr.data.eq(self.w.payload), wr.en.eq(push),
+                     rd.addr.eq(head), rd.en.eq(fill),
+                     self.level.eq(held + self.r.valid)]
+
+        def step(ptr):
+            return (ptr + 1)[:len(ptr)] if inner & (inner - 1) == 0 else Mux(ptr == inner - 1, 0, ptr + 1)
+        with m.If(push):
+            m.d.sync += tail.eq(step(tail))
+        with m.If(fill):
+            m.d.sync += head.eq(step(head))
+        with m.If(push & ~fill):
+            m.d.sync += held.eq(held + 1)
+        with m.Elif(fill & ~push):
+            m.d.sync += held.eq(held - 1)
+        with m.If(fill):
+            m.d.sync += self.r.valid.eq(1)
+        with m.Elif(self.r.ready):
+            m.d.sync += self.r.valid.eq(0)
+        return m
 
 
 class TokenQueue(wiring.Component):

@@ -13,12 +13,12 @@ core must be reset before the next launch.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
-from amaranth.lib import wiring, fifo, memory
+from amaranth.lib import wiring, memory
 from amaranth.lib.wiring import Out
 
 from .config import VTAConfig
 from .interfaces import AXI4_MEMBERS, AXIL_MEMBERS
-from .queues import QueueEntry, TokenQueue
+from .queues import CommandQueue, TokenQueue
 from .glue import glue
 from .isa import TOKEN_QUEUES
 from .observe import MEM_CLIENTS, QUEUES, TRACE_FIELDS, field, trace_width
@@ -112,10 +112,9 @@ class VTACore(wiring.Component):
         # -- command queues ----------------------------------------------------------------------------
         cmd_q = {}
         for name, unit in (("load", load), ("compute", comp), ("store", store)):
-            q = cmd_q[name] = m.submodules[f"{name}_q"] = fifo.SyncFIFOBuffered(
-                width=QueueEntry.size, depth=cfg.cmd_queue_depth)
-            wiring.connect(glue(m, f"{name}_qw_glue"), getattr(fetch, f"{name}_q"), q.w_stream)
-            wiring.connect(glue(m, f"{name}_qr_glue"), q.r_stream, unit.q)
+            q = cmd_q[name] = m.submodules[f"{name}_q"] = CommandQueue(cfg.cmd_queue_depth)
+            wiring.connect(glue(m, f"{name}_qw_glue"), getattr(fetch, f"{name}_q"), q.w)
+            wiring.connect(glue(m, f"{name}_qr_glue"), q.r, unit.q)
 
         # -- token queues: each from the unit that pushes it to the unit that pops it -------------------
         tok = {q: TokenQueue(cfg.token_queue_depth) for q in TOKEN_QUEUES}

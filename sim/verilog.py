@@ -126,12 +126,22 @@ class ZeroMemoryPlatform:
                          for n, (lo, g) in enumerate(lanes(k))]
                 body.append("      end")
             body += ["    end", "  end"]
-        text = [f"module {name}({', '.join(ports)});", *decls, f"  reg [{width - 1}:0] mem [0:{depth - 1}];",
+        # The memory's attributes (e.g. ``ram_style``) go on the array, where FPGA tools look for them.
+        attrs = "".join(f"(* {k} = {_verilog_attr(v)} *) " for k, v in memory.attrs.items())
+        text = [f"module {name}({', '.join(ports)});", *decls,
+                f"  {attrs}reg [{width - 1}:0] mem [0:{depth - 1}];",
                 "  integer i;", "  initial begin",
                 f"    for (i = 0; i < {depth}; i = i + 1)", "      mem[i] = 0;", *inits, "  end",
                 *body, "endmodule", ""]
         self.modules.append("\n".join(text))
         return Instance(name, **conns)
+
+
+def _verilog_attr(value) -> str:
+    """A Verilog attribute value: a string quoted, an integer as it is."""
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(int(value))
 
 
 def convert(component, name: str, *, emit_src: bool = False) -> str:
