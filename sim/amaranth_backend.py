@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 
 from amaranth.hdl import ResetInserter, Signal
 from amaranth.sim import Simulator
@@ -24,115 +25,29 @@ from .progress import Progress
 from .report import estimate_cycles
 from .result import RunResult
 from .memsettings import bound_factor, from_options
+from .memmodel import Elaborated, MemoryModelPlatform
 from .simtop import SimTop
 
 __all__ = ["run", "SimLink"]
 
 
-def _compile_repeats_at_once() -> None:
-    """Make Amaranth's simulator compute a repeated part of a concatenation in one operation.
-
-    ``pysim`` compiles ``Cat(x, x, ..., x)`` (what ``x.replicate(n)`` is, and how it widens a memory's
-    one-bit write enable to the element's width, on every clock edge) into one shift-and-or term per
-    copy: thousands of terms for a wide SRAM.  A run of ``n`` copies of a ``w``-bit part equals the part
-    times ``sum(1 << w*i for i in range(n))`` (the copies do not overlap, so no carries), which is what
-    this compiles instead.  Same values, bit for bit; only the generated Python is shorter.  Applied
-    once, only to Amaranth 0.5's RHS compiler; any other version is left alone.
-
-    Why a private patch and not a shape of the design: pysim spends one term per data bit of every
-    memory write port, whatever its granularity, so banking the weight SRAM (per output channel, or
-    into bus-wide banks written whole) keeps the same number of terms and adds a process per bank; a
-    2048-bit SRAM written every cycle simulates at 600 cycles/s as one port, 358 as 32 bus-wide banks,
-    1553 as one bus-wide port with 32 read ports, and 6683 as one port with this patch.  Amaranth 0.5
-    has no public switch for it.
-    """
-    try:
-        from amaranth.sim import _pyrtl
-        cls = _pyrtl._RHSValueCompiler
-    except (ImportError, AttributeError):
-        return
-    if getattr(cls, "_vta_repeats", False) or "on_Concat" not in cls.__dict__:
-        return
-
-    def on_Concat(self, value):
-        gen_parts = []
-        offset = 0
-        parts = list(value.parts)
-        i = 0
-        while i < len(parts):
-            part = parts[i]
-            n = 1
-            while i + n < len(parts) and parts[i + n] is part:
-                n += 1
-            width = len(part)
-            part_mask = (1 << width) - 1
-            if n > 1 and width > 0:
-                spread = sum(1 << (width * k) for k in range(n))
-                gen_parts.append(f"((({part_mask:#x} & {self(part)}) * {spread:#x}) << {offset})")
-            else:
-                for _ in range(n):
-                    gen_parts.append(f"(({part_mask:#x} & {self(part)}) << {offset})")
-                    offset += width
-                i += n
-                continue
-            offset += width * n
-            i += n
-        if gen_parts:
-            return f"({' | '.join(gen_parts)})"
-        return "0"
-
-    cls.on_Concat = on_Concat
-    cls._vta_repeats = True
-
-
-def _inline_signal_updates() -> None:
-    """Make Amaranth's simulator queue a process's signal changes inline, not by a method call each.
-
-    ``pysim`` ends every compiled process with one ``slots[i].update(next_i, mask)`` call per signal
-    it drives, hundreds per cycle for the core; this writes the body of ``_PySignalState.update``
-    (Amaranth 0.5) in their place: the same statements, without the call.  Lines of any other form
-    are left as they are, and so is any other Amaranth version.
-    """
-    try:
-        from amaranth.sim import _pyrtl, pysim
-        emitter = _pyrtl._PythonEmitter
-        update = pysim._PySignalState.update
-    except (ImportError, AttributeError):
-        return
-    import inspect
-    import re
-    expected = ("value = (self.next & ~mask) | (value & mask)", "if self.next != value:",
-                "self.next = value", "self.pending.add(self)")
-    try:
-        body = [line.strip() for line in inspect.getsource(update).splitlines()[1:] if line.strip()]
-    except (OSError, TypeError):
-        return
-    if getattr(emitter, "_vta_inline", False) or tuple(body) != expected:
-        return
-    pattern = re.compile(r"slots\[(\d+)\]\.update\((next_\d+), (-?\d+)\)")
-    original = emitter.append
-
-    def append(self, code):
-        match = pattern.fullmatch(code)
-        if match is None:
-            return original(self, code)
-        index, var, mask = match.group(1), match.group(2), int(match.group(3))
-        original(self, f"_s = slots[{index}]")
-        original(self, f"_v = (_s.next & {~mask}) | ({var} & {mask})")
-        original(self, "if _s.next != _v:")
-        with self.indent():
-            original(self, "_s.next = _v")
-            original(self, "_s.pending.add(_s)")
-
-    emitter.append = append
-    emitter._vta_inline = True
-
-
-_compile_repeats_at_once()
-_inline_signal_updates()
-
 PERIOD = 1e-8     # 100 MHz, as the Pynq VTA
 CHUNK = 5000      # cycles between progress updates
+#: Memories at least this wide are simulated as behavioural models (``sim.memmodel``).
+MODEL_MIN_WIDTH = 128
+
+
+@contextmanager
+def _wide_literals():
+    """Within: no limit on the digits of an integer converted to a string (Python's own limit is
+    4300), as Amaranth's simulator writes each register's mask as a decimal literal when it compiles the
+    design: LOG_BLOCK 6's 32768-bit weight register needs 9865.  Restored on leaving."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(limit)
 
 
 class SimLink:
@@ -225,14 +140,10 @@ def run(program, *, max_cycles: int | None = None, progress: bool = False, vcd: 
     dut = SimTop(cfg, img.size, read_latency=rl, write_latency=wl, init=img.image,
                  trace=trace)
     rst = Signal()
-    # Amaranth's simulator compiles a memory's write enable bit by bit into one expression (unless
-    # _compile_repeats_at_once applied); a wide SRAM (the 8192-bit weight element of LOG_BLOCK 5)
-    # then nests deeper than Python's default limit.
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * cfg.wgt_elem_bits + 1000))
-    # ... and writes constants as decimal literals, longer than Python's default limit for wide elements.
-    if hasattr(sys, "set_int_max_str_digits"):
-        sys.set_int_max_str_digits(0)
-    sim = Simulator(ResetInserter(rst)(dut))
+    platform = MemoryModelPlatform(MODEL_MIN_WIDTH)
+    with _wide_literals():
+        sim = Simulator(Elaborated(ResetInserter(rst)(dut), platform))
+    platform.add_processes(sim)
     sim.add_clock(PERIOD)
     states = []
 

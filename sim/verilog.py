@@ -69,15 +69,10 @@ class ZeroMemoryPlatform:
         self.modules: list[str] = []
 
     def get_memory(self, memory):
-        from amaranth.hdl import Const, MemoryInstance
+        from amaranth.hdl import Const
+        from .memmodel import memory_instance
         if any(Const.cast(e).value for e in memory.init):
-            instance = MemoryInstance(data=memory.data, attrs=memory.attrs)
-            writes = {port: instance.write_port(domain=port.domain, addr=port.addr, data=port.data,
-                                                en=port.en) for port in memory.write_ports}
-            for port in memory.read_ports:
-                instance.read_port(domain=port.domain, data=port.data, addr=port.addr, en=port.en,
-                                   transparent_for=tuple(writes[w] for w in port.transparent_for))
-            return instance
+            return memory_instance(memory)
         return self._zero_memory(memory)
 
     def _zero_memory(self, memory):

@@ -10,12 +10,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ("hw", "sw", "sim")
 UNITS = ("fetch", "load", "compute", "store")
 
-#: Private imports that stay, each with its reason.  The pysim patches of the amaranth backend: without
-#: them that backend is 2.3x slower on the seed FC, and no design shape tried reaches parity (see
-#: sim/amaranth_backend.py).
-ALLOWED_PRIVATE = {("sim.amaranth_backend", "amaranth.sim._pyrtl")}
-
-
 def _modules():
     for pkg in PACKAGES:
         for path in sorted((ROOT / pkg).rglob("*.py")):
@@ -98,15 +92,8 @@ def _private_imports(name):
 
 
 def test_no_module_imports_a_private_name():
-    bad = [f"{name} imports {full}" for name in MODULES for full in _private_imports(name)
-           if (name, full) not in ALLOWED_PRIVATE]
+    bad = [f"{name} imports {full}" for name in MODULES for full in _private_imports(name)]
     assert not bad, bad
-
-
-def test_allowed_private_imports_are_still_there():
-    """An exemption that is no longer needed must go."""
-    for name, full in ALLOWED_PRIVATE:
-        assert full in set(_private_imports(name)), f"{name} no longer imports {full}: drop the exemption"
 
 
 def test_no_import_cycles():

@@ -1,0 +1,206 @@
+"""Wide memories as behavioural models in Amaranth's simulator: the contents in Python, the ports' timing
+Amaranth's own.
+
+Amaranth's simulator (``pysim``) compiles a memory write port's enable replicated bit by bit, one term per
+data bit, and evaluates it at every clock edge whether or not the port writes: for the 2048-bit weight
+SRAM and the 512-bit accumulator SRAM of the seed configuration that is thousands of terms a cycle, most
+of the design's simulation time.  :class:`MemoryModelPlatform` is the platform the ``amaranth`` backend
+gives the simulator (through :class:`Elaborated`): its :meth:`~MemoryModelPlatform.get_memory` (Amaranth's
+documented override of ``amaranth.lib.memory.Memory``) leaves each memory at least ``min_width`` bits
+wide out of the design (its ports' ``addr``, ``data`` and ``en`` stay plain signals) and keeps it as a
+:class:`MemoryModel`; :meth:`~MemoryModelPlatform.add_processes` then adds one simulator process per
+clock domain that performs every model's writes and synchronous reads at each active edge.
+
+The models have the semantics of Amaranth 0.5's simulator, bit for bit:
+
+* at an active edge, a synchronous read port with ``en`` high takes ``mem[addr]`` as it was before the
+  edge's writes, except the lanes written at that edge by a write port it is ``transparent_for`` (at the
+  same address, even one at or beyond the depth); an address at or beyond the depth reads as 0;
+* a write port writes each ``granularity``-bit lane whose ``en`` bit is high; write ports are applied in
+  the order they were made (a later one wins a lane both write); an address at or beyond the depth is
+  not written;
+* a read port's data holds while ``en`` is low, and is set to its initial value while the domain's own
+  reset is high and ``en`` low.  ``ResetInserter`` does not touch memory ports (Amaranth resets the
+  signals its statements drive, and a memory has none), so the ``amaranth`` backend's reset leaves the
+  read data and the contents as they are, as with ``amaranth.lib.memory.Memory``;
+* the contents start as the memory's ``init``.
+
+Only memories of an unsigned shape whose read ports are all synchronous and in the write ports' domains
+are modelled; any other memory (and every narrower one) is elaborated as Amaranth elaborates it without
+a platform (:func:`memory_instance`).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Elaboratable, Fragment, MemoryInstance, Module, Shape, ShapeCastable, Value
+
+__all__ = ["memory_instance", "MemoryModel", "MemoryModelPlatform", "Elaborated"]
+
+
+def memory_instance(memory) -> MemoryInstance:
+    """``memory`` (an ``amaranth.lib.memory.Memory``) as the ``MemoryInstance`` Amaranth makes of it
+    when the platform does not override it: what a ``get_memory`` returns for a memory it leaves alone."""
+    instance = MemoryInstance(data=memory.data, attrs=memory.attrs)
+    writes = {port: instance.write_port(domain=port.domain, addr=port.addr, data=port.data, en=port.en)
+              for port in memory.write_ports}
+    for port in memory.read_ports:
+        instance.read_port(domain=port.domain, data=port.data, addr=port.addr, en=port.en,
+                           transparent_for=tuple(writes[w] for w in port.transparent_for))
+    return instance
+
+
+class MemoryModel:
+    """One memory's contents (``contents``, a list of ints) and ports, stepped by the platform's process.
+
+    Members
+    -------
+    memory : amaranth.lib.memory.Memory
+    contents : list[int]   the current contents, row by row
+    """
+
+    def __init__(self, memory):
+        self.memory = memory
+        self.depth = memory.depth
+        self.width = Shape.cast(memory.shape).width
+        self.contents = list(memory.init)
+        self.writes = list(memory.write_ports)
+        self.reads = list(memory.read_ports)
+        full = (1 << self.width) - 1
+        self._lanes = []          # per write port: {en value: bit mask}
+        for port in self.writes:
+            g = port.signature.granularity or self.width
+            n = len(port.en)
+            self._lanes.append({(1 << n) - 1: full} if n == 1 else
+                               _LaneMasks(g, n, full))
+        self._transparent = [[self.writes.index(w) for w in port.transparent_for] for port in self.reads]
+        self._data_init = [Value.cast(port.data).init for port in self.reads]
+
+    @staticmethod
+    def accepts(memory) -> bool:
+        """Whether ``memory`` can be modelled: an unsigned shape, every read port synchronous and in
+        the domain of the write ports."""
+        if isinstance(memory.shape, ShapeCastable) or Shape.cast(memory.shape).signed:
+            return False
+        domains = {port.domain for port in (*memory.write_ports, *memory.read_ports)}
+        return "comb" not in domains and len(domains) <= 1
+
+    @property
+    def domain(self) -> str:
+        ports = (*self.writes, *self.reads)
+        return ports[0].domain if ports else "sync"
+
+    def signals(self) -> list:
+        """The values the process samples at each edge: each write port's addr, data, en, then each
+        read port's addr, en."""
+        out = []
+        for port in self.writes:
+            out += [port.addr, port.data, port.en]
+        for port in self.reads:
+            out += [port.addr, port.en]
+        return out
+
+    def step(self, rst: bool, values, start: int) -> list:
+        """One active edge, ``values[start:]`` sampled at it in the order of :meth:`signals`: perform
+        the writes, and return ``(read port index, new data)`` for each read port whose data changes."""
+        contents, depth = self.contents, self.depth
+        i = start
+        writes = []
+        for k in range(len(self.writes)):
+            addr, data, en = values[i], values[i + 1], values[i + 2]
+            i += 3
+            writes.append((k, addr, data, self._lanes[k][en]) if en else None)
+        out = []
+        for j in range(len(self.reads)):
+            addr, en = values[i], values[i + 1]
+            i += 2
+            if en:
+                data = contents[addr] if addr < depth else 0
+                for k in self._transparent[j]:
+                    w = writes[k]
+                    if w is not None and w[1] == addr:
+                        data = (data & ~w[3]) | (w[2] & w[3])
+                out.append((j, data))
+            elif rst:
+                out.append((j, self._data_init[j]))
+        for w in writes:
+            if w is not None and w[1] < depth:
+                _, addr, data, mask = w
+                contents[addr] = (contents[addr] & ~mask) | (data & mask)
+        return out
+
+
+class _LaneMasks(dict):
+    """``en`` value -> the bit mask of its lanes, computed once per value."""
+
+    def __init__(self, granularity: int, n: int, full: int):
+        super().__init__({(1 << n) - 1: full})
+        self.granularity, self.n = granularity, n
+
+    def __missing__(self, en: int) -> int:
+        lane = (1 << self.granularity) - 1
+        mask = 0
+        for b in range(self.n):
+            if en >> b & 1:
+                mask |= lane << (b * self.granularity)
+        self[en] = mask
+        return mask
+
+
+class MemoryModelPlatform:
+    """The platform of a simulation with the memories at least ``min_width`` bits wide as
+    :class:`MemoryModel`\\ s (module docstring).
+
+    Members
+    -------
+    models : list[MemoryModel]   the memories modelled so far (in the order they were elaborated)
+    """
+
+    def __init__(self, min_width: int):
+        self.min_width = min_width
+        self.models: list[MemoryModel] = []
+
+    def get_memory(self, memory):
+        if Shape.cast(memory.shape).width < self.min_width or not MemoryModel.accepts(memory):
+            return memory_instance(memory)
+        self.models.append(MemoryModel(memory))
+        return Module()
+
+    def add_processes(self, sim) -> None:
+        """Add to ``sim`` (an ``amaranth.sim.Simulator`` of the design elaborated with this platform)
+        one process per clock domain that steps the models of that domain at each of its active edges.
+        """
+        by_domain: dict[str, list[MemoryModel]] = {}
+        for model in self.models:
+            by_domain.setdefault(model.domain, []).append(model)
+        for domain, models in by_domain.items():
+            sim.add_process(_stepper(domain, models))
+
+
+def _stepper(domain: str, models: list[MemoryModel]):
+    plan = []             # (model, start in the sampled values, its read ports' data signals)
+    signals = []
+    for model in models:
+        plan.append((model, len(signals), [port.data for port in model.reads],
+                     [Value.cast(port.data).init for port in model.reads]))
+        signals += model.signals()
+
+    async def process(ctx):
+        async for _, rst, *values in ctx.tick(domain).sample(*signals):
+            for model, start, datas, last in plan:
+                for j, data in model.step(rst, values, start):
+                    if last[j] != data:         # the signal holds its value: set only a change
+                        ctx.set(datas[j], data)
+                        last[j] = data
+
+    return process
+
+
+class Elaborated(Elaboratable):
+    """``dut`` elaborated with ``platform``: what to give Amaranth's simulator (which elaborates its
+    design without a platform) so that ``platform.get_memory`` applies."""
+
+    def __init__(self, dut, platform):
+        self.dut, self.platform = dut, platform
+
+    def elaborate(self, platform):
+        return Fragment.get(self.dut, self.platform)
