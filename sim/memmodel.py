@@ -32,7 +32,8 @@ a platform (:func:`memory_instance`).
 
 from __future__ import annotations
 
-from amaranth.hdl import Elaboratable, Fragment, MemoryInstance, Module, Shape, ShapeCastable, Value
+from amaranth.hdl import (Cat, Elaboratable, Fragment, MemoryInstance, Module, Shape, ShapeCastable,
+                          Signal, Value)
 
 __all__ = ["memory_instance", "MemoryModel", "MemoryModelPlatform", "Elaborated"]
 
@@ -89,9 +90,9 @@ class MemoryModel:
         ports = (*self.writes, *self.reads)
         return ports[0].domain if ports else "sync"
 
-    def signals(self) -> list:
-        """The values the process samples at each edge: each write port's addr, data, en, then each
-        read port's addr, en."""
+    def fields(self) -> list:
+        """The port inputs the process samples at each edge: each write port's ``addr``, ``data`` and
+        ``en``, then each read port's ``addr`` and ``en``."""
         out = []
         for port in self.writes:
             out += [port.addr, port.data, port.en]
@@ -99,32 +100,47 @@ class MemoryModel:
             out += [port.addr, port.en]
         return out
 
-    def step(self, rst: bool, values, start: int) -> list:
-        """One active edge, ``values[start:]`` sampled at it in the order of :meth:`signals`: perform
-        the writes, and return ``(read port index, new data)`` for each read port whose data changes."""
+    def place(self, shift: int) -> int:
+        """Place :meth:`fields` from bit ``shift`` of the sampled value; return the bit after them."""
+        self._fields = []           # (shift, mask) of each field
+        for value in self.fields():
+            width = len(Value.cast(value))
+            self._fields.append((shift, (1 << width) - 1))
+            shift += width
+        n = 3 * len(self.writes)
+        ens = self._fields[2:n:3] + self._fields[n + 1::2]
+        self._any_en = sum(mask << at for at, mask in ens)
+        return shift
+
+    def step(self, rst: bool, inputs: int) -> list:
+        """One active edge, ``inputs`` (with :meth:`fields` where :meth:`place` put them) sampled at it:
+        perform the writes, and return ``(read port index, new data)`` for each read port whose data is
+        set."""
+        if not (inputs & self._any_en or rst):
+            return ()
         contents, depth = self.contents, self.depth
-        i = start
+        fields = iter(self._fields)
         writes = []
         for k in range(len(self.writes)):
-            addr, data, en = values[i], values[i + 1], values[i + 2]
-            i += 3
-            writes.append((k, addr, data, self._lanes[k][en]) if en else None)
+            (sa, ma), (sd, md), (se, me) = next(fields), next(fields), next(fields)
+            en = inputs >> se & me
+            writes.append((inputs >> sa & ma, inputs >> sd & md, self._lanes[k][en]) if en else None)
         out = []
         for j in range(len(self.reads)):
-            addr, en = values[i], values[i + 1]
-            i += 2
-            if en:
+            (sa, ma), (se, me) = next(fields), next(fields)
+            if inputs >> se & me:
+                addr = inputs >> sa & ma
                 data = contents[addr] if addr < depth else 0
                 for k in self._transparent[j]:
                     w = writes[k]
-                    if w is not None and w[1] == addr:
-                        data = (data & ~w[3]) | (w[2] & w[3])
+                    if w is not None and w[0] == addr:
+                        data = (data & ~w[2]) | (w[1] & w[2])
                 out.append((j, data))
             elif rst:
                 out.append((j, self._data_init[j]))
         for w in writes:
-            if w is not None and w[1] < depth:
-                _, addr, data, mask = w
+            if w is not None and w[0] < depth:
+                addr, data, mask = w
                 contents[addr] = (contents[addr] & ~mask) | (data & mask)
         return out
 
@@ -158,6 +174,7 @@ class MemoryModelPlatform:
     def __init__(self, min_width: int):
         self.min_width = min_width
         self.models: list[MemoryModel] = []
+        self._inputs = {}           # domain: (the signal sampled, its models)
 
     def get_memory(self, memory):
         if Shape.cast(memory.shape).width < self.min_width or not MemoryModel.accepts(memory):
@@ -165,29 +182,37 @@ class MemoryModelPlatform:
         self.models.append(MemoryModel(memory))
         return Module()
 
-    def add_processes(self, sim) -> None:
-        """Add to ``sim`` (an ``amaranth.sim.Simulator`` of the design elaborated with this platform)
-        one process per clock domain that steps the models of that domain at each of its active edges.
-        """
+    def gather(self, m: Module) -> None:
+        """Add to ``m`` (a module of the design, elaborated after every memory) one signal per clock
+        domain that its process samples at each edge (one value, not one per port input): the
+        :meth:`MemoryModel.fields` of its models, concatenated."""
         by_domain: dict[str, list[MemoryModel]] = {}
         for model in self.models:
             by_domain.setdefault(model.domain, []).append(model)
         for domain, models in by_domain.items():
-            sim.add_process(_stepper(domain, models))
+            shift = 0
+            for model in models:
+                shift = model.place(shift)
+            inputs = Signal(shift, name=f"memmodel_{domain}_inputs")
+            m.d.comb += inputs.eq(Cat(*(f for model in models for f in model.fields())))
+            self._inputs[domain] = inputs, models
+
+    def add_processes(self, sim) -> None:
+        """Add to ``sim`` (an ``amaranth.sim.Simulator`` of :class:`Elaborated` with this platform)
+        one process per clock domain that steps the models of that domain at each of its active edges.
+        """
+        for domain, (inputs, models) in self._inputs.items():
+            sim.add_process(_stepper(domain, inputs, models))
 
 
-def _stepper(domain: str, models: list[MemoryModel]):
-    plan = []             # (model, start in the sampled values, its read ports' data signals)
-    signals = []
-    for model in models:
-        plan.append((model, len(signals), [port.data for port in model.reads],
-                     [Value.cast(port.data).init for port in model.reads]))
-        signals += model.signals()
+def _stepper(domain: str, inputs, models: list[MemoryModel]):
+    plan = [(model, [port.data for port in model.reads], [Value.cast(port.data).init for port in model.reads])
+            for model in models]
 
     async def process(ctx):
-        async for _, rst, *values in ctx.tick(domain).sample(*signals):
-            for model, start, datas, last in plan:
-                for j, data in model.step(rst, values, start):
+        async for _, rst, value in ctx.tick(domain).sample(inputs):
+            for model, datas, last in plan:
+                for j, data in model.step(rst, value):
                     if last[j] != data:         # the signal holds its value: set only a change
                         ctx.set(datas[j], data)
                         last[j] = data
@@ -196,11 +221,25 @@ def _stepper(domain: str, models: list[MemoryModel]):
 
 
 class Elaborated(Elaboratable):
-    """``dut`` elaborated with ``platform``: what to give Amaranth's simulator (which elaborates its
-    design without a platform) so that ``platform.get_memory`` applies."""
+    """``dut`` elaborated with ``platform`` (a :class:`MemoryModelPlatform`), and the signals its
+    processes sample: what to give Amaranth's simulator, which elaborates its design without a platform.
+    """
 
-    def __init__(self, dut, platform):
+    def __init__(self, dut, platform: MemoryModelPlatform):
         self.dut, self.platform = dut, platform
 
     def elaborate(self, platform):
-        return Fragment.get(self.dut, self.platform)
+        m = Module()
+        m.submodules.design = _Elaborated(Fragment.get(self.dut, self.platform))
+        self.platform.gather(m)
+        return m
+
+
+class _Elaborated(Elaboratable):
+    """A fragment already elaborated (``amaranth.hdl.Fragment.get``), as an elaboratable."""
+
+    def __init__(self, fragment):
+        self.fragment = fragment
+
+    def elaborate(self, platform):
+        return self.fragment
