@@ -370,12 +370,12 @@ def backend_opts(args) -> dict:
         if not formats:
             why = "it runs a board" if args.backend == "board" else "it is not a cycle-level backend" \
                 if args.backend == "fsim" else "its harness traces no signals"
-            raise CliError(f"--waves {waves!r}: backend {args.backend} has no waveform ({why})")
+            raise CliError(f"--waves/--vcd {waves!r}: backend {args.backend} has no waveform ({why})")
         suffix = os.path.splitext(waves)[1].lstrip(".").lower()
         if suffix not in formats:
-            raise CliError(f"--waves {waves!r}: backend {args.backend} writes "
+            raise CliError(f"--waves/--vcd {waves!r}: backend {args.backend} writes "
                            f"{' or '.join('.' + f for f in formats)} waveforms, not {suffix or 'no suffix'!r}")
-        output_path(waves, "--waves")
+        output_path(waves, "--waves/--vcd")
     opts = {"max_cycles": args.max_cycles, "vcd": waves,
             "progress": sys.stderr.isatty() if args.progress is None else args.progress}
     for option, path in (("--trace", getattr(args, "trace", None)), ("--timeline", getattr(args, "timeline", None))):
