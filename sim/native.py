@@ -55,7 +55,7 @@ RESET_CYCLES, AFTER_RESET_CYCLES = 4, 2
 #: Cycles the design's reset lags the harness's (:func:`registered_inputs`), added after a reset.
 RESET_LAG = 1
 #: Bump when the way a library is built changes.
-RECIPE = "2"
+RECIPE = "3"
 #: The Python modules the Verilog is made from (besides every file under ``hw/``).
 SOURCES = ("sim.simtop", "sim.axi_mem", "sim.memsettings", "sim.verilog")
 HARNESS = Path(__file__).with_name("native_harness.cpp")
@@ -64,6 +64,9 @@ HARNESS = Path(__file__).with_name("native_harness.cpp")
 #: memory, 50 ms a run; its values are zero too unless asked otherwise at run time, and every register
 #: of Amaranth's Verilog has an initial value anyway).
 NATIVE_ARGS = ["--x-initial", "fast"]
+#: C++ options of this library: code for this machine's processor (about a sixth less time per cycle
+#: than the generic x86-64 code; the cache key then names the processor, :func:`sim.vbuild.host_cpu`).
+NATIVE_CFLAGS = ["-march=native"]
 TOP = "vta_simtop"
 
 
@@ -109,7 +112,8 @@ def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, *, waves: bool = False, trace
     return vbuild.build_library(
         name, TOP, verilog_text, [HARNESS], verilog_key=library_key(cfg, mem_bytes, trace),
         defines=defines, args=NATIVE_ARGS + (["--trace"] if waves else []),
-        control=f'public_flat_rw -module "vta_axi_mem_storage" -var "mem"', estimate=240)
+        control=f'public_flat_rw -module "vta_axi_mem_storage" -var "mem"', cflags=NATIVE_CFLAGS,
+        estimate=240)
 
 
 def registered_inputs(simtop):
