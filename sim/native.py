@@ -14,7 +14,7 @@ What is built, and when
 A library is built once per configuration and memory size, and reused from the cache while the
 hardware sources (``hw/``, ``sim/simtop.py``, ``sim/axi_mem.py``, ``sim/memsettings.py``,
 ``sim/verilog.py``), the harness and Amaranth's version stay the same; whether it is there is decided from a hash of those files,
-without elaborating anything (:func:`library_key`).  The memory is :data:`DEFAULT_MEM_BYTES` (16 MiB)
+without elaborating anything (:func:`library_key`).  The memory is :data:`DEFAULT_MEM_BYTES` (4 MiB)
 whatever the image size, so one library serves most programs; a program whose image is larger, or a
 ``mem_bytes`` larger than that, is one build of the next power of two, which says so on stderr.  An
 access beyond the image but inside the memory reads zeros here, where the ``amaranth`` backend (memory
@@ -41,8 +41,10 @@ from .result import RunResult
 __all__ = ["DEFAULT_MEM_BYTES", "MEM_SCOPE", "REG_TIMEOUT_CYCLES", "PROGRESS_CYCLES", "NativeLink",
            "NativeSim", "library_key", "build", "run", "check_available"]
 
-#: Size of the memory a library is built with (the most a run can use without another build).
-DEFAULT_MEM_BYTES = 16 << 20
+#: Size of the memory a library is built with (the most a run can use without another build): the
+#: cocotb backends' size.  Every run pays for all of it (the model zeroes it twice when it starts, and
+#: its pages are fresh): 16 MiB cost about 15 ms more a run than 2 MiB.
+DEFAULT_MEM_BYTES = 4 << 20
 #: Verilator's scope of the memory model's storage module (:func:`registered_inputs`'s ``sim``, then
 #: ``SimTop.mem`` -> ``AxiMemory``'s ``mem``).
 MEM_SCOPE = "vta_simtop.sim.mem.mem"
@@ -60,7 +62,7 @@ RECIPE = "3"
 SOURCES = ("sim.simtop", "sim.axi_mem", "sim.memsettings", "sim.verilog")
 HARNESS = Path(__file__).with_name("native_harness.cpp")
 #: Verilator options of this library after :data:`sim.vbuild.VERILATOR_ARGS`: variables without an
-#: initial value start at zero without a call per element (``unique`` makes one per word of the 16 MiB
+#: initial value start at zero without a call per element (``unique`` makes one per word of the
 #: memory, 50 ms a run; its values are zero too unless asked otherwise at run time, and every register
 #: of Amaranth's Verilog has an initial value anyway).
 NATIVE_ARGS = ["--x-initial", "fast"]
