@@ -228,7 +228,8 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
         A Verilator control file's text (``public_flat_rw`` lines, say), part of the hash.
     cflags : list of str
         More options of every C++ compile, part of the hash; with ``-march=native`` among them the hash
-        also covers the processor (:func:`host_cpu`).
+        also covers the processor (:func:`host_cpu`), and so does each compile's command line (for
+        ccache).
     estimate : float
         Seconds to announce when no build of ``name`` was timed before.
     jobs : int, optional
@@ -280,7 +281,10 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
             jobs = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                               else os.cpu_count() or 1))
         # Verilator writes -CFLAGS into its Makefile, whose commands a shell runs: quote each define.
-        flags = (["-fPIC", *map(shlex.quote, cflags)]
+        # ccache hashes the command line, not what -march=native means here: the processor's hash as a
+        # define keeps a ccache shared between machines from handing one another's objects.
+        cpu = [f"-DVTA_HOST_CPU={host_cpu()}"] if "-march=native" in cflags else []
+        flags = (["-fPIC", *map(shlex.quote, cflags), *cpu]
                  + [shlex.quote(f"-D{k}={v}") for k, v in sorted(defines.items())])
         cmd = ["verilator", "--cc", "--exe", "--build", "-j", str(jobs), *VERILATOR_ARGS, *args,
                "--top-module", top, "-Mdir", str(bdir / "obj"), "-o", str(bdir / _so_name(name)),
