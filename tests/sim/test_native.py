@@ -194,3 +194,14 @@ def test_backend_names():
     assert backends.REGISTRY["cocotb-verilator"] == "sim.cocotb_backend:run_verilator"
     why = backends.available()["cocotb-verilator"]
     assert why is None or "unknown simulator" not in why, why
+
+
+def test_compact_replications():
+    """A bit repeated three times or more in a concatenation becomes a replication; anything else (a
+    shorter run, a name that only ends like the bit's) stays as it is."""
+    c = native.compact_replications
+    assert c("assign a = { w[7], w[7], w[7], w[7:0], 16'h0 };") == "assign a = { {3{w[7]}}, w[7:0], 16'h0 };"
+    assert c("assign a = { \\$9 [3], \\$9 [3], \\$9 [3], \\$9 [3], b[1], b[1], b[1], c };") == (
+        "assign a = { {4{\\$9 [3]}}, {3{b[1]}}, c };")
+    for same in ("assign a = { xw[7], xw[7], w[7], w[7], z };", "assign a = { w[7], w[7], b };"):
+        assert c(same) == same
