@@ -161,8 +161,7 @@ def library_key(top: str, verilog_key: str, cpp: list[Path], defines: dict[str, 
 def host_cpu() -> str:
     """A short hash naming this machine's processor (its model and feature flags), for the key of a
     build compiled for it (``-march=native``): such a library is not reused on another processor."""
-    import platform
-    text = f"{platform.machine()} {platform.processor()}"
+    text = os.uname().machine          # (platform.processor() would start a process: uname -p)
     try:
         with open("/proc/cpuinfo") as f:
             lines = f.read().split("\n\n", 1)[0].splitlines()   # the first processor's entry
