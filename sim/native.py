@@ -64,8 +64,8 @@ SOURCES = ("sim.simtop", "sim.axi_mem", "sim.memsettings", "sim.verilog")
 HARNESS = Path(__file__).with_name("native_harness.cpp")
 #: Verilator options of this library after :data:`sim.vbuild.VERILATOR_ARGS`: variables without an
 #: initial value start at zero without a call per element (``unique`` makes one per word of the
-#: memory, 50 ms a run; its values are zero too unless asked otherwise at run time, and every register
-#: of Amaranth's Verilog has an initial value anyway).
+#: memory, 50 ms a run for 16 MiB; its values are zero too unless asked otherwise at run time, and
+#: every register of Amaranth's Verilog has an initial value anyway).
 NATIVE_ARGS = ["--x-initial", "fast"]
 #: C++ options of this library: code for this machine's processor (about a sixth less time per cycle
 #: than the generic x86-64 code; the cache key then names the processor, :func:`sim.vbuild.host_cpu`).
