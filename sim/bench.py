@@ -204,7 +204,7 @@ def _shapes(text: str):
 
 
 def add_arguments(p):
-    from sim.cli.common import mem_latency, positive_int
+    from sim.cli.common import add_mem_latency, positive_int
     from .backends import SERIAL_BACKENDS
     from .result import BACKENDS
     cycle = [b for b in BACKENDS if b != "fsim" and b not in SERIAL_BACKENDS]   # a board has no --port here
@@ -220,7 +220,7 @@ def add_arguments(p):
                    help="the shapes of --fc-table (default: " + ",".join(
                        "x".join(map(str, s)) for s in FC_TABLE_SHAPES) + ")")
     p.add_argument("--config", metavar="FILE", help="VTA configuration (default: VTA's default)")
-    p.add_argument("--mem-latency", type=mem_latency, metavar="N", help="memory model latency in cycles")
+    add_mem_latency(p)
     p.add_argument("--fc-features", type=positive_int, default=1024, metavar="K",
                    help="in and out features of the seed FC (default 1024, the tutorial's)")
     p.add_argument("--no-fc", action="store_true", help="skip the seed FC")

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from hw.axicodes import AXI_RESP_DECERR, AXI_RESP_SLVERR
 
 __all__ = ["PORTS", "PORT_BY_NAME", "MemSettings", "Fault", "BackPressure", "BP_CHANNELS", "RESPONSES",
-           "DEFAULT_READ_LATENCY", "DEFAULT_WRITE_LATENCY", "MAX_LATENCY", "FAULT_REGIONS",
+           "DEFAULT_READ_LATENCY", "DEFAULT_WRITE_LATENCY", "MAX_LATENCY", "MIN_READ_LATENCY",
+           "MIN_WRITE_LATENCY", "FAULT_REGIONS",
            "parse_fault", "parse_back_pressure", "region_range", "bound_factor", "latencies",
            "from_options"]
 
@@ -40,6 +41,8 @@ DEFAULT_READ_LATENCY = 16
 DEFAULT_WRITE_LATENCY = 16
 #: Latencies must stay below this (the memory compares cycle stamps modulo 2^32).
 MAX_LATENCY = 1 << 31
+#: The least latency of each kind the memory model supports.
+MIN_READ_LATENCY, MIN_WRITE_LATENCY = 2, 1
 #: Error responses a fault can give, by name.
 RESPONSES = {"SLVERR": AXI_RESP_SLVERR, "DECERR": AXI_RESP_DECERR}
 #: The channels back-pressure can stall, in the bit order of port ``bp_channels``.
@@ -126,7 +129,7 @@ class MemSettings:
     back_pressure: BackPressure | None = None
 
     def __post_init__(self):
-        for name, lo in (("read_latency", 2), ("write_latency", 1)):
+        for name, lo in (("read_latency", MIN_READ_LATENCY), ("write_latency", MIN_WRITE_LATENCY)):
             _int(name, getattr(self, name), lo, MAX_LATENCY - 1)
         for name, cls in (("read_fault", Fault), ("write_fault", Fault), ("back_pressure", BackPressure)):
             v = getattr(self, name)

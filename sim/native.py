@@ -1,7 +1,8 @@
 """Backend ``verilator``: the Verilog of ``SimTop`` run by a native harness, at Verilator's own speed.
 
 The same design as every cycle-level backend (:mod:`sim.simtop`: the core and the AXI memory model, as
-Verilog from :mod:`sim.verilog`) is compiled with Verilator together with ``sim/native_harness.cpp``
+Verilog from :mod:`sim.verilog`; its reset and memory settings taken through a register each,
+:func:`registered_inputs`) is compiled with Verilator together with ``sim/native_harness.cpp``
 into one shared library (:mod:`sim.vbuild`, cached), loaded here with :mod:`ctypes`.  The host driver
 (:class:`sim.host.VTAHost`) runs the program over :class:`NativeLink`: each register access is one C
 call that clocks an AXI4-Lite transaction, the memory image is copied straight into the memory model's
@@ -13,7 +14,7 @@ What is built, and when
 A library is built once per configuration and memory size, and reused from the cache while the
 hardware sources (``hw/``, ``sim/simtop.py``, ``sim/axi_mem.py``, ``sim/memsettings.py``,
 ``sim/verilog.py``), the harness and Amaranth's version stay the same; whether it is there is decided from a hash of those files,
-without elaborating anything (:func:`library_key`).  The memory is :data:`DEFAULT_MEM_BYTES` (16 MiB)
+without elaborating anything (:func:`library_key`).  The memory is :data:`DEFAULT_MEM_BYTES` (4 MiB)
 whatever the image size, so one library serves most programs; a program whose image is larger, or a
 ``mem_bytes`` larger than that, is one build of the next power of two, which says so on stderr.  An
 access beyond the image but inside the memory reads zeros here, where the ``amaranth`` backend (memory
@@ -29,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -40,26 +42,34 @@ from .result import RunResult
 __all__ = ["DEFAULT_MEM_BYTES", "MEM_SCOPE", "REG_TIMEOUT_CYCLES", "PROGRESS_CYCLES", "NativeLink",
            "NativeSim", "library_key", "build", "run", "check_available"]
 
-#: Size of the memory a library is built with (the most a run can use without another build).
-DEFAULT_MEM_BYTES = 16 << 20
-#: Verilator's scope of the memory model's storage module (``SimTop.mem`` -> ``AxiMemory``'s ``mem``).
-MEM_SCOPE = "vta_simtop.mem.mem"
+#: Size of the memory a library is built with (the most a run can use without another build): the
+#: cocotb backends' size.  Every run pays for all of it (the model zeroes it twice when it starts, and
+#: its pages are fresh): 16 MiB cost about 15 ms more a run than 2 MiB.
+DEFAULT_MEM_BYTES = 4 << 20
+#: Verilator's scope of the memory model's storage module (:func:`registered_inputs`'s ``sim``, then
+#: ``SimTop.mem`` -> ``AxiMemory``'s ``mem``).
+MEM_SCOPE = "vta_simtop.sim.mem.mem"
 #: Cycles one control-register access may take before the link gives up.
 REG_TIMEOUT_CYCLES = 10_000
 #: Cycles between progress updates (``progress=True``).
 PROGRESS_CYCLES = 1_000_000
 #: Cycles of reset before a run, and idle cycles after it (as the cocotb testbench).
 RESET_CYCLES, AFTER_RESET_CYCLES = 4, 2
+#: Cycles the design's reset lags the harness's (:func:`registered_inputs`), added after a reset.
+RESET_LAG = 1
 #: Bump when the way a library is built changes.
-RECIPE = "1"
+RECIPE = "4"
 #: The Python modules the Verilog is made from (besides every file under ``hw/``).
 SOURCES = ("sim.simtop", "sim.axi_mem", "sim.memsettings", "sim.verilog")
 HARNESS = Path(__file__).with_name("native_harness.cpp")
 #: Verilator options of this library after :data:`sim.vbuild.VERILATOR_ARGS`: variables without an
-#: initial value start at zero without a call per element (``unique`` makes one per word of the 16 MiB
-#: memory, 50 ms a run; its values are zero too unless asked otherwise at run time, and every register
-#: of Amaranth's Verilog has an initial value anyway).
+#: initial value start at zero without a call per element (``unique`` makes one per word of the
+#: memory, 50 ms a run for 16 MiB; its values are zero too unless asked otherwise at run time, and
+#: every register of Amaranth's Verilog has an initial value anyway).
 NATIVE_ARGS = ["--x-initial", "fast"]
+#: C++ options of this library: code for this machine's processor (about a sixth less time per cycle
+#: than the generic x86-64 code; the cache key then names the processor, :func:`sim.vbuild.host_cpu`).
+NATIVE_CFLAGS = ["-march=native"]
 TOP = "vta_simtop"
 
 
@@ -91,8 +101,9 @@ def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, *, waves: bool = False, trace
     def verilog_text():
         from .simtop import SimTop
         from .verilog import simtop_verilog
-        return simtop_verilog(cfg, mem_bytes, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY,
-                              simtop_factory=lambda *a, **k: SimTop(*a, trace=trace, **k))
+        return compact_replications(simtop_verilog(
+            cfg, mem_bytes, DEFAULT_READ_LATENCY, DEFAULT_WRITE_LATENCY,
+            simtop_factory=lambda *a, **k: registered_inputs(SimTop(*a, trace=trace, **k))))
 
     name = (f"{TOP}-{cfg.name}-{mem_bytes >> 20}MiB" + ("-trace" if trace else "")
             + ("-waves" if waves else ""))
@@ -105,7 +116,65 @@ def build(cfg, mem_bytes: int = DEFAULT_MEM_BYTES, *, waves: bool = False, trace
     return vbuild.build_library(
         name, TOP, verilog_text, [HARNESS], verilog_key=library_key(cfg, mem_bytes, trace),
         defines=defines, args=NATIVE_ARGS + (["--trace"] if waves else []),
-        control=f'public_flat_rw -module "vta_axi_mem_storage" -var "mem"', estimate=240)
+        control=f'public_flat_rw -module "vta_axi_mem_storage" -var "mem"', cflags=NATIVE_CFLAGS,
+        estimate=240)
+
+
+#: One bit-select repeated at least three times in a concatenation (an element: after ``{ `` or ``, ``).
+_REPEATED_BIT = re.compile(r"(?<=[{,] )((\\?[\w$.]+ ?\[\d+\]), )\1{2,}")
+
+
+def compact_replications(text: str) -> str:
+    """The Verilog ``text`` with every run of one bit repeated in a concatenation (``x[7], x[7], x[7],
+    ...``: how Yosys writes a sign extension) as a replication (``{3{x[7]}}, ...``): the same Verilog,
+    but Verilator makes of the replication one sign extension instead of a shift and an OR per bit,
+    which is about a third of the simulation's time (the tensor core's packed multipliers)."""
+    def replicate(m: re.Match) -> str:
+        return f"{{{len(m.group(0)) // len(m.group(1))}{{{m.group(2)}}}}}, "
+    return _REPEATED_BIT.sub(replicate, text)
+
+
+def registered_inputs(simtop):
+    """``simtop`` (a :class:`sim.simtop.SimTop`) as submodule ``sim`` of a component with the same
+    ports, whose reset and memory settings (:data:`sim.memsettings.PORTS`) reach ``simtop`` through a
+    register each; the other ports are wired straight through.
+
+    Amaranth's Verilog computes every register's next value in combinational logic that reads
+    ``rst``, and the memory's handshakes read the settings ports: with those as top-level inputs,
+    Verilator evaluates that logic again in every ``eval()`` (its input-combinational region, twice a
+    cycle: about a fifth of the simulation's time).  Registered, the settings only delay a value the
+    harness sets before a reset, and the reset is one cycle later and one longer, which :func:`run`
+    makes up for with one more cycle after it (:data:`RESET_LAG`): the design sees the same
+    cycles from the end of its reset as on every other backend.
+    """
+    from amaranth.hdl import ClockDomain, ClockSignal, DomainRenamer, Module, ResetSignal, Signal
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In
+    from .memsettings import PORTS
+
+    registered = {name for name, _, _ in PORTS}
+
+    class RegisteredInputs(wiring.Component):
+        def elaborate(self, platform):
+            m = Module()
+            m.domains.inner = ClockDomain("inner", local=True)
+            rst = Signal(init=1, reset_less=True, name="sim_rst")
+            m.d.sync += rst.eq(ResetSignal("sync"))
+            m.d.comb += [ClockSignal("inner").eq(ClockSignal("sync")), ResetSignal("inner").eq(rst)]
+            m.submodules.sim = DomainRenamer("inner")(simtop)
+            for name, member in simtop.signature.members.items():
+                outer, inner = getattr(self, name), getattr(simtop, name)
+                if member.flow != In:
+                    m.d.comb += outer.eq(inner)
+                elif name in registered:
+                    q = Signal.like(inner, name=f"{name}_q", reset_less=True)
+                    m.d.sync += q.eq(outer)
+                    m.d.comb += inner.eq(q)
+                else:
+                    m.d.comb += inner.eq(outer)
+            return m
+
+    return RegisteredInputs(dict(simtop.signature.members))
 
 
 _LIBS: dict[str, ctypes.CDLL] = {}
@@ -200,7 +269,9 @@ class NativeSim:
             self.lib.vn_set_port(self.handle, i, value)
 
     def reset(self, cycles: int = RESET_CYCLES, after: int = AFTER_RESET_CYCLES) -> None:
-        self.lib.vn_reset(self.handle, cycles, after)
+        """Hold reset for ``cycles`` cycles, then let ``after`` cycles pass from the end of the
+        design's reset (:data:`RESET_LAG` more of the harness's)."""
+        self.lib.vn_reset(self.handle, cycles, after + RESET_LAG)
 
 
 class NativeLink:

@@ -56,8 +56,11 @@ def bus_bound_cycles(result, cfg) -> float:
 
 def estimate_cycles(program) -> int:
     """A quick estimate of the cycles ``program`` takes, for progress lines: the larger of its bus bound
-    (bytes its LOADs and STOREs move, padding excluded, and its instructions) and its micro-op
-    iterations.  A lower bound, usually within a few tens of percent of the real count."""
+    (bytes its LOADs and STOREs move, padding excluded, and its instructions) and the cycles its
+    micro-op iterations issue in (``MUL_CYCLES`` each for ALU MUL, one for the others).  A lower bound,
+    usually within a few tens of percent of the real count."""
+    from hw.compute.tensor import MUL_CYCLES
+    from hw.isa import AluOp
     from .memimage import insn_region
     cfg = program.config
     moved, iters = 16 * program.n_insns, 0
@@ -65,7 +68,8 @@ def estimate_cycles(program) -> int:
         if hasattr(insn, "x_size"):
             moved += insn.x_size * insn.y_size * cfg.elem_bytes(insn_region(insn) or "out")
         elif hasattr(insn, "iter_out"):
-            iters += insn.n_uop_iters
+            mul = getattr(insn, "alu_opcode", None) == AluOp.MUL
+            iters += insn.n_uop_iters * (MUL_CYCLES if mul else 1)
     return max(int(moved / cfg.bus_bytes), iters, 1)
 
 
@@ -124,7 +128,10 @@ def markdown() -> str:
               "- **Shares of the cycles.** A counter marked *share of cycles* grows by at most one per "
               "cycle, so the report also shows it as a percentage of `cycle_count`. `gemm_active` as a "
               "share is the GEMM core's utilisation; `overlap_load_compute` is how much of the run "
-              "loading and computing went on at once; `axi_read_beats` is how busy the read bus was.",
+              "loading and computing went on at once; `axi_read_beats` is how busy the read bus was. "
+              "`gemm_active` and `alu_active` count issue cycles, one per micro-op, but an ALU MUL "
+              "micro-op holds the ALU for three cycles ([architecture.md](architecture.md)), so a MUL "
+              "instruction keeps compute busy about three times its `alu_active`.",
               "- **Token queue waits.** For each of the four token queues, the cycles its producer waited "
               "to push (the queue was full) and its consumer waited to pop (it was empty):", ""]
     lines += [f"  - `{q}`: push `{push}`, pop `{pop}`" for q, (push, pop) in TOKEN_QUEUES.items()]

@@ -39,7 +39,7 @@ from sim import verilog as hdl
 
 __all__ = ["VERILATOR_ARGS", "VERILATOR_MAKE_VARS", "RECIPE", "SimulatorNotFound", "Library",
            "cache_dir", "locked", "verilator_version", "check_verilator",
-           "make_environment", "text_key", "library_key", "cached_library", "build_library"]
+           "make_environment", "text_key", "library_key", "host_cpu", "cached_library", "build_library"]
 
 #: Verilator options every build here uses: warnings are not errors (Amaranth's Verilog has many
 #: WIDTHEXPAND), speed, and ``--no-public-flat-rw`` (a VPI testbench's runner asks for every signal to
@@ -158,6 +158,20 @@ def library_key(top: str, verilog_key: str, cpp: list[Path], defines: dict[str, 
     return _hash_parts(parts)
 
 
+def host_cpu() -> str:
+    """A short hash naming this machine's processor (its model and feature flags), for the key of a
+    build compiled for it (``-march=native``): such a library is not reused on another processor."""
+    text = os.uname().machine          # (platform.processor() would start a process: uname -p)
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = f.read().split("\n\n", 1)[0].splitlines()   # the first processor's entry
+        text += "".join(ln for ln in lines if ln.split(":")[0].strip() in
+                        ("vendor_id", "model name", "flags", "Features", "CPU implementer", "CPU part"))
+    except OSError:
+        pass
+    return _hash_parts([text])
+
+
 def _so_name(name: str) -> str:
     return f"lib{name}.so"
 
@@ -187,8 +201,8 @@ def _say(text: str) -> None:
 
 def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: list[str | os.PathLike], *,
                   verilog_key: str | None = None, defines: dict[str, object] | None = None,
-                  args: list[str] = (), control: str = "", estimate: float = DEFAULT_ESTIMATE,
-                  jobs: int | None = None) -> Library:
+                  args: list[str] = (), control: str = "", cflags: list[str] = (),
+                  estimate: float = DEFAULT_ESTIMATE, jobs: int | None = None) -> Library:
     """Build (or reuse) ``lib<name>.so``: the Verilog top module ``top`` verilated together with the
     C++ files ``cpp``, all compiled position-independent and linked as one shared library.
 
@@ -211,6 +225,10 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
         More Verilator options (after :data:`VERILATOR_ARGS`), part of the hash.
     control : str
         A Verilator control file's text (``public_flat_rw`` lines, say), part of the hash.
+    cflags : list of str
+        More options of every C++ compile, part of the hash; with ``-march=native`` among them the hash
+        also covers the processor (:func:`host_cpu`), and so does each compile's command line (for
+        ccache).
     estimate : float
         Seconds to announce when no build of ``name`` was timed before.
     jobs : int, optional
@@ -230,6 +248,10 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
             raise ValueError("build_library: a Verilog function needs a verilog_key")
         verilog_key = text_key(verilog)
     all_args = list(args) + ([f"control:{control}"] if control else [])
+    if cflags:
+        all_args.append("cflags:" + " ".join(cflags))
+        if "-march=native" in cflags:
+            all_args.append(f"cpu:{host_cpu()}")
     key = library_key(top, verilog_key, cpp, defines, all_args)
     lib = cached_library(name, key)
     if lib is not None:
@@ -258,10 +280,14 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
             jobs = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                               else os.cpu_count() or 1))
         # Verilator writes -CFLAGS into its Makefile, whose commands a shell runs: quote each define.
-        cflags = ["-fPIC"] + [shlex.quote(f"-D{k}={v}") for k, v in sorted(defines.items())]
+        # ccache hashes the command line, not what -march=native means here: the processor's hash as a
+        # define keeps a ccache shared between machines from handing one another's objects.
+        cpu = [f"-DVTA_HOST_CPU={host_cpu()}"] if "-march=native" in cflags else []
+        flags = (["-fPIC", *map(shlex.quote, cflags), *cpu]
+                 + [shlex.quote(f"-D{k}={v}") for k, v in sorted(defines.items())])
         cmd = ["verilator", "--cc", "--exe", "--build", "-j", str(jobs), *VERILATOR_ARGS, *args,
                "--top-module", top, "-Mdir", str(bdir / "obj"), "-o", str(bdir / _so_name(name)),
-               "-CFLAGS", " ".join(cflags), "-LDFLAGS", "-shared", *sources, *map(str, cpp)]
+               "-CFLAGS", " ".join(flags), "-LDFLAGS", "-shared", *sources, *map(str, cpp)]
         log = bdir / "build.log"
         with open(log, "w") as f:
             f.write(" ".join(cmd) + "\n")

@@ -19,10 +19,18 @@ Pipeline (one micro-op per cycle, GEMM and ALU alike)::
                 from S4 when S4 writes the same entry (bypass); registered
     S4 write    acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
 
+ALU MUL is the exception: each lane has one 16 x 16 multiplier, not a 32 x 32 one, and a MUL micro-op
+stays ``MUL_CYCLES`` = 3 cycles in S3, one partial product per cycle (low x low, high x low, low x high;
+the high x high one only reaches bits 32 and up), summed in the S4 result register, which is idle
+meanwhile.  A MUL issues only while no other is in S1 or S2, so MUL micro-ops issue every third cycle
+and each one finds S3 free; x and y are taken (with the bypass) in its first S3 cycle and held.  The
+micro-ops of one instruction share its opcode, so every other instruction keeps one micro-op per cycle.
+
 The acc reads behave as read ports transparent for the acc write port: a read issued in S1 in the
 cycle S4 writes the same entry sees the new value.  They are plain synchronous ports with that bypass
 registered beside them (the form Yosys maps to block RAM; see the comment at the ports).  With the two bypasses every micro-op sees the results of all
-earlier ones, so consecutive micro-ops may update the same acc entry without stalls.
+earlier ones, so consecutive micro-ops may update the same acc entry without stalls (a MUL's two idle
+issue cycles only widen the distances).
 
 The heavy arithmetic (products, sums, ALU lanes) sits in synchronous statements guarded by the stage's
 valid bit: Amaranth's simulator then evaluates it once per clock edge, and only while it is needed.
@@ -40,7 +48,11 @@ from ..config import VTAConfig
 from ..isa import INSN_WIDTH
 from ..interfaces import SramReadSignature, SramWriteSignature
 
-__all__ = ["TensorCore"]
+__all__ = ["TensorCore", "MUL_CYCLES"]
+
+#: Cycles an ALU MUL micro-op takes (every other micro-op takes one): each lane has one 16 x 16
+#: multiplier and forms the low 32 bits of the product from three partial products.
+MUL_CYCLES = 3
 
 
 class TensorCore(wiring.Component):
@@ -49,9 +61,10 @@ class TensorCore(wiring.Component):
     Executes one GEMM (opcode 2) or ALU (opcode 4) instruction per ``start`` pulse: for
     ``i_out < iter_out``, ``i_in < iter_in``, ``k`` in ``[uop_bgn, uop_end)`` it applies micro-op
     ``uop[k]`` with indices ``idx + i_out * factor_out + i_in * factor_in``, each wrapping modulo its
-    SRAM's depth.  Zero iterations are a valid no-op.  One micro-op issues per cycle; the latency from
-    the last issue to the last write is 4 cycles, so ``busy`` lasts
-    ``iter_out * iter_in * (uop_end - uop_bgn) + 4`` cycles (1 for a no-op).
+    SRAM's depth.  Zero iterations are a valid no-op.  One micro-op issues per cycle, or every
+    ``MUL_CYCLES`` = 3 cycles for ALU MUL; the latency from the last issue to the last write is 4 cycles
+    (6 for MUL), so with ``n = iter_out * iter_in * (uop_end - uop_bgn)`` ``busy`` lasts ``n + 4``
+    cycles, ``3 * n + 4`` for MUL (1 for a no-op).
 
     GEMM: ``acc[dst][b][oc] += sum_ic inp[src][b][ic] * wgt[wgt][oc][ic]`` (int8 x int8, int32 wrap) and
     ``out[dst][b][oc] <- low 8 bits``; with ``reset_reg`` = 1, ``acc[dst] <- 0`` and out is not written.
@@ -89,7 +102,7 @@ class TensorCore(wiring.Component):
         1 in each cycle a GEMM micro-op issues, reset GEMMs included (the ``gemm_counter`` of fsim counts
         only non-reset GEMMs: qualify with the instruction's ``reset_reg``).
     alu_active : Out(1)
-        1 in each cycle an ALU micro-op issues.
+        1 in each cycle an ALU micro-op issues (once per micro-op, MUL included).
 
     Attributes
     ----------
@@ -165,6 +178,7 @@ class TensorCore(wiring.Component):
         # Expressions, not signals: a comb signal read by other comb logic of this module would make
         # the simulator evaluate the whole comb function twice per cycle.
         is_alu = g.opcode == isa.Opcode.ALU
+        is_mul = is_alu & (a.alu_opcode == isa.AluOp.MUL)
         reset = g.reset_reg & ~is_alu
         src_fo = Mux(is_alu, a.src_factor_out, g.src_factor_out)
         src_fi = Mux(is_alu, a.src_factor_in, g.src_factor_in)
@@ -189,8 +203,11 @@ class TensorCore(wiring.Component):
             m.d.sync += [issuing.eq(~empty), nop.eq(empty), k.eq(g.uop_bgn), i_in.eq(0), i_out.eq(0),
                          dst_o.eq(0), dst_off.eq(0), src_o.eq(0), src_off.eq(0),
                          wgt_o.eq(0), wgt_off.eq(0)]
-        m.d.sync += v1.eq(issuing)
-        with m.If(issuing):
+        # A MUL micro-op stays MUL_CYCLES cycles in S3, so a MUL issues only when no other is in S1 or
+        # S2 (all micro-ops of an instruction have its opcode): one every MUL_CYCLES cycles.
+        issue = issuing & ~(is_mul & (v1 | v2))
+        m.d.sync += v1.eq(issue)
+        with m.If(issue):
             m.d.sync += [dst_off1.eq(dst_off), src_off1.eq(src_off), wgt_off1.eq(wgt_off)]
             with m.If(k + 1 == g.uop_end):
                 m.d.sync += k.eq(g.uop_bgn)
@@ -229,7 +246,6 @@ class TensorCore(wiring.Component):
         m.d.comb += imm.eq(a.imm)
         dw = pw + (bi - 1).bit_length()              # dot product width
         dot = Signal(n_lanes * dw)                   # [b][oc] dot products, registered
-        m.d.sync += v3.eq(v2)
         with m.If(v2):
             m.d.sync += [dst3.eq(dst2), src3.eq(src2),
                          x3.eq(Mux(v4 & (dst4 == dst2), res4, acc_x))]
@@ -266,7 +282,13 @@ class TensorCore(wiring.Component):
         m.d.comb += [x.eq(Mux(v4 & (dst4 == dst3), res4, x3)),
                      y.eq(Mux(v4 & (dst4 == src3) & ~a.use_imm, res4, y3))]
         wout4 = Signal()                              # S4 writes out (not for a reset GEMM)
-        m.d.sync += [v4.eq(v3), wout4.eq(v3 & ~reset)]
+        ph = Signal(range(MUL_CYCLES))                # the MUL's cycle in S3
+        done3 = ~is_mul | (ph == MUL_CYCLES - 1)      # the micro-op in S3 leaves it this cycle
+        m.d.sync += [v3.eq(v2 | (v3 & ~done3)), v4.eq(v3 & done3), wout4.eq(v3 & done3 & ~reset)]
+        with m.If(v3 & is_mul):
+            m.d.sync += ph.eq(Mux(done3, 0, ph + 1))
+        with m.If(v3 & ~done3):                       # S2 is empty: hold x, y with the bypass taken
+            m.d.sync += [x3.eq(x), y3.eq(y)]
         with m.If(v3):
             m.d.sync += dst4.eq(dst3)
             xl = [x.word_select(j, aw).as_signed() for j in range(n_lanes)]
@@ -293,7 +315,16 @@ class TensorCore(wiring.Component):
                             lanes.append(Mux(s[4], left, right))
                         m.d.sync += res4.eq(Cat(*lanes))
                     with m.Case(isa.AluOp.MUL):
-                        m.d.sync += res4.eq(Cat(*[(xl[j] * yl[j])[:aw] for j in range(n_lanes)]))
+                        # One h x h multiplier per lane (h = aw/2), three cycles: with x = xh*2^h + xl
+                        # and y likewise, x*y mod 2^aw = xl*yl + ((xh*yl + xl*yh) mod 2^h) * 2^h,
+                        # summed in res4 (S4 is empty while the MUL is in S3).
+                        h = aw // 2
+                        lanes = []
+                        for j in range(n_lanes):
+                            xj, yj = x.word_select(j, aw), y.word_select(j, aw)
+                            p = Mux(ph == 1, xj[h:], xj[:h]) * Mux(ph == 2, yj[h:], yj[:h])
+                            lanes.append(Mux(ph == 0, p, res4.word_select(j, aw) + (p[:aw - h] << h))[:aw])
+                        m.d.sync += res4.eq(Cat(*lanes))
                     with m.Default():                    # MIN (opcodes 5-7 never arrive: fetch refuses)
                         m.d.sync += res4.eq(Cat(*[Mux(xl[j] < yl[j], xl[j], yl[j])[:aw]
                                                   for j in range(n_lanes)]))
@@ -308,7 +339,7 @@ class TensorCore(wiring.Component):
             self.out_wr.en.eq(wout4),
             self.busy.eq(issuing | v1 | v2 | v3 | v4 | nop),
             self.acc_wr_strobe.eq(v4),
-            self.gemm_active.eq(issuing & ~is_alu),
-            self.alu_active.eq(issuing & is_alu),
+            self.gemm_active.eq(issue & ~is_alu),
+            self.alu_active.eq(issue & is_alu),
         ]
         return m

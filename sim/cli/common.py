@@ -17,7 +17,7 @@ from sim.result import BACKENDS, VTARunError
 
 __all__ = ["PROG", "EXIT_OK", "EXIT_DIFFERS", "EXIT_REFUSED", "EXIT_HW_ERROR", "EXIT_BOUND",
            "EXIT_INTERNAL", "EXIT_CODES", "exit_codes_text", "CliError", "Parser", "one_line",
-           "Formatter", "nonneg_int", "positive_int", "mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
+           "Formatter", "nonneg_int", "positive_int", "mem_latency", "add_mem_latency", "MAX_MEM_LATENCY", "add_config", "add_backend_name", "add_backend",
            "add_max_uops", "add_program_files", "config", "read", "output_path", "write_atomic", "MEM_LIMIT_BYTES",
            "check_fits", "load_program", "check", "backend_opts", "memory_opts", "resolve_faults", "get_backend", "run_error", "run_backend", "write_trace_outputs",
            "stats_table", "result_json", "error_json"]
@@ -130,6 +130,16 @@ def _max_mem_latency() -> int:
 MAX_MEM_LATENCY = _max_mem_latency()
 
 
+def add_mem_latency(parser) -> None:
+    """The ``--mem-latency N`` option (parsed by :func:`mem_latency`) of every command that runs a
+    cycle-level backend."""
+    from sim.memsettings import MIN_READ_LATENCY, MIN_WRITE_LATENCY
+    parser.add_argument("--mem-latency", type=mem_latency, metavar="N",
+                        help="memory read/write latency in cycles of the cycle-level backends' memory "
+                             f"model ({max(MIN_READ_LATENCY, MIN_WRITE_LATENCY)} to {MAX_MEM_LATENCY}; "
+                             "no rebuild)")
+
+
 def mem_latency(text: str) -> int:
     """An argparse type: a latency the memory model supports (``sim.memsettings.MemSettings``'s
     check), at most :data:`MAX_MEM_LATENCY`."""
@@ -176,8 +186,7 @@ def add_backend(p):
                         "only; see docs/trace.md)")
     g.add_argument("--timeline", metavar="FILE.png",
                    help="draw the same trace as a timeline picture (needs matplotlib; as vta plot)")
-    g.add_argument("--mem-latency", type=mem_latency, metavar="N",
-                   help="memory read/write latency in cycles of the cycle-level backends' memory model")
+    add_mem_latency(g)
     g.add_argument("--fault", action="append", metavar="SPEC",
                    help="inject an error response into the memory model (cycle-level backends): "
                         "read|write, then :region=insn|uop|inp|wgt|acc|out or :addr=LO-HI, :burst=N "
@@ -361,12 +370,12 @@ def backend_opts(args) -> dict:
         if not formats:
             why = "it runs a board" if args.backend == "board" else "it is not a cycle-level backend" \
                 if args.backend == "fsim" else "its harness traces no signals"
-            raise CliError(f"--waves {waves!r}: backend {args.backend} has no waveform ({why})")
+            raise CliError(f"--waves/--vcd {waves!r}: backend {args.backend} has no waveform ({why})")
         suffix = os.path.splitext(waves)[1].lstrip(".").lower()
         if suffix not in formats:
-            raise CliError(f"--waves {waves!r}: backend {args.backend} writes "
+            raise CliError(f"--waves/--vcd {waves!r}: backend {args.backend} writes "
                            f"{' or '.join('.' + f for f in formats)} waveforms, not {suffix or 'no suffix'!r}")
-        output_path(waves, "--waves")
+        output_path(waves, "--waves/--vcd")
     opts = {"max_cycles": args.max_cycles, "vcd": waves,
             "progress": sys.stderr.isatty() if args.progress is None else args.progress}
     for option, path in (("--trace", getattr(args, "trace", None)), ("--timeline", getattr(args, "timeline", None))):

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from .common import CliError, add_backend_name, add_config, mem_latency, nonneg_int, one_line
+from .common import CliError, add_backend_name, add_config, add_mem_latency, nonneg_int, one_line
 
 __all__ = ["register", "cmd_sweep"]
 
@@ -49,8 +49,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     add_config(p)
     add_backend_name(p, default="verilator")
-    p.add_argument("--mem-latency", type=mem_latency, metavar="N",
-                   help="memory latency in cycles of the cycle-level backends' memory model")
+    add_mem_latency(p)
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=cmd_sweep)
     return p

@@ -17,6 +17,7 @@ from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
 from hw.compute import TensorCore
+from hw.compute.tensor import MUL_CYCLES
 from hw.config import VTAConfig
 from hw.isa import AluInsn, AluOp, GemmInsn, Uop
 
@@ -344,6 +345,57 @@ def test_alu_mul_overflow_and_shr_extremes():
                      iter_in=1, dst_factor_out=0, dst_factor_in=0)]
     h.run(uops, insns)
     assert (np.abs(big.astype(np.int64) * big[:, ::-1]) >= 2**31).any()   # the test data overflows
+
+
+MUL_CORNERS = [0, 1, -1, 2, 2**31 - 1, -2**31, 2**15 - 1, -2**15, 2**16 - 1, 2**16, -2**16 - 1,
+               0x5A5A5A5A]
+MUL_IMMS = [0, 1, -1, 2, 2**15 - 1, -2**15, 0x5A5A]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_alu_mul_corners_back_to_back_and_cycles(cfg):
+    """MUL over every pair of corner values (0, 1, -1, the int32 and int16 extremes, 2^16 +- 1) with an
+    acc operand, and of each corner by each corner immediate; MUL micro-ops that read what the one, two
+    or three before wrote (on odd values); ADD and MAX right after a MUL.  A MUL micro-op takes MUL_CYCLES cycles, every
+    other one cycle: busy lasts MUL_CYCLES * n + 4 (n + 4) cycles for n micro-op iterations."""
+    lanes = cfg.batch * cfg.block_out
+    n, ni = len(MUL_CORNERS), len(MUL_IMMS)
+    assert lanes >= n
+    base = 2 * n + ni                          # rows base..base+3: the back-to-back chain (random)
+    h = Harness(cfg, seed=30, acc_rows=range(base + 4))
+    c = np.array(MUL_CORNERS, dtype=np.int64)
+    shape = (cfg.batch, cfg.block_out)
+    # rows 0..n-1: x, lane l = corner l mod n; rows n..2n-1: y, lane l = corner (l + i) mod n, so the
+    # products of rows i and n + i over all i cover every pair; rows 2n..2n+ni-1: x, one per immediate
+    for i in range(n):
+        h.acc[i] = c[np.arange(lanes) % n].reshape(shape)
+        h.acc[n + i] = c[(np.arange(lanes) + i) % n].reshape(shape)
+    h.acc[2 * n:2 * n + ni] = h.acc[0]
+    h.acc[base:base + 4] |= 1       # odd: products of odd numbers never vanish mod 2^32, nor hide an error
+    uops = [Uop(i, n + i) for i in range(n)] + [Uop(2 * n + j, 0) for j in range(ni)]
+    b0 = len(uops)
+    uops += [Uop(base + 1, base), Uop(base + 2, base + 1), Uop(base + 3, base + 2), Uop(base + 3, base + 3),
+             Uop(base, base + 3), Uop(base + 2, base + 2), Uop(base + 1, base), Uop(base, base + 1)]
+    uops += [Uop(base + int(d), base + int(s)) for d, s in h.rng.integers(4, size=(12, 2))]
+    mul = AluInsn(alu_opcode=AluOp.MUL, uop_bgn=0, uop_end=n, iter_out=1, iter_in=1)
+    imms = [AluInsn(alu_opcode=AluOp.MUL, use_imm=True, imm=imm, uop_bgn=n + j, uop_end=n + j + 1,
+                    iter_out=1, iter_in=1) for j, imm in enumerate(MUL_IMMS)]
+    chain = AluInsn(alu_opcode=AluOp.MUL, uop_bgn=b0, uop_end=len(uops), iter_out=2, iter_in=1)
+    add = AluInsn(alu_opcode=AluOp.ADD, use_imm=True, imm=2, uop_bgn=b0, uop_end=len(uops), iter_out=1,
+                  iter_in=1)
+    mx = AluInsn(alu_opcode=AluOp.MAX, use_imm=True, imm=-7, uop_bgn=b0, uop_end=len(uops), iter_out=1,
+                 iter_in=1)
+    # the same entry multiplied by an immediate twice in a row (the bypass of S4 into S3)
+    twice = AluInsn(alu_opcode=AluOp.MUL, use_imm=True, imm=-3, uop_bgn=b0, uop_end=b0 + 1, iter_out=1,
+                    iter_in=2)
+    noop = AluInsn(alu_opcode=AluOp.MUL, uop_bgn=3, uop_end=3, iter_out=1, iter_in=1)
+    insns = [mul, *imms, chain, add, chain, mx, twice, noop, chain]
+    h.run(uops, insns)
+    for insn, st in zip(insns, h.stats):
+        k = insn.n_uop_iters
+        per_uop = MUL_CYCLES if insn.alu_opcode == AluOp.MUL else 1
+        assert st["busy"] == (per_uop * k + 4 if k else 1), (insn, st)
+        assert st["alu_active"] == st["acc_wr_strobe"] == st["out_wr"] == k, (insn, st)
 
 
 def test_uop_index_wraps():

@@ -117,7 +117,7 @@ def test_memory_size_refusal_names_the_sizes(lib):
 
 
 def test_a_larger_image_asks_for_one_larger_build(lib, monkeypatch, capsys):
-    """An image above the built 16 MiB: the run says it needs a larger model and asks for exactly that
+    """An image above the built memory (4 MiB): the run says it needs a larger model and asks for exactly that
     size (the build itself is not made here: it would take minutes)."""
     asked = []
 
@@ -132,7 +132,7 @@ def test_a_larger_image_asks_for_one_larger_build(lib, monkeypatch, capsys):
     with pytest.raises(Stop):
         native.run(prog, mem_bytes=64 << 20)
     assert asked == [64 << 20]
-    assert "needs 64 MiB, more than the 16 MiB" in capsys.readouterr().err
+    assert "needs 64 MiB, more than the 4 MiB" in capsys.readouterr().err
     with pytest.raises(Stop):
         native.run(prog)
     assert asked[-1] == native.DEFAULT_MEM_BYTES
@@ -141,7 +141,7 @@ def test_a_larger_image_asks_for_one_larger_build(lib, monkeypatch, capsys):
 def test_memory_outside_is_refused(lib):
     with native.NativeSim(lib.path) as sim:
         link = native.NativeLink(sim)
-        with pytest.raises(ValueError, match="outside the 16777216-byte memory"):
+        with pytest.raises(ValueError, match="outside the 4194304-byte memory"):
             run_unsuspended(link.read_mem(sim.mem_bytes - 4, 8))
         run_unsuspended(link.write_mem(100, b"abc"))
         assert run_unsuspended(link.read_mem(99, 5)) == b"\0abc\0"
@@ -194,3 +194,14 @@ def test_backend_names():
     assert backends.REGISTRY["cocotb-verilator"] == "sim.cocotb_backend:run_verilator"
     why = backends.available()["cocotb-verilator"]
     assert why is None or "unknown simulator" not in why, why
+
+
+def test_compact_replications():
+    """A bit repeated three times or more in a concatenation becomes a replication; anything else (a
+    shorter run, a name that only ends like the bit's) stays as it is."""
+    c = native.compact_replications
+    assert c("assign a = { w[7], w[7], w[7], w[7:0], 16'h0 };") == "assign a = { {3{w[7]}}, w[7:0], 16'h0 };"
+    assert c("assign a = { \\$9 [3], \\$9 [3], \\$9 [3], \\$9 [3], b[1], b[1], b[1], c };") == (
+        "assign a = { {4{\\$9 [3]}}, {3{b[1]}}, c };")
+    for same in ("assign a = { xw[7], xw[7], w[7], w[7], z };", "assign a = { w[7], w[7], b };"):
+        assert c(same) == same

@@ -86,6 +86,26 @@ def test_cycle_estimate_is_a_lower_bound(dims):
     assert 0.5 * res.cycles <= est <= res.cycles
 
 
+def test_cycle_estimate_counts_mul_cycles():
+    """An ALU MUL micro-op issues in MUL_CYCLES cycles, every other one in one: the estimate of a
+    program of one long ALU instruction on one acc entry counts them and stays a lower bound."""
+    from hw.compute.tensor import MUL_CYCLES
+    from hw.isa import AluOp
+    from tests.support.programs import Builder
+    cfg = VTAConfig()
+    est = {}
+    for op in (AluOp.ADD, AluOp.MUL):
+        b = Builder(cfg)
+        b.uop(0, 0)
+        b.load_uop(0, 0, 1)
+        b.alu(op, 0, 1, iter_out=64, iter_in=64, imm=3)
+        b.finish()
+        prog = b.program()
+        est[op] = report.estimate_cycles(prog)
+        assert est[op] <= amaranth_backend.run(prog).cycles
+    assert est == {AluOp.ADD: 64 * 64, AluOp.MUL: MUL_CYCLES * 64 * 64}
+
+
 def test_bench_reexports_the_bus_bound():
     from sim import bench
     assert bench.bus_bound_cycles is report.bus_bound_cycles

@@ -59,3 +59,22 @@ def test_broken_source_fails_with_log(harness):
     with pytest.raises(RuntimeError, match=r"Verilator build of vbbad failed .*build\.log"):
         vbuild.build_library("vbbad", "vb_counter", COUNTER.replace("endmodule", ""), [harness],
                              defines={"OFFSET": 0})
+
+
+def test_cflags_and_the_processor_are_part_of_the_key(harness, monkeypatch):
+    """More C++ options name another library; with ``-march=native``, so does another processor (such
+    a library is not reused on a machine it was not compiled for)."""
+    keys = []
+
+    def found(name, key):
+        keys.append(key)
+        return vbuild.Library(name, harness, harness.parent, key, 0.0, True)
+
+    monkeypatch.setattr(vbuild, "cached_library", found)
+    for cflags in ([], ["-O1"], ["-march=native"]):
+        vbuild.build_library("vbkey", "vb_counter", COUNTER, [harness], defines={"OFFSET": 0}, cflags=cflags)
+    monkeypatch.setattr(vbuild, "host_cpu", lambda: "another processor")
+    vbuild.build_library("vbkey", "vb_counter", COUNTER, [harness], defines={"OFFSET": 0},
+                         cflags=["-march=native"])
+    vbuild.build_library("vbkey", "vb_counter", COUNTER, [harness], defines={"OFFSET": 0}, cflags=["-O1"])
+    assert len(set(keys[:4])) == 4 and keys[4] == keys[1]
