@@ -64,6 +64,7 @@ class MemoryModel:
     -------
     memory : amaranth.lib.memory.Memory
     contents : list[int]   the current contents, row by row
+    data_init : list[int]   each read port's initial data
     any_en : int   after :meth:`place`, the bits of the sampled value that are port enables
     """
 
@@ -78,7 +79,7 @@ class MemoryModel:
         self._lanes = [_LaneMasks(port.signature.granularity or self.width, len(port.en), full)
                        for port in self.writes]            # per write port: {en value: bit mask}
         self._transparent = [[self.writes.index(w) for w in port.transparent_for] for port in self.reads]
-        self._data_init = [Value.cast(port.data).init for port in self.reads]
+        self.data_init = [Value.cast(port.data).init for port in self.reads]
 
     @staticmethod
     def accepts(memory) -> bool:
@@ -141,7 +142,7 @@ class MemoryModel:
                         data = (data & ~w[2]) | (w[1] & w[2])
                 out.append((j, data))
             elif rst:
-                out.append((j, self._data_init[j]))
+                out.append((j, self.data_init[j]))
         for w in writes:
             if w is not None and w[0] < depth:
                 addr, data, mask = w
@@ -210,8 +211,8 @@ class MemoryModelPlatform:
 
 
 def _stepper(domain: str, inputs, models: list[MemoryModel]):
-    plan = [(model, [port.data for port in model.reads], [Value.cast(port.data).init for port in model.reads])
-            for model in models]
+    # (model, its read ports' data signals, the values they hold: their initial values at first)
+    plan = [(model, [port.data for port in model.reads], list(model.data_init)) for model in models]
 
     any_en = 0
     for model in models:
