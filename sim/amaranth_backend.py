@@ -11,7 +11,7 @@ the command queues of the seed configuration) run as behavioural models with Ama
 bit for bit (``sim/memmodel.py``: the simulator would otherwise evaluate one term per data bit of their
 write ports at every clock edge); a ``vcd`` waveform shows their ports, not their rows.  Everything runs
 through Amaranth's public API.  Measured against the earlier backend, which patched two private parts
-of Amaranth's simulator instead: 1.12x the CPU time on a 1x512x512 FC (median of 5), 1.20x on the seed
+of Amaranth's simulator instead: 1.13x the CPU time on a 1x512x512 FC (median of 5), 1.20x on the seed
 FC (one run), with the same cycles and counters; without the models (nor the patches), 1.53x the CPU
 time of this backend on the 1x512x512 FC.
 """
