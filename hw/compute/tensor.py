@@ -285,12 +285,14 @@ class TensorCore(wiring.Component):
                     with m.Case(isa.AluOp.ADD):
                         m.d.sync += res4.eq(Cat(*[(xl[j] + yl[j])[:aw] for j in range(n_lanes)]))
                     with m.Case(isa.AluOp.SHR):
+                        # Amount s: signed 5-bit, -16..15.  One arithmetic right shift of x with 16 zero
+                        # bits below it, by s + 16 (0..31: s's bits with the top one inverted), is x >> s
+                        # for s >= 0 and x << -s for s < 0: one 5-level shifter per lane, not a right
+                        # and a left shifter and a multiplexer between them.
                         lanes = []
                         for j in range(n_lanes):
-                            s = yl[j][:5]                # amount: signed 5-bit, -16..15
-                            right = (xl[j] >> s[:4])[:aw]
-                            left = (xl[j] << (-s.as_signed())[:5])[:aw]
-                            lanes.append(Mux(s[4], left, right))
+                            s = yl[j][:5]
+                            lanes.append(((xl[j] << 16) >> Cat(s[:4], ~s[4]))[:aw])
                         m.d.sync += res4.eq(Cat(*lanes))
                     with m.Case(isa.AluOp.MUL):
                         m.d.sync += res4.eq(Cat(*[(xl[j] * yl[j])[:aw] for j in range(n_lanes)]))
