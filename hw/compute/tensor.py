@@ -279,8 +279,12 @@ class TensorCore(wiring.Component):
 
         # -- S3: compute with bypass from S4 -------------------------------------------------------------
         x, y = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
-        m.d.comb += [x.eq(Mux(v4 & (dst4 == dst3), res4, x3)),
-                     y.eq(Mux(v4 & (dst4 == src3) & ~a.use_imm, res4, y3))]
+        # S4 writes the entry S3 reads: known a cycle ahead, from the micro-ops then in S3 and S2 (the
+        # one in S3 moves to S4 as the one in S2 moves to S3), so the 2 x acc_elem_bits multiplexers
+        # below select on a register rather than on an address comparison.
+        byp_x, byp_y = Signal(), Signal()
+        m.d.sync += [byp_x.eq(v3 & (dst3 == dst2)), byp_y.eq(v3 & (dst3 == src2) & ~a.use_imm)]
+        m.d.comb += [x.eq(Mux(byp_x, res4, x3)), y.eq(Mux(byp_y, res4, y3))]
         wout4 = Signal()                              # S4 writes out (not for a reset GEMM)
         ph = Signal(range(MUL_CYCLES))                # the MUL's cycle in S3
         done3 = ~is_mul | (ph == MUL_CYCLES - 1)      # the micro-op in S3 leaves it this cycle
@@ -301,18 +305,20 @@ class TensorCore(wiring.Component):
             with m.Else():
                 yl = [y.word_select(j, aw).as_signed() for j in range(n_lanes)]
                 with m.Switch(a.alu_opcode):
-                    with m.Case(isa.AluOp.MAX):
-                        m.d.sync += res4.eq(Cat(*[Mux(xl[j] > yl[j], xl[j], yl[j])[:aw]
+                    with m.Case(isa.AluOp.MAX):               # x < y, as for MIN: one comparator
+                        m.d.sync += res4.eq(Cat(*[Mux(xl[j] < yl[j], yl[j], xl[j])[:aw]
                                                   for j in range(n_lanes)]))
                     with m.Case(isa.AluOp.ADD):
                         m.d.sync += res4.eq(Cat(*[(xl[j] + yl[j])[:aw] for j in range(n_lanes)]))
                     with m.Case(isa.AluOp.SHR):
+                        # Amount s: signed 5-bit, -16..15.  One arithmetic right shift of x with 16 zero
+                        # bits below it, by s + 16 (0..31: s's bits with the top one inverted), is x >> s
+                        # for s >= 0 and x << -s for s < 0: one 5-level shifter per lane, not a right
+                        # and a left shifter and a multiplexer between them.
                         lanes = []
                         for j in range(n_lanes):
-                            s = yl[j][:5]                # amount: signed 5-bit, -16..15
-                            right = (xl[j] >> s[:4])[:aw]
-                            left = (xl[j] << (-s.as_signed())[:5])[:aw]
-                            lanes.append(Mux(s[4], left, right))
+                            s = yl[j][:5]
+                            lanes.append(((xl[j] << 16) >> Cat(s[:4], ~s[4]))[:aw])
                         m.d.sync += res4.eq(Cat(*lanes))
                     with m.Case(isa.AluOp.MUL):
                         # One h x h multiplier per lane (h = aw/2), three cycles: with x = xh*2^h + xl
