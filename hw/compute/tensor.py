@@ -281,13 +281,15 @@ class TensorCore(wiring.Component):
         x, y = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
         # S4 writes the entry S3 reads: known a cycle ahead, from the micro-ops then in S3 and S2 (the
         # one in S3 moves to S4 as the one in S2 moves to S3), so the 2 x acc_elem_bits multiplexers
-        # below select on a register rather than on an address comparison.
-        byp_x, byp_y = Signal(), Signal()
-        m.d.sync += [byp_x.eq(v3 & (dst3 == dst2)), byp_y.eq(v3 & (dst3 == src2) & ~a.use_imm)]
-        m.d.comb += [x.eq(Mux(byp_x, res4, x3)), y.eq(Mux(byp_y, res4, y3))]
-        wout4 = Signal()                              # S4 writes out (not for a reset GEMM)
+        # below select on a register rather than on an address comparison.  A MUL held in S3 moves
+        # nothing (S4 stays empty), so it never selects the bypass.
         ph = Signal(range(MUL_CYCLES))                # the MUL's cycle in S3
         done3 = ~is_mul | (ph == MUL_CYCLES - 1)      # the micro-op in S3 leaves it this cycle
+        byp_x, byp_y = Signal(), Signal()
+        m.d.sync += [byp_x.eq(v3 & done3 & (dst3 == dst2)),
+                     byp_y.eq(v3 & done3 & (dst3 == src2) & ~a.use_imm)]
+        m.d.comb += [x.eq(Mux(byp_x, res4, x3)), y.eq(Mux(byp_y, res4, y3))]
+        wout4 = Signal()                              # S4 writes out (not for a reset GEMM)
         m.d.sync += [v3.eq(v2 | (v3 & ~done3)), v4.eq(v3 & done3), wout4.eq(v3 & done3 & ~reset)]
         with m.If(v3 & is_mul):
             m.d.sync += ph.eq(Mux(done3, 0, ph + 1))
