@@ -74,6 +74,10 @@ class Part:
         The rows of its utilisation table, in order.
     nextpnr : tuple of str
         The nextpnr device options (``--85k --package CABGA381``), empty where nextpnr has no support.
+    queue_ram_style : "distributed" or None
+        Where the core's command queues go (``hw.top.VTACore``): LUT RAM on the Zynq-7020, whose block
+        RAM the SRAMs need (``RAM64M``: 64 x 3 bits a cell); the tools' choice (block RAM) on the ECP5,
+        whose LUT RAM cell holds only 16 x 4 bits.
     """
 
     name: str
@@ -82,6 +86,7 @@ class Part:
     description: str
     resources: tuple[Resource, ...]
     nextpnr: tuple[str, ...] = field(default=())
+    queue_ram_style: str | None = "distributed"
 
     def utilisation(self, cells: dict[str, int]) -> list[dict]:
         """One dict per resource: ``name``, ``used``, ``capacity``, ``percent``, ``fits``."""
@@ -115,7 +120,7 @@ PARTS: dict[str, Part] = {p.name: p for p in (
         Resource("DP16KD", 208, {"DP16KD": 1}),
         Resource("LUT4", 83_640, _ECP5_LUT),
         Resource("FF", 83_640, _ECP5_FF),
-    ), nextpnr=("--85k", "--package", "CABGA381", "--speed", "6")),
+    ), nextpnr=("--85k", "--package", "CABGA381", "--speed", "6"), queue_ram_style=None),
 )}
 
 

@@ -17,7 +17,10 @@ from amaranth.lib.wiring import In, Out
 from .isa import FLAG_QUEUES, GENERIC, INSN_WIDTH
 from .interfaces import INDEX_WIDTH, TokenPopSignature, TokenPushSignature
 
-__all__ = ["QueueEntry", "CommandQueue", "TokenQueue", "Stage"]
+__all__ = ["QueueEntry", "QUEUE_RAM_STYLES", "CommandQueue", "TokenQueue", "Stage"]
+
+#: The memory styles a command queue may ask the FPGA tools for (``None``: no attribute, the tools choose).
+QUEUE_RAM_STYLES = ("distributed", None)
 
 #: One command-queue entry: the instruction word and its index in the program (for error reports).
 QueueEntry = data.StructLayout({"insn": INSN_WIDTH, "index": INDEX_WIDTH})
@@ -29,8 +32,10 @@ class CommandQueue(wiring.Component):
     ``depth - 1`` entries are kept in a memory with a synchronous read port, the head in a register that
     ``r.payload`` shows: the memory is read ahead whenever the register is empty or being read.  Cycle for
     cycle this is ``amaranth.lib.fifo.SyncFIFOBuffered(depth=depth)`` (tests/hw/test_queues.py checks it);
-    the difference is the memory's ``ram_style = "distributed"`` attribute, which keeps Yosys and Vivado
-    from spending block RAM on it.
+    the difference is the memory's ``ram_style`` attribute: ``"distributed"`` (the default) keeps Yosys
+    and Vivado from spending block RAM on it, which the Zynq-7020 needs for the SRAMs; ``None`` sets no
+    attribute and lets the tools choose (block RAM: the ECP5 flows, whose LUT RAM is 16 x 4 bits a cell,
+    so a 511-entry queue there costs about 6k LUT4 of read multiplexers).
 
     Members
     -------
@@ -39,18 +44,25 @@ class CommandQueue(wiring.Component):
     level : Out(range(depth + 1))            entries held
     """
 
-    def __init__(self, depth: int):
+    def __new__(cls, depth: int, ram_style: str | None = "distributed"):
+        # Refuse before the object exists: nothing is left for Amaranth to warn "never used" about.
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
             raise ValueError(f"command queue depth must be an integer of at least 2, not {depth!r}")
-        self.depth = depth
+        if ram_style not in QUEUE_RAM_STYLES:
+            raise ValueError(f"command queue ram_style must be one of "
+                             f"{', '.join(map(repr, QUEUE_RAM_STYLES))}, not {ram_style!r}")
+        return super().__new__(cls)
+
+    def __init__(self, depth: int, ram_style: str | None = "distributed"):
+        self.depth, self.ram_style = depth, ram_style
         super().__init__({"w": In(stream.Signature(QueueEntry)), "r": Out(stream.Signature(QueueEntry)),
                           "level": Out(range(depth + 1))})
 
     def elaborate(self, platform):
         m = Module()
         inner = self.depth - 1                      # entries behind the head register
-        m.submodules.storage = mem = memory.Memory(shape=QueueEntry.size, depth=inner, init=[],
-                                                   attrs={"ram_style": "distributed"})
+        attrs = {"ram_style": self.ram_style} if self.ram_style else {}
+        m.submodules.storage = mem = memory.Memory(shape=QueueEntry.size, depth=inner, init=[], attrs=attrs)
         wr, rd = mem.write_port(), mem.read_port(domain="sync")
         head = Signal(range(inner), name="head")   # next memory entry to read
         tail = Signal(range(inner), name="tail")   # next memory entry to write

@@ -49,6 +49,9 @@ class VTACore(wiring.Component):
     trace : bool
         Build the ``trace`` port and its logic (default off: the port does not exist, so a design
         without it simulates and synthesises exactly as before).
+    queue_ram_style : "distributed" or None
+        The command queues' ``ram_style`` (``hw.queues.CommandQueue``): LUT RAM by default, the tools'
+        choice with None (the FPGA part says which: ``bitstreams.parts.Part.queue_ram_style``).
 
     Members
     -------
@@ -60,9 +63,10 @@ class VTACore(wiring.Component):
                    Verilator model, rename it: Verilator's model class has a ``trace()`` method)
     """
 
-    def __init__(self, cfg: VTAConfig, *, trace: bool = False):
+    def __init__(self, cfg: VTAConfig, *, trace: bool = False, queue_ram_style: str | None = "distributed"):
         self.cfg = cfg
         self.traced = bool(trace)
+        self.queue_ram_style = queue_ram_style
         members = {"m_axi_" + n: d(w) for n, w, d in AXI4_MEMBERS(cfg.bus_bits)}
         members.update({"s_axil_" + n: d(w).flip() for n, w, d in AXIL_MEMBERS})
         members["irq"] = Out(1)
@@ -112,7 +116,8 @@ class VTACore(wiring.Component):
         # -- command queues ----------------------------------------------------------------------------
         cmd_q = {}
         for name, unit in (("load", load), ("compute", comp), ("store", store)):
-            q = cmd_q[name] = m.submodules[f"{name}_q"] = CommandQueue(cfg.cmd_queue_depth)
+            q = cmd_q[name] = m.submodules[f"{name}_q"] = CommandQueue(cfg.cmd_queue_depth,
+                                                                             self.queue_ram_style)
             wiring.connect(glue(m, f"{name}_qw_glue"), getattr(fetch, f"{name}_q"), q.w)
             wiring.connect(glue(m, f"{name}_qr_glue"), q.r, unit.q)
 

@@ -35,11 +35,13 @@ class SocTop(wiring.Component):
     cfg : VTAConfig
     mem_bytes : int      block RAM size (a power of two)
     divisor : int        clock cycles per UART bit (e.g. 25 MHz / 1 Mbaud = 25)
+    queue_ram_style : the core's command-queue memory style (``hw.top.VTACore``)
     """
 
-    def __init__(self, cfg: VTAConfig, mem_bytes: int, divisor: int):
+    def __init__(self, cfg: VTAConfig, mem_bytes: int, divisor: int, *,
+                 queue_ram_style: str | None = "distributed"):
         self.cfg, self.mem_bytes, self.divisor = cfg, mem_bytes, check_divisor(divisor)
-        self.core = VTACore(cfg)
+        self.core = VTACore(cfg, queue_ram_style=queue_ram_style)
         self.bram = AxiBram(cfg.bus_bits, mem_bytes)
         super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "irq": Out(1)})
 

@@ -1,6 +1,7 @@
 """hw/queues.py: the command queues, the dependency-token queues, and the instruction sequence every unit
 follows (Stage)."""
 
+import pathlib
 import random
 
 import pytest
@@ -60,6 +61,22 @@ def test_command_queue_matches_sync_fifo_buffered_cycle_for_cycle(depth):
 def test_command_queue_rejects_a_depth_below_two(depth):
     with pytest.raises(ValueError, match="command queue depth"):
         CommandQueue(depth)
+
+
+def test_command_queue_rejects_an_unknown_ram_style():
+    with pytest.raises(ValueError, match="ram_style must be one of 'distributed', None, not 'block'"):
+        CommandQueue(4, "block")
+
+
+@pytest.mark.parametrize("part_name, attribute", [("xc7z020", True), ("lfe5u-85f", False)])
+def test_the_part_decides_where_the_command_queues_go(part_name, attribute):
+    """LUT RAM on the Zynq-7020 (its block RAM is for the SRAMs), the tools' choice on the ECP5."""
+    from bitstreams.parts import part
+    from sim.verilog import core_verilog
+    cfg = VTAConfig.load(str(pathlib.Path(__file__).parents[2] / "bitstreams" / "boards" / "tiny.json"))
+    text = core_verilog(cfg, queue_ram_style=part(part_name).queue_ram_style)
+    marked = [line for line in text.splitlines() if '(* ram_style = "distributed" *)' in line]
+    assert len(marked) == (3 if attribute else 0), marked
 
 
 @pytest.mark.parametrize("depth", [1, 3])
