@@ -26,7 +26,7 @@ __all__ = [
     "LayoutError", "OPCODE_WIDTH", "MEMOP_ID_WIDTH", "MEMOP_SRAM_ADDR_WIDTH", "MEMOP_DRAM_ADDR_WIDTH",
     "MEMOP_SIZE_WIDTH", "MEMOP_STRIDE_WIDTH", "MEMOP_PAD_WIDTH", "LOOP_ITER_WIDTH", "ALU_OPCODE_WIDTH",
     "ALU_IMM_WIDTH", "UOP_WIDTH", "INSN_WIDTH", "COMMON_FIELDS", "GENERIC",
-    "Opcode", "MemType", "AluOp", "Field", "Format", "layouts",
+    "Opcode", "MemType", "AluOp", "MUL_CYCLES", "Field", "Format", "layouts",
     "Insn", "MemInsn", "GemmInsn", "AluInsn", "FinishInsn", "Uop",
     "decode_insn", "encode_insns", "decode_insns", "encode_uops", "decode_uops", "DEP_FLAGS",
     "TOKEN_QUEUES", "FLAG_QUEUES", "LOAD_MEM_TYPES", "module_of", "illegal_reason", "token_effects",
@@ -75,6 +75,12 @@ class AluOp(enum.IntEnum):
     ADD = 2
     SHR = 3
     MUL = 4
+
+
+#: Cycles this core's tensor ALU spends on each ALU MUL micro-op (every other micro-op issues in one):
+#: each lane has one 16 x 16 multiplier and forms the low 32 bits of the product from three partial
+#: products (``hw/compute/tensor.py``).  Here, not there, so that cycle estimates need no Amaranth.
+MUL_CYCLES = 3
 
 
 #: The four dependency flags, in bit order, common to every instruction.

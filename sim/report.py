@@ -59,8 +59,7 @@ def estimate_cycles(program) -> int:
     (bytes its LOADs and STOREs move, padding excluded, and its instructions) and the cycles its
     micro-op iterations issue in (``MUL_CYCLES`` each for ALU MUL, one for the others).  A lower bound,
     usually within a few tens of percent of the real count."""
-    from hw.compute.tensor import MUL_CYCLES
-    from hw.isa import AluOp
+    from hw.isa import MUL_CYCLES, AluOp
     from .memimage import insn_region
     cfg = program.config
     moved, iters = 16 * program.n_insns, 0

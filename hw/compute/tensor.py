@@ -45,14 +45,10 @@ from amaranth.lib.wiring import In, Out
 
 from .. import isa
 from ..config import VTAConfig
-from ..isa import INSN_WIDTH
+from ..isa import INSN_WIDTH, MUL_CYCLES
 from ..interfaces import SramReadSignature, SramWriteSignature
 
-__all__ = ["TensorCore", "MUL_CYCLES"]
-
-#: Cycles an ALU MUL micro-op takes (every other micro-op takes one): each lane has one 16 x 16
-#: multiplier and forms the low 32 bits of the product from three partial products.
-MUL_CYCLES = 3
+__all__ = ["TensorCore"]
 
 
 class TensorCore(wiring.Component):

@@ -17,7 +17,7 @@ from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
 from hw.compute import TensorCore
-from hw.compute.tensor import MUL_CYCLES
+from hw.isa import MUL_CYCLES
 from hw.config import VTAConfig
 from hw.isa import AluInsn, AluOp, GemmInsn, Uop
 

@@ -156,15 +156,17 @@ def test_waves(lib, tmp_path):
     assert "$enddefinitions" in text and "irq" in text
 
 
-def test_cached_run_does_not_import_amaranth(lib):
+@pytest.mark.parametrize("progress", [False, True])
+def test_cached_run_does_not_import_amaranth(lib, progress):
     """Once built, a run in a fresh process finds the library from the sources' hash, never
-    elaborating: Amaranth is not imported."""
+    elaborating: Amaranth is not imported, with or without the progress line (a terminal's default,
+    whose cycle estimate needs the core's MUL cost)."""
     code = ("import sys\n"
             "from hw.config import VTAConfig\n"
             "from sim import backends\n"
             "from tests.support.programs import suite\n"
             "name, prog, exp = [s for s in suite(VTAConfig()) if s[0] == 'tutorial_fc_small'][0]\n"
-            "r = backends.run(prog, 'verilator')\n"
+            f"r = backends.run(prog, 'verilator', progress={progress})\n"
             "assert r.out == exp and r.extra['build_cached']\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('amaranth', 'cocotb')))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)

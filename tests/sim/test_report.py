@@ -89,7 +89,7 @@ def test_cycle_estimate_is_a_lower_bound(dims):
 def test_cycle_estimate_counts_mul_cycles():
     """An ALU MUL micro-op issues in MUL_CYCLES cycles, every other one in one: the estimate of a
     program of one long ALU instruction on one acc entry counts them and stays a lower bound."""
-    from hw.compute.tensor import MUL_CYCLES
+    from hw.isa import MUL_CYCLES
     from hw.isa import AluOp
     from tests.support.programs import Builder
     cfg = VTAConfig()
