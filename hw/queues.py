@@ -17,10 +17,12 @@ from amaranth.lib.wiring import In, Out
 from .isa import FLAG_QUEUES, GENERIC, INSN_WIDTH
 from .interfaces import INDEX_WIDTH, TokenPopSignature, TokenPushSignature
 
-__all__ = ["QueueEntry", "QUEUE_RAM_STYLES", "CommandQueue", "TokenQueue", "Stage"]
+__all__ = ["QueueEntry", "QUEUE_RAM_STYLES", "DEFAULT_QUEUE_RAM_STYLE", "CommandQueue", "TokenQueue", "Stage"]
 
 #: The memory styles a command queue may ask the FPGA tools for (``None``: no attribute, the tools choose).
 QUEUE_RAM_STYLES = ("distributed", None)
+#: The style a command queue asks for unless told otherwise: LUT RAM (what the Zynq-7020 needs).
+DEFAULT_QUEUE_RAM_STYLE = "distributed"
 
 #: One command-queue entry: the instruction word and its index in the program (for error reports).
 QueueEntry = data.StructLayout({"insn": INSN_WIDTH, "index": INDEX_WIDTH})
@@ -44,7 +46,7 @@ class CommandQueue(wiring.Component):
     level : Out(range(depth + 1))            entries held
     """
 
-    def __new__(cls, depth: int, ram_style: str | None = "distributed"):
+    def __new__(cls, depth: int, ram_style: str | None = DEFAULT_QUEUE_RAM_STYLE):
         # Refuse before the object exists: nothing is left for Amaranth to warn "never used" about.
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
             raise ValueError(f"command queue depth must be an integer of at least 2, not {depth!r}")
@@ -53,7 +55,7 @@ class CommandQueue(wiring.Component):
                              f"{', '.join(map(repr, QUEUE_RAM_STYLES))}, not {ram_style!r}")
         return super().__new__(cls)
 
-    def __init__(self, depth: int, ram_style: str | None = "distributed"):
+    def __init__(self, depth: int, ram_style: str | None = DEFAULT_QUEUE_RAM_STYLE):
         self.depth, self.ram_style = depth, ram_style
         super().__init__({"w": In(stream.Signature(QueueEntry)), "r": Out(stream.Signature(QueueEntry)),
                           "level": Out(range(depth + 1))})

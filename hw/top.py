@@ -18,7 +18,7 @@ from amaranth.lib.wiring import Out
 
 from .config import VTAConfig
 from .interfaces import AXI4_MEMBERS, AXIL_MEMBERS
-from .queues import CommandQueue, TokenQueue
+from .queues import DEFAULT_QUEUE_RAM_STYLE, CommandQueue, TokenQueue
 from .glue import glue
 from .isa import TOKEN_QUEUES
 from .observe import MEM_CLIENTS, QUEUES, TRACE_FIELDS, field, trace_width
@@ -63,7 +63,8 @@ class VTACore(wiring.Component):
                    Verilator model, rename it: Verilator's model class has a ``trace()`` method)
     """
 
-    def __init__(self, cfg: VTAConfig, *, trace: bool = False, queue_ram_style: str | None = "distributed"):
+    def __init__(self, cfg: VTAConfig, *, trace: bool = False,
+                 queue_ram_style: str | None = DEFAULT_QUEUE_RAM_STYLE):
         self.cfg = cfg
         self.traced = bool(trace)
         self.queue_ram_style = queue_ram_style

@@ -248,10 +248,11 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
             raise ValueError("build_library: a Verilog function needs a verilog_key")
         verilog_key = text_key(verilog)
     all_args = list(args) + ([f"control:{control}"] if control else [])
+    cpu = host_cpu() if "-march=native" in cflags else None
     if cflags:
         all_args.append("cflags:" + " ".join(cflags))
-        if "-march=native" in cflags:
-            all_args.append(f"cpu:{host_cpu()}")
+        if cpu:
+            all_args.append(f"cpu:{cpu}")
     key = library_key(top, verilog_key, cpp, defines, all_args)
     lib = cached_library(name, key)
     if lib is not None:
@@ -282,8 +283,7 @@ def build_library(name: str, top: str, verilog: str | Callable[[], str], cpp: li
         # Verilator writes -CFLAGS into its Makefile, whose commands a shell runs: quote each define.
         # ccache hashes the command line, not what -march=native means here: the processor's hash as a
         # define keeps a ccache shared between machines from handing one another's objects.
-        cpu = [f"-DVTA_HOST_CPU={host_cpu()}"] if "-march=native" in cflags else []
-        flags = (["-fPIC", *map(shlex.quote, cflags), *cpu]
+        flags = (["-fPIC", *map(shlex.quote, cflags), *([f"-DVTA_HOST_CPU={cpu}"] if cpu else [])]
                  + [shlex.quote(f"-D{k}={v}") for k, v in sorted(defines.items())])
         cmd = ["verilator", "--cc", "--exe", "--build", "-j", str(jobs), *VERILATOR_ARGS, *args,
                "--top-module", top, "-Mdir", str(bdir / "obj"), "-o", str(bdir / _so_name(name)),

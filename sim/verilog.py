@@ -208,10 +208,11 @@ def write_hex_image(path: str | os.PathLike, image: bytes, word_bytes: int) -> i
 
 # -- the two tops -----------------------------------------------------------------------------------
 
-def core_verilog(cfg, *, emit_src: bool = False, queue_ram_style: str | None = "distributed") -> str:
-    """Verilog of ``hw.top.VTACore(cfg, queue_ram_style=...)`` as module :data:`CORE_TOP`."""
+def core_verilog(cfg, *, emit_src: bool = False, **core_options) -> str:
+    """Verilog of ``hw.top.VTACore(cfg, **core_options)`` (e.g. ``queue_ram_style``) as module
+    :data:`CORE_TOP`."""
     from hw.top import VTACore
-    return convert(VTACore(cfg, queue_ram_style=queue_ram_style), CORE_TOP, emit_src=emit_src)
+    return convert(VTACore(cfg, **core_options), CORE_TOP, emit_src=emit_src)
 
 
 def simtop_verilog(cfg, mem_bytes: int, read_latency: int, write_latency: int, *,

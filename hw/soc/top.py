@@ -14,6 +14,7 @@ from amaranth.lib.wiring import In, Out
 from ..config import VTAConfig
 from ..glue import glue
 from ..interfaces import AXI4_MEMBERS, AXIL_MEMBERS
+from ..queues import DEFAULT_QUEUE_RAM_STYLE
 from ..top import VTACore
 from .bram import AxiBram
 from .bridge import UartBridge
@@ -39,7 +40,7 @@ class SocTop(wiring.Component):
     """
 
     def __init__(self, cfg: VTAConfig, mem_bytes: int, divisor: int, *,
-                 queue_ram_style: str | None = "distributed"):
+                 queue_ram_style: str | None = DEFAULT_QUEUE_RAM_STYLE):
         self.cfg, self.mem_bytes, self.divisor = cfg, mem_bytes, check_divisor(divisor)
         self.core = VTACore(cfg, queue_ram_style=queue_ram_style)
         self.bram = AxiBram(cfg.bus_bits, mem_bytes)
