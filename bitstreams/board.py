@@ -167,7 +167,7 @@ class BoardTop(Elaboratable):
             platform.add_clock_constraint(clk, self.clock_mhz * 1e6)
         m.submodules.rst_sync = ResetSynchronizer(~locked, domain="sync")
         m.submodules.soc = soc = SocTop(self.cfg, self.board.mem_bytes, self.divisor,
-                                        queue_ram_style=self.board.fpga.queue_ram_style)
+                                        **self.board.fpga.core_options())
         uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
         m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
         m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)

@@ -78,6 +78,10 @@ class Part:
         Where the core's command queues go (``hw.top.VTACore``): LUT RAM on the Zynq-7020, whose block
         RAM the SRAMs need (``RAM64M``: 64 x 3 bits a cell); the tools' choice (block RAM) on the ECP5,
         whose LUT RAM cell holds only 16 x 4 bits.
+    pack_products : bool
+        Two int8 GEMM products per multiplier (``hw.compute.tensor.TensorCore``): yes on the DSP48E1
+        (25 x 18), no on the ECP5's MULT18X18D (18 x 18: the packed 24-bit operand would take two
+        multipliers and an adder for two products, one multiplier each without packing).
     """
 
     name: str
@@ -87,6 +91,11 @@ class Part:
     resources: tuple[Resource, ...]
     nextpnr: tuple[str, ...] = field(default=())
     queue_ram_style: str | None = "distributed"
+    pack_products: bool = True
+
+    def core_options(self) -> dict:
+        """The core's options for this part (keyword arguments of ``hw.top.VTACore``)."""
+        return {"queue_ram_style": self.queue_ram_style, "pack_products": self.pack_products}
 
     def utilisation(self, cells: dict[str, int]) -> list[dict]:
         """One dict per resource: ``name``, ``used``, ``capacity``, ``percent``, ``fits``."""
@@ -120,7 +129,8 @@ PARTS: dict[str, Part] = {p.name: p for p in (
         Resource("DP16KD", 208, {"DP16KD": 1}),
         Resource("LUT4", 83_640, _ECP5_LUT),
         Resource("FF", 83_640, _ECP5_FF),
-    ), nextpnr=("--85k", "--package", "CABGA381", "--speed", "6"), queue_ram_style=None),
+    ), nextpnr=("--85k", "--package", "CABGA381", "--speed", "6"), queue_ram_style=None,
+       pack_products=False),
 )}
 
 

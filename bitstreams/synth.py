@@ -168,7 +168,7 @@ def synthesize(cfg, part: Part, out_dir: str, *, netlist: bool = False, progress
         if progress:
             progress("writing the core's Verilog")
         from sim.verilog import core_verilog
-        verilog_text = core_verilog(cfg, queue_ram_style=part.queue_ram_style)
+        verilog_text = core_verilog(cfg, **part.core_options())
     with open(vpath, "w") as f:
         f.write(verilog_text)
     stat_path = os.path.join(out_dir, "stat.json")

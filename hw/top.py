@@ -52,6 +52,9 @@ class VTACore(wiring.Component):
     queue_ram_style : "distributed" or None
         The command queues' ``ram_style`` (``hw.queues.CommandQueue``): LUT RAM by default, the tools'
         choice with None (the FPGA part says which: ``bitstreams.parts.Part.queue_ram_style``).
+    pack_products : bool
+        Two int8 GEMM products per multiplier (default) or one (``hw.compute.tensor.TensorCore``; the
+        part says which: ``bitstreams.parts.Part.pack_products``).  Neither changes a result or a cycle.
 
     Members
     -------
@@ -64,10 +67,11 @@ class VTACore(wiring.Component):
     """
 
     def __init__(self, cfg: VTAConfig, *, trace: bool = False,
-                 queue_ram_style: str | None = DEFAULT_QUEUE_RAM_STYLE):
+                 queue_ram_style: str | None = DEFAULT_QUEUE_RAM_STYLE, pack_products: bool = True):
         self.cfg = cfg
         self.traced = bool(trace)
         self.queue_ram_style = queue_ram_style
+        self.pack_products = bool(pack_products)
         members = {"m_axi_" + n: d(w) for n, w, d in AXI4_MEMBERS(cfg.bus_bits)}
         members.update({"s_axil_" + n: d(w).flip() for n, w, d in AXIL_MEMBERS})
         members["irq"] = Out(1)
@@ -86,7 +90,7 @@ class VTACore(wiring.Component):
         m.submodules.arbiter = arb = MemArbiter(cfg.bus_bits, n_read=5, n_write=1)
         m.submodules.fetch = fetch = Fetch(cfg)
         m.submodules.load = load = Load(cfg)
-        m.submodules.compute = comp = Compute(cfg)
+        m.submodules.compute = comp = Compute(cfg, pack_products=self.pack_products)
         m.submodules.store = store = Store(cfg)
 
         # -- the top level's flat ports ---------------------------------------------------------------

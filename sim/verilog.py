@@ -209,7 +209,7 @@ def write_hex_image(path: str | os.PathLike, image: bytes, word_bytes: int) -> i
 # -- the two tops -----------------------------------------------------------------------------------
 
 def core_verilog(cfg, *, emit_src: bool = False, **core_options) -> str:
-    """Verilog of ``hw.top.VTACore(cfg, **core_options)`` (e.g. ``queue_ram_style``) as module
+    """Verilog of ``hw.top.VTACore(cfg, **core_options)`` (e.g. ``queue_ram_style``, ``pack_products``) as module
     :data:`CORE_TOP`."""
     from hw.top import VTACore
     return convert(VTACore(cfg, **core_options), CORE_TOP, emit_src=emit_src)

@@ -44,7 +44,7 @@ class Compute(wiring.Component):
     tensor : TensorCore    the GEMM core and tensor ALU, with the uop and acc SRAMs
     """
 
-    def __init__(self, cfg: VTAConfig):
+    def __init__(self, cfg: VTAConfig, *, pack_products: bool = True):
         self.cfg = cfg
         super().__init__({
             "q": In(stream.Signature(QueueEntry)), **token_members("compute"),
@@ -58,7 +58,7 @@ class Compute(wiring.Component):
             "status": Out(UnitStatusSignature("compute")),
             "inc": Out(CounterIncSignature(COMPUTE_COUNTERS)),
         })
-        self.tensor = TensorCore(cfg)
+        self.tensor = TensorCore(cfg, pack_products=pack_products)
 
     def elaborate(self, platform):
         m = Module()

@@ -8,29 +8,39 @@ Semantics: ``docs/semantics.md`` §3 and ``vta-reference.md`` §6 (GEMM) and §7
 
 Pipeline (one micro-op per cycle, GEMM and ALU alike)::
 
-    S0 issue    loop counters (i_out, i_in, k) and index offsets; uop SRAM address = k
-    S1 index    uop word arrives; dst/src/wgt = uop fields + offsets (mod depth) drive the inp, wgt
-                and two acc read addresses (acc[dst] = x, acc[src] = y for the ALU)
-    S2 read     SRAM data arrives; products inp x wgt and their per-lane sums (dot products)
-                registered (GEMM), two products per multiplier (the weights of output lanes 2p and
-                2p+1 packed into one operand, the input shared); x and y (the immediate, if use_imm) registered, taking the S4
-                result instead when S4 writes the entry being read (bypass)
-    S3 compute  new acc = x + sum of products (GEMM), 0 (reset GEMM) or the ALU result, with x/y taken
-                from S4 when S4 writes the same entry (bypass); registered
-    S4 write    acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
+    S0 issue     loop counters (i_out, i_in, k) and index offsets; uop SRAM address = k
+    S1 index     uop word arrives; dst/src/wgt = uop fields + offsets (mod depth) drive the inp and wgt
+                 read addresses
+    S2 multiply  inp and wgt data arrive; the products inp x wgt registered (GEMM): two per multiplier
+                 where ``pack_products`` (the weights of output lanes 2p and 2p+1 packed into one
+                 operand, the input shared: one DSP48E1 for two int8 products), else one; the two acc
+                 read addresses, acc[dst] = x and acc[src] = y (ALU), are issued here
+    S3 sum       the products' per-lane sums (dot products, one balanced adder tree per lane)
+                 registered; acc data arrive: x and y (the immediate, if use_imm) registered, taking the
+                 S5 result instead when S5 writes the entry being read (bypass)
+    S4 compute   new acc = x + dot product (GEMM), 0 (reset GEMM) or the ALU result, with x/y taken
+                 from S5 when S5 writes the same entry (bypass); registered
+    S5 write     acc[dst] <- result; out[dst] <- low 8 bits of each lane (not for a reset GEMM)
 
-ALU MUL is the exception: each lane has one 16 x 16 multiplier, not a 32 x 32 one, and a MUL micro-op
-stays ``MUL_CYCLES`` = 3 cycles in S3, one partial product per cycle (low x low, high x low, low x high;
-the high x high one only reaches bits 32 and up), summed in the S4 result register, which is idle
-meanwhile.  A MUL issues only while no other is in S1 or S2, so MUL micro-ops issue every third cycle
-and each one finds S3 free; x and y are taken (with the bypass) in its first S3 cycle and held.  The
-micro-ops of one instruction share its opcode, so every other instruction keeps one micro-op per cycle.
+No SRAM output feeds more than one arithmetic step before a register: the multipliers see the inp and
+wgt SRAMs' outputs and write registers; the adder trees see only those registers.  The acc reads are
+issued a stage after the inp and wgt reads so that x arrives with the dot product, which keeps the
+read-modify-write loop of an acc entry at three stages (S3 to S5) as before the split, with the same
+two bypasses.  The price is one cycle of latency per instruction: ``DRAIN_CYCLES`` = 5 (it was 4).
 
-The acc reads behave as read ports transparent for the acc write port: a read issued in S1 in the
-cycle S4 writes the same entry sees the new value.  They are plain synchronous ports with that bypass
-registered beside them (the form Yosys maps to block RAM; see the comment at the ports).  With the two bypasses every micro-op sees the results of all
-earlier ones, so consecutive micro-ops may update the same acc entry without stalls (a MUL's two idle
-issue cycles only widen the distances).
+ALU MUL is the exception to one micro-op per cycle: each lane has one 16 x 16 multiplier, not a
+32 x 32 one, and a MUL micro-op stays ``MUL_CYCLES`` = 3 cycles in S4, one partial product per cycle
+(low x low, high x low, low x high; the high x high one only reaches bits 32 and up), summed in the S5
+result register, which is idle meanwhile.  A MUL issues only while no other is in S1 or S2, so MUL
+micro-ops issue every third cycle and each one finds S4 free; x and y are taken (with the bypass) in its
+first S4 cycle and held.  The micro-ops of one instruction share its opcode, so every other instruction
+keeps one micro-op per cycle.
+
+The acc reads behave as read ports transparent for the acc write port: a read issued in S2 in the
+cycle S5 writes the same entry sees the new value.  They are plain synchronous ports with that bypass
+registered beside them (the form Yosys maps to block RAM; see the comment at the ports).  With the two
+bypasses every micro-op sees the results of all earlier ones, so consecutive micro-ops may update the
+same acc entry without stalls (a MUL's two idle issue cycles only widen the distances).
 
 The heavy arithmetic (products, sums, ALU lanes) sits in synchronous statements guarded by the stage's
 valid bit: Amaranth's simulator then evaluates it once per clock edge, and only while it is needed.
@@ -48,7 +58,12 @@ from ..config import VTAConfig
 from ..isa import INSN_WIDTH, MUL_CYCLES
 from ..interfaces import SramReadSignature, SramWriteSignature
 
-__all__ = ["TensorCore"]
+__all__ = ["TensorCore", "DRAIN_CYCLES"]
+
+#: Cycles from a GEMM or ALU instruction's last micro-op issue to its last acc/out write, plus one: with
+#: ``n`` micro-op iterations the core is busy ``n + DRAIN_CYCLES`` cycles (``MUL_CYCLES * n +
+#: DRAIN_CYCLES`` for ALU MUL).
+DRAIN_CYCLES = 5
 
 
 class TensorCore(wiring.Component):
@@ -58,9 +73,9 @@ class TensorCore(wiring.Component):
     ``i_out < iter_out``, ``i_in < iter_in``, ``k`` in ``[uop_bgn, uop_end)`` it applies micro-op
     ``uop[k]`` with indices ``idx + i_out * factor_out + i_in * factor_in``, each wrapping modulo its
     SRAM's depth.  Zero iterations are a valid no-op.  One micro-op issues per cycle, or every
-    ``MUL_CYCLES`` = 3 cycles for ALU MUL; the latency from the last issue to the last write is 4 cycles
-    (6 for MUL), so with ``n = iter_out * iter_in * (uop_end - uop_bgn)`` ``busy`` lasts ``n + 4``
-    cycles, ``3 * n + 4`` for MUL (1 for a no-op).
+    ``MUL_CYCLES`` = 3 cycles for ALU MUL; the latency from the last issue to the last write is 5 cycles
+    (7 for MUL), so with ``n = iter_out * iter_in * (uop_end - uop_bgn)`` ``busy`` lasts ``n + 5``
+    cycles (``n + DRAIN_CYCLES``), ``3 * n + 5`` for MUL (1 for a no-op).
 
     GEMM: ``acc[dst][b][oc] += sum_ic inp[src][b][ic] * wgt[wgt][oc][ic]`` (int8 x int8, int32 wrap) and
     ``out[dst][b][oc] <- low 8 bits``; with ``reset_reg`` = 1, ``acc[dst] <- 0`` and out is not written.
@@ -72,6 +87,10 @@ class TensorCore(wiring.Component):
     ----------
     cfg : VTAConfig
         The configuration: lane counts, element widths, SRAM depths, field widths.
+    pack_products : bool
+        Two int8 products per multiplier (default: a Xilinx DSP48E1's 25 x 18 multiplier takes both),
+        or one (an ECP5 MULT18X18D is 18 x 18: the packed 24-bit operand would take two of them and an
+        adder).  The same results and cycles either way.
 
     Members
     -------
@@ -113,10 +132,11 @@ class TensorCore(wiring.Component):
         If ``cfg`` is not a :class:`VTAConfig`.
     """
 
-    def __init__(self, cfg: VTAConfig):
+    def __init__(self, cfg: VTAConfig, *, pack_products: bool = True):
         if not isinstance(cfg, VTAConfig):
             raise TypeError(f"cfg must be a VTAConfig, not {cfg!r}")
         self.cfg = cfg
+        self.pack_products = bool(pack_products)
         super().__init__({
             "insn": In(INSN_WIDTH),
             "start": In(1),
@@ -189,7 +209,7 @@ class TensorCore(wiring.Component):
         src_o, src_off = Signal(ls), Signal(ls)
         wgt_o, wgt_off = Signal(lw), Signal(lw)
 
-        v1, v2, v3, v4 = Signal(), Signal(), Signal(), Signal()
+        v1, v2, v3, v4, v5 = Signal(), Signal(), Signal(), Signal(), Signal()   # the stages' valid bits
         dst_off1, src_off1, wgt_off1 = Signal(la), Signal(ls), Signal(lw)
 
         empty = (g.iter_out == 0) | (g.iter_in == 0) | (g.uop_end <= g.uop_bgn)
@@ -222,92 +242,112 @@ class TensorCore(wiring.Component):
             with m.Else():
                 m.d.sync += k.eq(k + 1)
 
-        # -- S1: indices -> SRAM read addresses ----------------------------------------------------------
+        # -- S1: indices -> inp and wgt read addresses ------------------------------------------------------
         u = lay["uop"].amaranth_layout()(uop_r.data)
         dst1 = (u.dst_idx + dst_off1)[:la]
         src1 = (u.src_idx + src_off1)[:ls]
         wgt1 = (u.wgt_idx + wgt_off1)[:lw]
         m.d.comb += [self.inp_rd.addr.eq(src1[:li]), self.inp_rd.en.eq(v1 & ~is_alu),
-                     self.wgt_rd.addr.eq(wgt1), self.wgt_rd.en.eq(v1 & ~is_alu),
-                     acc_rx.addr.eq(dst1), acc_ry.addr.eq(src1[:la])]
+                     self.wgt_rd.addr.eq(wgt1), self.wgt_rd.en.eq(v1 & ~is_alu)]
         dst2, src2 = Signal(la), Signal(la)
         m.d.sync += [v2.eq(v1), dst2.eq(dst1), src2.eq(src1[:la])]
 
-        # -- S2: read data; products; x/y with bypass from S4 ---------------------------------------------
-        res4 = Signal(cfg.acc_elem_bits)
-        dst4 = Signal(la)
+        # -- S2: inp and wgt data -> products, registered; acc read addresses ------------------------------
+        # (the acc reads are issued here, not in S1, so that x arrives with the dot products a stage later)
+        m.d.comb += [acc_rx.addr.eq(dst2), acc_ry.addr.eq(src2)]
+        res5 = Signal(cfg.acc_elem_bits)
         dst3, src3 = Signal(la), Signal(la)
-        x3, y3 = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
+        m.d.sync += [v3.eq(v2), dst3.eq(dst2), src3.eq(src2)]
+        prods = {}                                    # (b, oc, ic) -> the product, as S3 sees it
+        with m.If(v2 & ~is_alu & ~reset):
+            inp, wgt = self.inp_rd.data, self.wgt_rd.data
+            w_at = lambda oc, ic: wgt.word_select(oc * bi + ic, ww).as_signed()
+            for b in range(cfg.batch):
+                ins = [inp.word_select(b * bi + ic, iw).as_signed() for ic in range(bi)]
+                if self.pack_products:
+                    # Two products per multiplier, sharing the input operand (one DSP48E1 each):
+                    # (w1 * 2^16 + w0) * x = w1*x * 2^16 + w0*x, where |w0*x| <= 2^14, so the low 16 bits
+                    # read as signed are w0*x and the rest plus their sign bit is w1*x, both exact.
+                    for oc in range(0, cfg.block_out, 2):
+                        for ic in range(bi):
+                            p = Signal(2 * pw + iw, name=f"prod_b{b}_oc{oc}_{oc + 1}_ic{ic}")
+                            m.d.sync += p.eq(((w_at(oc + 1, ic) << pw) + w_at(oc, ic)) * ins[ic])
+                            prods[b, oc, ic] = p[:pw].as_signed()
+                            prods[b, oc + 1, ic] = (p[pw:].as_signed() + p[pw - 1])[:pw].as_signed()
+                else:
+                    for oc in range(cfg.block_out):
+                        for ic in range(bi):
+                            p = Signal(pw, name=f"prod_b{b}_oc{oc}_ic{ic}")
+                            m.d.sync += p.eq(w_at(oc, ic) * ins[ic])
+                            prods[b, oc, ic] = p.as_signed()
+
+        # -- S3: dot products (adder trees), registered; acc data -> x/y with bypass from S5 ---------------
+        dst5 = Signal(la)
+        dst4 = Signal(la)
+        x4, y4 = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
         imm = Signal(aw)                              # the ALU immediate, sign-extended
         m.d.comb += imm.eq(a.imm)
         dw = pw + (bi - 1).bit_length()              # dot product width
         dot = Signal(n_lanes * dw)                   # [b][oc] dot products, registered
-        with m.If(v2):
-            m.d.sync += [dst3.eq(dst2), src3.eq(src2),
-                         x3.eq(Mux(v4 & (dst4 == dst2), res4, acc_x))]
+        # S5 writes the entry S3 reads: known a cycle ahead, from the micro-ops then in S4 and S2 (the
+        # one in S4 moves to S5 as the one in S2 moves to S3), so the multiplexers below select on a
+        # register, not on an address comparison behind the SRAM's output.
+        sel_x, sel_y = Signal(), Signal()
+        with m.If(v3):
+            m.d.sync += [dst4.eq(dst3), x4.eq(Mux(sel_x, res5, acc_x))]
             with m.If(is_alu & a.use_imm):                # y = the immediate, in every lane
-                m.d.sync += y3.eq(imm.replicate(n_lanes))
+                m.d.sync += y4.eq(imm.replicate(n_lanes))
             with m.Elif(is_alu):
-                m.d.sync += y3.eq(Mux(v4 & (dst4 == src2), res4, acc_y))
+                m.d.sync += y4.eq(Mux(sel_y, res5, acc_y))
             with m.Elif(~reset):
-                inp, wgt = self.inp_rd.data, self.wgt_rd.data
                 dots = []
-                w_at = lambda oc, ic: wgt.word_select(oc * bi + ic, ww).as_signed()
                 for b in range(cfg.batch):
-                    ins = [inp.word_select(b * bi + ic, iw).as_signed() for ic in range(bi)]
-                    # Two products per multiplier, sharing the input operand (one DSP48E1 each):
-                    # (w1 * 2^16 + w0) * x = w1*x * 2^16 + w0*x, where |w0*x| <= 2^14, so the low 16 bits
-                    # read as signed are w0*x and the rest plus their sign bit is w1*x, both exact.
-                    prods = {}
-                    for oc in range(0, cfg.block_out, 2):
-                        for ic in range(bi):
-                            packed = (w_at(oc + 1, ic) << pw) + w_at(oc, ic)
-                            p = packed * ins[ic]
-                            prods[oc, ic] = p[:pw].as_signed()
-                            prods[oc + 1, ic] = (p[pw:].as_signed() + p[pw - 1])[:pw].as_signed()
                     for oc in range(cfg.block_out):
-                        terms = [prods[oc, ic] for ic in range(bi)]
+                        terms = [prods[b, oc, ic] for ic in range(bi)]
                         while len(terms) > 1:          # balanced adder tree
                             terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i]
                                      for i in range(0, len(terms), 2)]
                         dots.append(terms[0][:dw])
                 m.d.sync += dot.eq(Cat(*dots))
 
-        # -- S3: compute with bypass from S4 -------------------------------------------------------------
+        # -- S4: compute with bypass from S5 -------------------------------------------------------------
         x, y = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
-        # S4 writes the entry S3 reads: known a cycle ahead, from the micro-ops then in S3 and S2 (the
-        # one in S3 moves to S4 as the one in S2 moves to S3), so the 2 x acc_elem_bits multiplexers
-        # below select on a register rather than on an address comparison.  A MUL held in S3 moves
-        # nothing (S4 stays empty), so it never selects the bypass.
-        ph = Signal(range(MUL_CYCLES))                # the MUL's cycle in S3
-        done3 = ~is_mul | (ph == MUL_CYCLES - 1)      # the micro-op in S3 leaves it this cycle
+        # S5 writes the entry S4 reads: known a cycle ahead, from the micro-ops then in S4 and S3 (the
+        # one in S4 moves to S5 as the one in S3 moves to S4), so the 2 x acc_elem_bits multiplexers
+        # below select on a register rather than on an address comparison.  A MUL held in S4 moves
+        # nothing (S5 stays empty), so it never selects a bypass.
+        ph = Signal(range(MUL_CYCLES))                # the MUL's cycle in S4
+        done4 = ~is_mul | (ph == MUL_CYCLES - 1)      # the micro-op in S4 leaves it this cycle
+        leave4 = v4 & done4
         byp_x, byp_y = Signal(), Signal()
-        m.d.sync += [byp_x.eq(v3 & done3 & (dst3 == dst2)),
-                     byp_y.eq(v3 & done3 & (dst3 == src2) & ~a.use_imm)]
-        m.d.comb += [x.eq(Mux(byp_x, res4, x3)), y.eq(Mux(byp_y, res4, y3))]
-        wout4 = Signal()                              # S4 writes out (not for a reset GEMM)
-        m.d.sync += [v3.eq(v2 | (v3 & ~done3)), v4.eq(v3 & done3), wout4.eq(v3 & done3 & ~reset)]
-        with m.If(v3 & is_mul):
-            m.d.sync += ph.eq(Mux(done3, 0, ph + 1))
-        with m.If(v3 & ~done3):                       # S2 is empty: hold x, y with the bypass taken
-            m.d.sync += [x3.eq(x), y3.eq(y)]
-        with m.If(v3):
-            m.d.sync += dst4.eq(dst3)
+        m.d.sync += [byp_x.eq(leave4 & (dst4 == dst3)),
+                     byp_y.eq(leave4 & (dst4 == src3) & ~a.use_imm),
+                     sel_x.eq(leave4 & (dst4 == dst2)),
+                     sel_y.eq(leave4 & (dst4 == src2))]
+        m.d.comb += [x.eq(Mux(byp_x, res5, x4)), y.eq(Mux(byp_y, res5, y4))]
+        wout5 = Signal()                              # S5 writes out (not for a reset GEMM)
+        m.d.sync += [v4.eq(v3 | (v4 & ~done4)), v5.eq(leave4), wout5.eq(leave4 & ~reset)]
+        with m.If(v4 & is_mul):
+            m.d.sync += ph.eq(Mux(done4, 0, ph + 1))
+        with m.If(v4 & ~done4):                       # S3 is empty: hold x, y with the bypass taken
+            m.d.sync += [x4.eq(x), y4.eq(y)]
+        with m.If(v4):
+            m.d.sync += dst5.eq(dst4)
             xl = [x.word_select(j, aw).as_signed() for j in range(n_lanes)]
             with m.If(~is_alu):
                 with m.If(reset):
-                    m.d.sync += res4.eq(0)
+                    m.d.sync += res5.eq(0)
                 with m.Else():
                     lanes = [(xl[j] + dot.word_select(j, dw).as_signed())[:aw] for j in range(n_lanes)]
-                    m.d.sync += res4.eq(Cat(*lanes))
+                    m.d.sync += res5.eq(Cat(*lanes))
             with m.Else():
                 yl = [y.word_select(j, aw).as_signed() for j in range(n_lanes)]
                 with m.Switch(a.alu_opcode):
                     with m.Case(isa.AluOp.MAX):               # x < y, as for MIN: one comparator
-                        m.d.sync += res4.eq(Cat(*[Mux(xl[j] < yl[j], yl[j], xl[j])[:aw]
+                        m.d.sync += res5.eq(Cat(*[Mux(xl[j] < yl[j], yl[j], xl[j])[:aw]
                                                   for j in range(n_lanes)]))
                     with m.Case(isa.AluOp.ADD):
-                        m.d.sync += res4.eq(Cat(*[(xl[j] + yl[j])[:aw] for j in range(n_lanes)]))
+                        m.d.sync += res5.eq(Cat(*[(xl[j] + yl[j])[:aw] for j in range(n_lanes)]))
                     with m.Case(isa.AluOp.SHR):
                         # Amount s: signed 5-bit, -16..15.  One arithmetic right shift of x with 16 zero
                         # bits below it, by s + 16 (0..31: s's bits with the top one inverted), is x >> s
@@ -317,32 +357,32 @@ class TensorCore(wiring.Component):
                         for j in range(n_lanes):
                             s = yl[j][:5]
                             lanes.append(((xl[j] << 16) >> Cat(s[:4], ~s[4]))[:aw])
-                        m.d.sync += res4.eq(Cat(*lanes))
+                        m.d.sync += res5.eq(Cat(*lanes))
                     with m.Case(isa.AluOp.MUL):
                         # One h x h multiplier per lane (h = aw/2), three cycles: with x = xh*2^h + xl
                         # and y likewise, x*y mod 2^aw = xl*yl + ((xh*yl + xl*yh) mod 2^h) * 2^h,
-                        # summed in res4 (S4 is empty while the MUL is in S3).
+                        # summed in res5 (S5 is empty while the MUL is in S4).
                         h = aw // 2
                         lanes = []
                         for j in range(n_lanes):
                             xj, yj = x.word_select(j, aw), y.word_select(j, aw)
                             p = Mux(ph == 1, xj[h:], xj[:h]) * Mux(ph == 2, yj[h:], yj[:h])
-                            lanes.append(Mux(ph == 0, p, res4.word_select(j, aw) + (p[:aw - h] << h))[:aw])
-                        m.d.sync += res4.eq(Cat(*lanes))
+                            lanes.append(Mux(ph == 0, p, res5.word_select(j, aw) + (p[:aw - h] << h))[:aw])
+                        m.d.sync += res5.eq(Cat(*lanes))
                     with m.Default():                    # MIN (opcodes 5-7 never arrive: fetch refuses)
-                        m.d.sync += res4.eq(Cat(*[Mux(xl[j] < yl[j], xl[j], yl[j])[:aw]
+                        m.d.sync += res5.eq(Cat(*[Mux(xl[j] < yl[j], xl[j], yl[j])[:aw]
                                                   for j in range(n_lanes)]))
 
-        # -- S4: write acc and out; the DMA's acc writes while idle ----------------------------------------
+        # -- S5: write acc and out; the DMA's acc writes while idle ----------------------------------------
         m.d.comb += [
-            acc_w.addr.eq(Mux(v4, dst4, self.acc_wr.addr)),
-            acc_w.data.eq(Mux(v4, res4, self.acc_wr.data)),
-            acc_w.en.eq(v4 | self.acc_wr.en),
-            self.out_wr.addr.eq(dst4),
-            self.out_wr.data.eq(Cat(*[res4.word_select(j, aw)[:ow] for j in range(n_lanes)])),
-            self.out_wr.en.eq(wout4),
-            self.busy.eq(issuing | v1 | v2 | v3 | v4 | nop),
-            self.acc_wr_strobe.eq(v4),
+            acc_w.addr.eq(Mux(v5, dst5, self.acc_wr.addr)),
+            acc_w.data.eq(Mux(v5, res5, self.acc_wr.data)),
+            acc_w.en.eq(v5 | self.acc_wr.en),
+            self.out_wr.addr.eq(dst5),
+            self.out_wr.data.eq(Cat(*[res5.word_select(j, aw)[:ow] for j in range(n_lanes)])),
+            self.out_wr.en.eq(wout5),
+            self.busy.eq(issuing | v1 | v2 | v3 | v4 | v5 | nop),
+            self.acc_wr_strobe.eq(v5),
             self.gemm_active.eq(issue & ~is_alu),
             self.alu_active.eq(issue & is_alu),
         ]

@@ -14,7 +14,6 @@ from amaranth.lib.wiring import In, Out
 from ..config import VTAConfig
 from ..glue import glue
 from ..interfaces import AXI4_MEMBERS, AXIL_MEMBERS
-from ..queues import DEFAULT_QUEUE_RAM_STYLE
 from ..top import VTACore
 from .bram import AxiBram
 from .bridge import UartBridge
@@ -36,13 +35,12 @@ class SocTop(wiring.Component):
     cfg : VTAConfig
     mem_bytes : int      block RAM size (a power of two)
     divisor : int        clock cycles per UART bit (e.g. 25 MHz / 1 Mbaud = 25)
-    queue_ram_style : the core's command-queue memory style (``hw.top.VTACore``)
+    **core_options : the core's options (``hw.top.VTACore``: ``queue_ram_style``, ``pack_products``)
     """
 
-    def __init__(self, cfg: VTAConfig, mem_bytes: int, divisor: int, *,
-                 queue_ram_style: str | None = DEFAULT_QUEUE_RAM_STYLE):
+    def __init__(self, cfg: VTAConfig, mem_bytes: int, divisor: int, **core_options):
         self.cfg, self.mem_bytes, self.divisor = cfg, mem_bytes, check_divisor(divisor)
-        self.core = VTACore(cfg, queue_ram_style=queue_ram_style)
+        self.core = VTACore(cfg, **core_options)
         self.bram = AxiBram(cfg.bus_bits, mem_bytes)
         super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1), "irq": Out(1)})
 

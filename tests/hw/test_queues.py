@@ -74,7 +74,7 @@ def test_the_part_decides_where_the_command_queues_go(part_name, attribute):
     from bitstreams.parts import part
     from sim.verilog import core_verilog
     cfg = VTAConfig.load(str(pathlib.Path(__file__).parents[2] / "bitstreams" / "boards" / "tiny.json"))
-    text = core_verilog(cfg, queue_ram_style=part(part_name).queue_ram_style)
+    text = core_verilog(cfg, **part(part_name).core_options())
     marked = [line for line in text.splitlines() if '(* ram_style = "distributed" *)' in line]
     assert len(marked) == (3 if attribute else 0), marked
 
