@@ -143,6 +143,8 @@ class Stage:
     status : the unit's ``UnitStatusSignature`` port; Stage drives all of it but ``err``
     exec_done : Signal    the unit's execution finished (sampled in the execute state)
     halt : Signal         take no new instruction
+    can_start : Value or None   the unit can begin the instruction now (its pops wait for it too);
+                          None: always
 
     Attributes
     ----------
@@ -152,7 +154,7 @@ class Stage:
     executing : the instruction executes (between its pops and its pushes)
     """
 
-    def __init__(self, m, unit, q, tokens, status, exec_done, halt):
+    def __init__(self, m, unit, q, tokens, status, exec_done, halt, can_start=None):
         fq = FLAG_QUEUES[unit]
         self.insn = data.View(GENERIC.amaranth_layout(), Signal(INSN_WIDTH, name=f"{unit}_insn"))
         self.index = Signal(INDEX_WIDTH, name=f"{unit}_index")
@@ -178,7 +180,7 @@ class Stage:
                     m.next = "POP"
                 m.d.comb += status.stuck.eq(~q.valid)
             with m.State("POP"):
-                with m.If(pops_ready):
+                with m.If(pops_ready & (1 if can_start is None else can_start)):
                     for flag, qn in fq["pop"].items():
                         m.d.comb += tokens[qn].pop.eq(getattr(insn, flag))
                     m.d.comb += self.start.eq(1)
@@ -187,7 +189,11 @@ class Stage:
                     m.d.comb += status.stuck.eq(1)
             with m.State("EXEC"):
                 with m.If(exec_done):
-                    m.next = "PUSH"
+                    # An instruction that pushes no token is done here: no cycle in PUSH.
+                    with m.If(Cat(*[getattr(insn, f) for f in fq["push"]]).any()):
+                        m.next = "PUSH"
+                    with m.Else():
+                        m.next = "IDLE"
             with m.State("PUSH"):
                 with m.If(pushes_ready):
                     for flag, qn in fq["push"].items():

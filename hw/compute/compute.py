@@ -76,8 +76,9 @@ class Compute(wiring.Component):
         wiring.connect(glue(m, "out_wr_glue"), wiring.flipped(self.out_wr), tensor.out_wr)
 
         exec_done = Signal()
+        can_start = Signal()
         st = Stage(m, "compute", self.q, {q: getattr(self, q) for q in ("l2g", "s2g", "g2l", "g2s")},
-                   self.status, exec_done=exec_done, halt=self.halt)
+                   self.status, exec_done=exec_done, halt=self.halt, can_start=can_start)
         mem = data.View(lay["mem"].amaranth_layout(), st.insn)
         gemm = data.View(lay["gemm"].amaranth_layout(), st.insn)
 
@@ -102,8 +103,16 @@ class Compute(wiring.Component):
             m.d.sync += pending.eq(0)
         m.d.comb += [dma_uop.cmd.valid.eq(pending & is_uop), dma_acc.cmd.valid.eq(pending & is_acc)]
         m.d.comb += tensor.start.eq(st.start & is_loop)
+        # GEMM and ALU overlap: one may start while the micro-ops of the one before drain (the tensor
+        # core's bypasses cover them).  It is done when its last micro-op has issued, unless it pushes
+        # a token, which promises that its accesses are over: g2l (load may overwrite inp and wgt) once
+        # its last inp/wgt read is issued, g2s (store may read out) once its last write is done.
+        # Every other instruction waits for the tensor core to be idle: LOAD UOP and LOAD ACC write its
+        # SRAMs, and FINISH ends the run.
+        m.d.comb += can_start.eq(Mux(is_loop, tensor.ready, ~tensor.busy))
         tensor_done = Signal()
-        m.d.comb += tensor_done.eq(tensor_run & ~tensor.busy & ~tensor.start)
+        m.d.comb += tensor_done.eq(tensor_run & ~tensor.start & Mux(
+            gemm.push_next_dep, ~tensor.busy, Mux(gemm.push_prev_dep, ~tensor.reading, tensor.ready)))
         with m.If(tensor_done):
             m.d.sync += tensor_run.eq(0)
         m.d.comb += exec_done.eq(immediate | dma_uop.done | dma_acc.done | tensor_done)

@@ -48,8 +48,8 @@ valid bit: Amaranth's simulator then evaluates it once per clock edge, and only 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, MemoryData, Module, Mux, Signal, unsigned
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, MemoryData, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -95,12 +95,20 @@ class TensorCore(wiring.Component):
     Members
     -------
     insn : In(128)
-        The GEMM or ALU instruction word; held stable from ``start`` until ``busy`` falls.
+        The GEMM or ALU instruction word, sampled at ``start``.
     start : In(1)
-        A one-cycle pulse while ``busy`` is 0: execute ``insn``.
+        A one-cycle pulse while ``ready`` is 1: execute ``insn``.
+    ready : Out(1)
+        1 while no micro-op is left to issue: a ``start`` may come, while the micro-ops of the
+        instruction before still go through S1 to S5 (they meet the new ones' acc accesses through the
+        same bypasses as micro-ops of one instruction).  The uop and acc write ports, though, are for
+        the DMA only while ``busy`` is 0.
+    reading : Out(1)
+        1 while inp or wgt reads are still to be issued (a micro-op in S0 or S1): once it is 0, those
+        SRAMs may be overwritten.
     busy : Out(1)
         1 from the cycle after ``start`` until the cycle of the last acc/out write (included); at least
-        one cycle, even for a no-op.  A new ``start`` may come in the cycle after it falls.
+        one cycle, even for a no-op.
     inp_rd : Out(SramReadSignature(cfg.log_inp_depth, cfg.inp_elem_bits))
         Read port of the inp SRAM (data the cycle after addr).
     wgt_rd : Out(SramReadSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits))
@@ -141,6 +149,8 @@ class TensorCore(wiring.Component):
             "insn": In(INSN_WIDTH),
             "start": In(1),
             "busy": Out(1),
+            "ready": Out(1),
+            "reading": Out(1),
             "inp_rd": Out(SramReadSignature(cfg.log_inp_depth, cfg.inp_elem_bits)),
             "wgt_rd": Out(SramReadSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits)),
             "out_wr": Out(SramWriteSignature(cfg.log_out_depth, cfg.out_elem_bits)),
@@ -188,16 +198,24 @@ class TensorCore(wiring.Component):
         m.d.comb += [uop_w.addr.eq(self.uop_wr.addr), uop_w.data.eq(self.uop_wr.data),
                      uop_w.en.eq(self.uop_wr.en)]
 
-        # -- instruction fields (insn is stable while busy) ---------------------------------------------
-        g = lay["gemm"].amaranth_layout()(self.insn)
-        a = lay["alu"].amaranth_layout()(self.insn)
+        # -- instruction fields ---------------------------------------------------------------------------
+        # ``insn`` is sampled at ``start`` (S0 runs from the copy); each stage's micro-op carries the few
+        # fields it needs (``ctl``), so a new instruction may issue while the last one drains.
+        gi = lay["gemm"].amaranth_layout()(self.insn)                # at start
+        insn0 = Signal(INSN_WIDTH)
+        g = lay["gemm"].amaranth_layout()(insn0)                     # the issuing instruction
+        a = lay["alu"].amaranth_layout()(insn0)
         # Expressions, not signals: a comb signal read by other comb logic of this module would make
         # the simulator evaluate the whole comb function twice per cycle.
-        is_alu = g.opcode == isa.Opcode.ALU
-        is_mul = is_alu & (a.alu_opcode == isa.AluOp.MUL)
-        reset = g.reset_reg & ~is_alu
-        src_fo = Mux(is_alu, a.src_factor_out, g.src_factor_out)
-        src_fi = Mux(is_alu, a.src_factor_in, g.src_factor_in)
+        is_alu0 = g.opcode == isa.Opcode.ALU
+        ctl_layout = data.StructLayout({"alu": 1, "reset": 1, "mul": 1, "op": len(a.alu_opcode),
+                                        "use_imm": 1, "imm": signed(len(a.imm))})
+        ctl0 = data.View(ctl_layout, Cat(is_alu0, g.reset_reg & ~is_alu0,
+                                          is_alu0 & (a.alu_opcode == isa.AluOp.MUL), a.alu_opcode,
+                                          a.use_imm, a.imm))
+        ctl1, ctl2, ctl3, ctl4 = (Signal(ctl_layout, name=f"ctl{i}") for i in range(1, 5))
+        src_fo = Mux(is_alu0, a.src_factor_out, g.src_factor_out)
+        src_fi = Mux(is_alu0, a.src_factor_in, g.src_factor_in)
 
         # -- S0: issue -----------------------------------------------------------------------------------
         issuing = Signal()
@@ -212,19 +230,20 @@ class TensorCore(wiring.Component):
         v1, v2, v3, v4, v5 = Signal(), Signal(), Signal(), Signal(), Signal()   # the stages' valid bits
         dst_off1, src_off1, wgt_off1 = Signal(la), Signal(ls), Signal(lw)
 
-        empty = (g.iter_out == 0) | (g.iter_in == 0) | (g.uop_end <= g.uop_bgn)
+        empty = (gi.iter_out == 0) | (gi.iter_in == 0) | (gi.uop_end <= gi.uop_bgn)
         m.d.comb += uop_r.addr.eq(k[:lu])
         m.d.sync += nop.eq(0)
-        with m.If(self.start & ~self.busy):
-            m.d.sync += [issuing.eq(~empty), nop.eq(empty), k.eq(g.uop_bgn), i_in.eq(0), i_out.eq(0),
+        with m.If(self.start & ~issuing):
+            m.d.sync += [insn0.eq(self.insn),
+                         issuing.eq(~empty), nop.eq(empty), k.eq(gi.uop_bgn), i_in.eq(0), i_out.eq(0),
                          dst_o.eq(0), dst_off.eq(0), src_o.eq(0), src_off.eq(0),
                          wgt_o.eq(0), wgt_off.eq(0)]
-        # A MUL micro-op stays MUL_CYCLES cycles in S3, so a MUL issues only when no other is in S1 or
-        # S2 (all micro-ops of an instruction have its opcode): one every MUL_CYCLES cycles.
-        issue = issuing & ~(is_mul & (v1 | v2))
+        # A MUL micro-op stays MUL_CYCLES cycles in S4, so nothing issues while a MUL is in S1 or S2:
+        # the micro-op behind a MUL (of its instruction or the next) issues MUL_CYCLES cycles after it.
+        issue = issuing & ~((v1 & ctl1.mul) | (v2 & ctl2.mul))
         m.d.sync += v1.eq(issue)
         with m.If(issue):
-            m.d.sync += [dst_off1.eq(dst_off), src_off1.eq(src_off), wgt_off1.eq(wgt_off)]
+            m.d.sync += [dst_off1.eq(dst_off), src_off1.eq(src_off), wgt_off1.eq(wgt_off), ctl1.eq(ctl0)]
             with m.If(k + 1 == g.uop_end):
                 m.d.sync += k.eq(g.uop_bgn)
                 with m.If(i_in + 1 == g.iter_in):
@@ -247,19 +266,19 @@ class TensorCore(wiring.Component):
         dst1 = (u.dst_idx + dst_off1)[:la]
         src1 = (u.src_idx + src_off1)[:ls]
         wgt1 = (u.wgt_idx + wgt_off1)[:lw]
-        m.d.comb += [self.inp_rd.addr.eq(src1[:li]), self.inp_rd.en.eq(v1 & ~is_alu),
-                     self.wgt_rd.addr.eq(wgt1), self.wgt_rd.en.eq(v1 & ~is_alu)]
+        m.d.comb += [self.inp_rd.addr.eq(src1[:li]), self.inp_rd.en.eq(v1 & ~ctl1.alu),
+                     self.wgt_rd.addr.eq(wgt1), self.wgt_rd.en.eq(v1 & ~ctl1.alu)]
         dst2, src2 = Signal(la), Signal(la)
-        m.d.sync += [v2.eq(v1), dst2.eq(dst1), src2.eq(src1[:la])]
+        m.d.sync += [v2.eq(v1), dst2.eq(dst1), src2.eq(src1[:la]), ctl2.eq(ctl1)]
 
         # -- S2: inp and wgt data -> products, registered; acc read addresses ------------------------------
         # (the acc reads are issued here, not in S1, so that x arrives with the dot products a stage later)
         m.d.comb += [acc_rx.addr.eq(dst2), acc_ry.addr.eq(src2)]
         res5 = Signal(cfg.acc_elem_bits)
         dst3, src3 = Signal(la), Signal(la)
-        m.d.sync += [v3.eq(v2), dst3.eq(dst2), src3.eq(src2)]
+        m.d.sync += [v3.eq(v2), dst3.eq(dst2), src3.eq(src2), ctl3.eq(ctl2)]
         prods = {}                                    # (b, oc, ic) -> the product, as S3 sees it
-        with m.If(v2 & ~is_alu & ~reset):
+        with m.If(v2 & ~ctl2.alu & ~ctl2.reset):
             inp, wgt = self.inp_rd.data, self.wgt_rd.data
             w_at = lambda oc, ic: wgt.word_select(oc * bi + ic, ww).as_signed()
             for b in range(cfg.batch):
@@ -286,7 +305,7 @@ class TensorCore(wiring.Component):
         dst4 = Signal(la)
         x4, y4 = Signal(cfg.acc_elem_bits), Signal(cfg.acc_elem_bits)
         imm = Signal(aw)                              # the ALU immediate, sign-extended
-        m.d.comb += imm.eq(a.imm)
+        m.d.comb += imm.eq(ctl3.imm)
         dw = pw + (bi - 1).bit_length()              # dot product width
         dot = Signal(n_lanes * dw)                   # [b][oc] dot products, registered
         # S5 writes the entry S3 reads: known a cycle ahead, from the micro-ops then in S4 and S2 (the
@@ -294,12 +313,12 @@ class TensorCore(wiring.Component):
         # register, not on an address comparison behind the SRAM's output.
         sel_x, sel_y = Signal(), Signal()
         with m.If(v3):
-            m.d.sync += [dst4.eq(dst3), x4.eq(Mux(sel_x, res5, acc_x))]
-            with m.If(is_alu & a.use_imm):                # y = the immediate, in every lane
+            m.d.sync += [dst4.eq(dst3), ctl4.eq(ctl3), x4.eq(Mux(sel_x, res5, acc_x))]
+            with m.If(ctl3.alu & ctl3.use_imm):           # y = the immediate, in every lane
                 m.d.sync += y4.eq(imm.replicate(n_lanes))
-            with m.Elif(is_alu):
+            with m.Elif(ctl3.alu):
                 m.d.sync += y4.eq(Mux(sel_y, res5, acc_y))
-            with m.Elif(~reset):
+            with m.Elif(~ctl3.reset):
                 dots = []
                 for b in range(cfg.batch):
                     for oc in range(cfg.block_out):
@@ -317,32 +336,32 @@ class TensorCore(wiring.Component):
         # below select on a register rather than on an address comparison.  A MUL held in S4 moves
         # nothing (S5 stays empty), so it never selects a bypass.
         ph = Signal(range(MUL_CYCLES))                # the MUL's cycle in S4
-        done4 = ~is_mul | (ph == MUL_CYCLES - 1)      # the micro-op in S4 leaves it this cycle
+        done4 = ~ctl4.mul | (ph == MUL_CYCLES - 1)      # the micro-op in S4 leaves it this cycle
         leave4 = v4 & done4
         byp_x, byp_y = Signal(), Signal()
         m.d.sync += [byp_x.eq(leave4 & (dst4 == dst3)),
-                     byp_y.eq(leave4 & (dst4 == src3) & ~a.use_imm),
+                     byp_y.eq(leave4 & (dst4 == src3) & ~ctl3.use_imm),
                      sel_x.eq(leave4 & (dst4 == dst2)),
                      sel_y.eq(leave4 & (dst4 == src2))]
         m.d.comb += [x.eq(Mux(byp_x, res5, x4)), y.eq(Mux(byp_y, res5, y4))]
         wout5 = Signal()                              # S5 writes out (not for a reset GEMM)
-        m.d.sync += [v4.eq(v3 | (v4 & ~done4)), v5.eq(leave4), wout5.eq(leave4 & ~reset)]
-        with m.If(v4 & is_mul):
+        m.d.sync += [v4.eq(v3 | (v4 & ~done4)), v5.eq(leave4), wout5.eq(leave4 & ~ctl4.reset)]
+        with m.If(v4 & ctl4.mul):
             m.d.sync += ph.eq(Mux(done4, 0, ph + 1))
         with m.If(v4 & ~done4):                       # S3 is empty: hold x, y with the bypass taken
             m.d.sync += [x4.eq(x), y4.eq(y)]
         with m.If(v4):
             m.d.sync += dst5.eq(dst4)
             xl = [x.word_select(j, aw).as_signed() for j in range(n_lanes)]
-            with m.If(~is_alu):
-                with m.If(reset):
+            with m.If(~ctl4.alu):
+                with m.If(ctl4.reset):
                     m.d.sync += res5.eq(0)
                 with m.Else():
                     lanes = [(xl[j] + dot.word_select(j, dw).as_signed())[:aw] for j in range(n_lanes)]
                     m.d.sync += res5.eq(Cat(*lanes))
             with m.Else():
                 yl = [y.word_select(j, aw).as_signed() for j in range(n_lanes)]
-                with m.Switch(a.alu_opcode):
+                with m.Switch(ctl4.op):
                     with m.Case(isa.AluOp.MAX):               # x < y, as for MIN: one comparator
                         m.d.sync += res5.eq(Cat(*[Mux(xl[j] < yl[j], yl[j], xl[j])[:aw]
                                                   for j in range(n_lanes)]))
@@ -383,7 +402,9 @@ class TensorCore(wiring.Component):
             self.out_wr.en.eq(wout5),
             self.busy.eq(issuing | v1 | v2 | v3 | v4 | v5 | nop),
             self.acc_wr_strobe.eq(v5),
-            self.gemm_active.eq(issue & ~is_alu),
-            self.alu_active.eq(issue & is_alu),
+            self.ready.eq(~issuing),
+            self.reading.eq(issuing | v1),
+            self.gemm_active.eq(issue & ~is_alu0),
+            self.alu_active.eq(issue & is_alu0),
         ]
         return m
