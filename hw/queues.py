@@ -129,7 +129,9 @@ class Stage:
 
     take the next entry of its command queue → wait until every token the instruction pops is there, pop
     them → execute (the unit's own logic, from the ``start`` pulse until it raises ``exec_done``) →
-    wait until every token it pushes fits, push them → next instruction.
+    wait until every token it pushes fits, push them (no cycle for this if it pushes none) → next
+    instruction.  ``can_start`` lets the unit hold an instruction whose tokens are there until it can
+    begin it.
 
     Which flag pops or pushes which queue is ``hw.isa.FLAG_QUEUES[unit]``; flags the unit ignores have
     no effect.
