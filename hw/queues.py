@@ -147,6 +147,10 @@ class Stage:
     halt : Signal         take no new instruction
     can_start : Value or None   the unit can begin the instruction now (its pops wait for it too);
                           None: always
+    fault : Value or None  the instruction ends in an error in this cycle (with ``exec_done``): no
+                          new instruction is taken from then on, in the cycles before the supervisor's
+                          ``halt`` follows (an instruction that pushes nothing leaves EXEC for IDLE
+                          directly, so without it IDLE could take the next one first)
 
     Attributes
     ----------
@@ -156,7 +160,7 @@ class Stage:
     executing : the instruction executes (between its pops and its pushes)
     """
 
-    def __init__(self, m, unit, q, tokens, status, exec_done, halt, can_start=None):
+    def __init__(self, m, unit, q, tokens, status, exec_done, halt, can_start=None, fault=None):
         fq = FLAG_QUEUES[unit]
         self.insn = data.View(GENERIC.amaranth_layout(), Signal(INSN_WIDTH, name=f"{unit}_insn"))
         self.index = Signal(INDEX_WIDTH, name=f"{unit}_index")
@@ -174,10 +178,15 @@ class Stage:
         m.d.comb += [pops_ready.eq(~Cat(*waits_pop.values()).any()),
                      pushes_ready.eq(~Cat(*waits_push.values()).any())]
 
+        stop = halt
+        if fault is not None:
+            faulted = Signal(name=f"{unit}_faulted")
+            m.d.sync += faulted.eq(fault | (faulted & ~halt))
+            stop = halt | faulted
         with m.FSM(name=f"{unit}_fsm") as fsm:
             with m.State("IDLE"):
-                m.d.comb += q.ready.eq(~halt)
-                with m.If(q.valid & ~halt):
+                m.d.comb += q.ready.eq(~stop)
+                with m.If(q.valid & ~stop):
                     m.d.sync += [self.insn.eq(q.payload.insn), self.index.eq(q.payload.index)]
                     m.next = "POP"
                 m.d.comb += status.stuck.eq(~q.valid)

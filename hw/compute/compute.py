@@ -77,8 +77,10 @@ class Compute(wiring.Component):
 
         exec_done = Signal()
         can_start = Signal()
+        fault = Signal()
         st = Stage(m, "compute", self.q, {q: getattr(self, q) for q in ("l2g", "s2g", "g2l", "g2s")},
-                   self.status, exec_done=exec_done, halt=self.halt, can_start=can_start)
+                   self.status, exec_done=exec_done, halt=self.halt, can_start=can_start,
+                   fault=fault)
         mem = data.View(lay["mem"].amaranth_layout(), st.insn)
         gemm = data.View(lay["gemm"].amaranth_layout(), st.insn)
 
@@ -116,7 +118,8 @@ class Compute(wiring.Component):
         with m.If(tensor_done):
             m.d.sync += tensor_run.eq(0)
         m.d.comb += exec_done.eq(immediate | dma_uop.done | dma_acc.done | tensor_done)
-        with m.If((dma_uop.done & dma_uop.err) | (dma_acc.done & dma_acc.err)):
+        m.d.comb += fault.eq((dma_uop.done & dma_uop.err) | (dma_acc.done & dma_acc.err))
+        with m.If(fault):
             m.d.sync += self.status.err.eq(1)
 
         with m.If(self.clear):

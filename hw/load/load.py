@@ -59,9 +59,9 @@ class Load(wiring.Component):
         wiring.connect(glue(m, "inp_wr_glue"), wiring.flipped(self.inp_wr), dma_inp.sram)
         wiring.connect(glue(m, "wgt_wr_glue"), wiring.flipped(self.wgt_wr), dma_wgt.sram)
 
-        exec_done = Signal()
+        exec_done, fault = Signal(), Signal()
         st = Stage(m, "load", self.q, {"g2l": self.g2l, "l2g": self.l2g}, self.status,
-                   exec_done=exec_done, halt=self.halt)
+                   exec_done=exec_done, halt=self.halt, fault=fault)
         insn = data.View(layouts(cfg)["mem"].amaranth_layout(), st.insn)
 
         is_wgt = Signal()
@@ -80,7 +80,8 @@ class Load(wiring.Component):
         with m.If(st.start):
             m.d.sync += zero.eq(insn.x_size == 0)
         m.d.comb += exec_done.eq(zero | dma_inp.done | dma_wgt.done)
-        with m.If((dma_inp.done & dma_inp.err) | (dma_wgt.done & dma_wgt.err)):
+        m.d.comb += fault.eq((dma_inp.done & dma_inp.err) | (dma_wgt.done & dma_wgt.err))
+        with m.If(fault):
             m.d.sync += self.status.err.eq(1)
 
         nbytes = insn.x_size * insn.y_size

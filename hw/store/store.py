@@ -54,9 +54,9 @@ class Store(wiring.Component):
         wiring.connect(glue(m, "mem_glue"), wiring.flipped(self.mem), dma.mem)
         wiring.connect(glue(m, "out_rd_glue"), wiring.flipped(self.out_rd), dma.sram)
 
-        exec_done = Signal()
+        exec_done, fault = Signal(), Signal()
         st = Stage(m, "store", self.q, {"g2s": self.g2s, "s2g": self.s2g}, self.status,
-                   exec_done=exec_done, halt=self.halt)
+                   exec_done=exec_done, halt=self.halt, fault=fault)
         insn = data.View(layouts(cfg)["mem"].amaranth_layout(), st.insn)
 
         insn_cmd(m, dma.cmd.payload, insn, self.out_base, log2(cfg.out_elem_bytes))
@@ -68,7 +68,8 @@ class Store(wiring.Component):
             m.d.sync += pending.eq(0)
         m.d.comb += dma.cmd.valid.eq(pending)
         m.d.comb += exec_done.eq(zero | dma.done)
-        with m.If(dma.done & dma.err):
+        m.d.comb += fault.eq(dma.done & dma.err)
+        with m.If(fault):
             m.d.sync += self.status.err.eq(1)
         with m.If(st.start):
             m.d.comb += self.inc.out_store_nbytes.eq(
