@@ -293,7 +293,8 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
                     step, t_step = new, time.monotonic()
                     _progress(f"{dict(_STEPS)[new]} ({new})", t0, progress)
                 if re.match(r"(Info: (Running|Device utilisation|Max frequency|Routing|\s+Pass|"
-                            r"Critical path|iter=)|ERROR|Error)", line) \
+                            r"Critical path)|ERROR|Error)", line) \
+                        or re.match(r"Info:\s+iter=\d+", line) \
                         or re.match(r"Info:\s+(\d+\s+\||at iteration #)", line):
                     _progress(line.strip(), t0, progress)
             rc = proc.wait()
