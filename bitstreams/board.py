@@ -178,6 +178,11 @@ class BoardTop(Elaboratable):
 
 # -- the build ---------------------------------------------------------------------------------------
 
+#: nextpnr-ecp5's routers (``--router``).  router2 (the default) converges on the 1x8x8 SoC where router1
+#: stalled with ~17k arcs left after 322k iterations.
+ROUTERS = ("router1", "router2")
+DEFAULT_ROUTER = "router2"
+
 _STEPS = (("yosys", "synthesis"), ("nextpnr", "place and route"), ("ecppack", "packing"))
 
 
@@ -209,17 +214,31 @@ def parse_nextpnr_log(text: str) -> dict:
     return {"fmax": fmax, "utilisation": util, "critical_path": crit}
 
 
+def _kill(proc):
+    """End the build script and the tool it runs (the script runs in a session of its own)."""
+    import signal
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+
+
 def _progress(msg: str, t0: float, stream=None):
     print(f"[{time.monotonic() - t0:7.1f}s] {msg}", file=stream or sys.stderr, flush=True)
 
 
 def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, baud: int | None = None,
-          seed: int = 1, timeout_s: float | None = None, progress=None, config_name: str = "") -> dict:
+          seed: int = 1, timeout_s: float | None = None, progress=None, config_name: str = "",
+          router: str = DEFAULT_ROUTER, place_only: bool = False) -> dict:
     """Synthesise, place, route and pack ``cfg``'s SoC on ``board`` into ``out_dir`` (``vta_soc.bit``
     and the tools' logs) and return the report (a JSON-ready dict).  Progress lines go to
     ``progress`` (default stderr).  BoardError for what the tools refuse (a missing tool, a design that
-    does not fit or route, the timeout)."""
+    does not fit or route, the timeout).  ``router`` is nextpnr's router (:data:`ROUTERS`);
+    ``place_only`` stops after placement (nextpnr ``--no-route``, no ``.bit``): the report's Fmax and
+    critical paths are then nextpnr's estimates from the placement, for finding long paths in minutes."""
     import shutil
+    if router not in ROUTERS:
+        raise BoardError(f"--router {router}: unknown (known: {', '.join(ROUTERS)})")
     clock_mhz = board.clock_mhz if clock_mhz is None else clock_mhz
     baud = board.baud if baud is None else baud
     for var, tool in TOOL_ENV.items():
@@ -239,8 +258,9 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
     # which leaves the multipliers to the wider ALU products.
     n_products = cfg.batch * cfg.block_in * cfg.block_out
     lut_products = n_products > board.multipliers
-    overrides = {"nextpnr_opts": f"--timing-allow-fail --seed {seed} --report {name}.report.json "
-                                 "--detailed-timing-report"}
+    overrides = {"nextpnr_opts": f"--timing-allow-fail --seed {seed} --router {router} "
+                                 f"--report {name}.report.json --detailed-timing-report"
+                                 + (" --no-route" if place_only else "")}
     if lut_products:
         overrides["script_after_read"] = "proc; booth t:$mul r:A_WIDTH<=8 %i r:B_WIDTH<=8 %i"
     plan = platform.prepare(top, name=name, verbose=True, **overrides)
@@ -258,25 +278,31 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
             for line in proc.stdout:
                 log.write(line)
                 if deadline is not None and time.monotonic() > deadline:
-                    proc.kill()
+                    _kill(proc)
                     raise BoardError(f"--timeout {timeout_s:g}: the build did not finish (in step "
                                      f"{step}); its log is {log_path}")
                 new = None
                 for tool in ("yosys", "nextpnr", "ecppack"):
                     if line.startswith("+ ") and tool in line.split()[1]:
                         new = tool
+                if new == "ecppack" and place_only:     # an unrouted design is no bitstream
+                    _kill(proc)
+                    break
                 if new:
                     times[step] = round(time.monotonic() - t_step, 1)
                     step, t_step = new, time.monotonic()
                     _progress(f"{dict(_STEPS)[new]} ({new})", t0, progress)
                 if re.match(r"(Info: (Running|Device utilisation|Max frequency|Routing|\s+Pass|"
-                            r"Critical path|iter=)|ERROR|Error)", line) \
+                            r"Critical path)|ERROR|Error)", line) \
+                        or re.match(r"Info:\s+iter=\d+", line) \
                         or re.match(r"Info:\s+(\d+\s+\||at iteration #)", line):
                     _progress(line.strip(), t0, progress)
             rc = proc.wait()
+            if place_only and rc != 0 and step == "nextpnr":
+                rc = 0                            # killed at the packing step, as asked
         finally:
             if proc.poll() is None:
-                proc.kill()
+                _kill(proc)
     times[step] = round(time.monotonic() - t_step, 1)
     times["total"] = round(time.monotonic() - t0, 1)
     if rc != 0:

@@ -102,15 +102,13 @@ def _bursts(m: Module, req, *, bus_bytes: int, start, addr, rows, row_bytes, str
     Returns ``(active, issued, n)``: requests remain; a request is accepted this cycle; its beats.
     """
     lb = ceil_log2(bus_bytes)
-    row_addr = Signal(ADDR_WIDTH, name="bg_row_addr")
     rows_left = Signal(16, name="bg_rows_left")
     cur = Signal(ADDR_WIDTH, name="bg_cur")       # bus-aligned address of the next burst
     left = Signal(ADDR_WIDTH, name="bg_left")     # beats of this row not yet requested
     active = Signal(name="bg_active")
     n = Signal(range(MAX_BURST_BEATS + 1), name="bg_n")
-    to_page = Signal(range(PAGE_BYTES // bus_bytes + 1), name="bg_to_page")
     issued = Signal(name="bg_issued")
-    nxt = Signal(ADDR_WIDTH, name="bg_next_row")
+    nxt = Signal(ADDR_WIDTH, name="bg_next_row")  # the address of the next row
 
     def row_beats(a):
         return (a[:lb] + row_bytes + (bus_bytes - 1)) >> lb
@@ -118,26 +116,40 @@ def _bursts(m: Module, req, *, bus_bytes: int, start, addr, rows, row_bytes, str
     def aligned(a):
         return Cat(Const(0, lb), a[lb:])
 
-    m.d.comb += to_page.eq((PAGE_BYTES - cur[:12]) >> lb)
-    with m.If((left <= MAX_BURST_BEATS) & (left <= to_page)):
-        m.d.comb += n.eq(left)
-    with m.Elif(to_page <= MAX_BURST_BEATS):
-        m.d.comb += n.eq(to_page)
-    with m.Else():
-        m.d.comb += n.eq(MAX_BURST_BEATS)
-    m.d.comb += [req.valid.eq(active & allow), req.payload.addr.eq(cur), req.payload.len.eq(n - 1),
-                 issued.eq(req.valid & req.ready), nxt.eq(row_addr + stride_bytes)]
+    # The next burst's length ``n`` and whether it ends its row (``row_end``) are registers, loaded with
+    # what they are for the burst generator's next ``cur`` and ``left`` whenever those change (a start or
+    # an issued burst), and ``nxt`` (the next row's address) likewise: so the request's valid and length
+    # come from flip-flops and an issued burst only selects among precomputed values (the same requests
+    # on the same cycles as computing them from ``cur`` and ``left`` in the cycle they are offered).
+    def burst_beats(a_cur, a_left):
+        """(beats of the burst at ``a_cur`` with ``a_left`` beats left in its row, it ends the row)"""
+        pg = ((PAGE_BYTES - a_cur[:12]) >> lb)[:ceil_log2(PAGE_BYTES // bus_bytes + 1)]
+        whole = (a_left <= MAX_BURST_BEATS) & (a_left <= pg)
+        return Mux(whole, a_left, Mux(pg <= MAX_BURST_BEATS, pg, MAX_BURST_BEATS)), whole
+
+    row_end = Signal(name="bg_row_end")          # the burst offered is the last of its row
+    new_cur, new_left = Signal(ADDR_WIDTH, name="bg_new_cur"), Signal(ADDR_WIDTH, name="bg_new_left")
+    new_n = Signal(range(MAX_BURST_BEATS + 1), name="bg_new_n")
+    new_end = Signal(name="bg_new_end")
+    beats_, whole_ = burst_beats(new_cur, new_left)
+    m.d.comb += [new_n.eq(beats_), new_end.eq(whole_)]
     with m.If(start):
-        m.d.sync += [row_addr.eq(addr), rows_left.eq(rows), cur.eq(aligned(addr)),
-                     left.eq(row_beats(addr)), active.eq((rows != 0) & (row_bytes != 0))]
-    with m.Elif(issued):
-        with m.If(left == n):                     # last burst of the row
-            m.d.sync += [row_addr.eq(nxt), cur.eq(aligned(nxt)), left.eq(row_beats(nxt)),
-                         rows_left.eq(rows_left - 1)]
-            with m.If(rows_left == 1):
-                m.d.sync += active.eq(0)
-        with m.Else():
-            m.d.sync += [cur.eq(cur + (n << lb)), left.eq(left - n)]
+        m.d.comb += [new_cur.eq(aligned(addr)), new_left.eq(row_beats(addr))]
+    with m.Elif(row_end):
+        m.d.comb += [new_cur.eq(aligned(nxt)), new_left.eq(row_beats(nxt))]
+    with m.Else():
+        m.d.comb += [new_cur.eq(cur + (n << lb)), new_left.eq(left - n)]
+    m.d.comb += [req.valid.eq(active & allow), req.payload.addr.eq(cur), req.payload.len.eq(n - 1),
+                 issued.eq(req.valid & req.ready)]
+    with m.If(start | issued):
+        m.d.sync += [cur.eq(new_cur), left.eq(new_left), n.eq(new_n), row_end.eq(new_end)]
+    with m.If(start):
+        m.d.sync += [nxt.eq(addr + stride_bytes), rows_left.eq(rows),
+                     active.eq((rows != 0) & (row_bytes != 0))]
+    with m.Elif(issued & row_end):               # last burst of the row
+        m.d.sync += [nxt.eq(nxt + stride_bytes), rows_left.eq(rows_left - 1)]
+        with m.If(rows_left == 1):
+            m.d.sync += active.eq(0)
     return active, issued, n
 
 

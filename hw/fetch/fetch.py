@@ -65,20 +65,20 @@ class Fetch(wiring.Component):
         stopped = Signal()                # FINISH dispatched, halted or illegal: drop what comes back
         running = Signal()
 
-        to_page = Signal(13)
-        m.d.comb += to_page.eq((4096 - req_addr[:12]) >> log_bus_bytes)
+        # The burst length ``n`` and ``beats_left != 0`` are registers, kept equal to what they would be
+        # computed from ``req_addr`` and ``beats_left`` (both change only at a start or an issued
+        # burst), so the request's valid and length reach the arbiter from flip-flops, not through
+        # ``req_addr``'s page arithmetic (the same requests on the same cycles).
+        def burst_beats(addr, left):
+            to_page = ((4096 - addr[:12]) >> log_bus_bytes)[:13]
+            return Mux((left < FETCH_BURST_BEATS) & (left < to_page), left,
+                       Mux(to_page < FETCH_BURST_BEATS, to_page, FETCH_BURST_BEATS))
         n = Signal(range(FETCH_BURST_BEATS + 1))
-        with m.If((beats_left < FETCH_BURST_BEATS) & (beats_left < to_page)):
-            m.d.comb += n.eq(beats_left)
-        with m.Elif(to_page < FETCH_BURST_BEATS):
-            m.d.comb += n.eq(to_page)
-        with m.Else():
-            m.d.comb += n.eq(FETCH_BURST_BEATS)
-
+        more = Signal()                   # beats_left != 0
         room = Signal()
         m.d.comb += room.eq(outstanding + beats.level + n <= FETCH_BUFFER_BEATS)
         m.d.comb += [
-            self.mem.req.valid.eq(running & ~stopped & (beats_left != 0) & room),
+            self.mem.req.valid.eq(running & ~stopped & more & room),
             self.mem.req.payload.addr.eq(req_addr),
             self.mem.req.payload.len.eq(n - 1),
         ]
@@ -87,8 +87,11 @@ class Fetch(wiring.Component):
         issued = Signal()
         m.d.comb += issued.eq(self.mem.req.valid & self.mem.req.ready)
         m.d.sync += outstanding.eq(outstanding + Mux(issued, n, 0) - got)
+        next_addr, next_left = Signal(32), Signal(33)
+        m.d.comb += [next_addr.eq(req_addr + (n << log_bus_bytes)), next_left.eq(beats_left - n)]
         with m.If(issued):
-            m.d.sync += [req_addr.eq(req_addr + (n << log_bus_bytes)), beats_left.eq(beats_left - n)]
+            m.d.sync += [req_addr.eq(next_addr), beats_left.eq(next_left),
+                         n.eq(burst_beats(next_addr, next_left)), more.eq(next_left != 0)]
         # A beat with an error response stops fetch at once and names the instruction it carries.
         rx_beats = Signal(33)             # beats received since the launch
         err_index = Signal(INDEX_WIDTH)
@@ -194,7 +197,8 @@ class Fetch(wiring.Component):
                 per_beat = bus_bits // INSN_WIDTH
                 total = (self.insn_count + per_beat - 1) >> (per_beat.bit_length() - 1)
             m.d.sync += [running.eq(1), stopped.eq(0), index.eq(0), req_addr.eq(self.insn_base),
-                         beats_left.eq(total), status.illegal.eq(0), status.rd_err.eq(0), rx_beats.eq(0)]
+                         beats_left.eq(total), n.eq(burst_beats(self.insn_base, total)), more.eq(total != 0),
+                         status.illegal.eq(0), status.rd_err.eq(0), rx_beats.eq(0)]
             if bus_bits <= INSN_WIDTH:
                 m.d.sync += gathered.eq(0)
             else:

@@ -42,6 +42,11 @@ def register(subparsers) -> None:
                    help="core clock asked for, made by the PLL (default: the board's, 75 MHz on the ULX3S)")
     p.add_argument("--baud", type=positive_int, default=None, help="UART baud rate (default 115200)")
     p.add_argument("--seed", type=positive_int, default=1, help="nextpnr's placement seed (default 1)")
+    p.add_argument("--router", choices=("router1", "router2"), default="router2",
+                   help="nextpnr's router (default router2; router1 did not converge on the 1x8x8 SoC)")
+    p.add_argument("--place-only", action="store_true",
+                   help="stop after placement (nextpnr --no-route, no .bit): Fmax and the critical paths "
+                        "are nextpnr's estimates from the placement, in minutes rather than an hour")
     p.add_argument("--timeout", type=positive_int, metavar="S", default=None,
                    help="give up after S seconds (exit 4); a design that does not fit or route exits 3")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
@@ -68,7 +73,8 @@ def bitstream(args) -> int:
     try:
         board_mod.BoardTop(cfg, board, args.clock or board.clock_mhz, args.baud or board.baud)
         rep = board_mod.build(cfg, board, out, clock_mhz=args.clock, baud=args.baud, seed=args.seed,
-                              timeout_s=args.timeout, config_name=os.path.basename(path))
+                              timeout_s=args.timeout, config_name=os.path.basename(path),
+                              router=args.router, place_only=args.place_only)
     except board_mod.BoardError as e:
         msg = one_line(e)
         # A timeout is a bound reached (4); a refused option or a missing tool bad input (2); a design
