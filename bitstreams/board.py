@@ -178,10 +178,11 @@ class BoardTop(Elaboratable):
 
 # -- the build ---------------------------------------------------------------------------------------
 
-#: nextpnr-ecp5's routers (``--router``).  router2 (the default) converges on the 1x8x8 SoC where router1
-#: stalled with ~17k arcs left after 322k iterations.
+#: nextpnr-ecp5's routers (``--router``).  Neither has routed the 1x8x8 SoC yet: router1 (nextpnr's
+#: default, kept here) stalled with ~17k arcs left after 322k iterations; router2 got down to ~1.3k
+#: overused wires at its 29th iteration, then climbed again (7.2k at the 56th, two hours in).
 ROUTERS = ("router1", "router2")
-DEFAULT_ROUTER = "router2"
+DEFAULT_ROUTER = "router1"
 
 _STEPS = (("yosys", "synthesis"), ("nextpnr", "place and route"), ("ecppack", "packing"))
 
@@ -234,8 +235,8 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
     and the tools' logs) and return the report (a JSON-ready dict).  Progress lines go to
     ``progress`` (default stderr).  BoardError for what the tools refuse (a missing tool, a design that
     does not fit or route, the timeout).  ``router`` is nextpnr's router (:data:`ROUTERS`);
-    ``place_only`` stops after placement (nextpnr ``--no-route``, no ``.bit``): the report's Fmax and
-    critical paths are then nextpnr's estimates from the placement, for finding long paths in minutes."""
+    ``place_only`` stops after placement (nextpnr ``--no-route``, no ``.bit``): the log's Fmax is then
+    nextpnr's estimate from the placement (nextpnr 0.11 writes no critical path without routing)."""
     import shutil
     if router not in ROUTERS:
         raise BoardError(f"--router {router}: unknown (known: {', '.join(ROUTERS)})")

@@ -42,11 +42,12 @@ def register(subparsers) -> None:
                    help="core clock asked for, made by the PLL (default: the board's, 75 MHz on the ULX3S)")
     p.add_argument("--baud", type=positive_int, default=None, help="UART baud rate (default 115200)")
     p.add_argument("--seed", type=positive_int, default=1, help="nextpnr's placement seed (default 1)")
-    p.add_argument("--router", choices=("router1", "router2"), default="router2",
-                   help="nextpnr's router (default router2; router1 did not converge on the 1x8x8 SoC)")
+    p.add_argument("--router", choices=("router1", "router2"), default="router1",
+                   help="nextpnr's router (default router1, nextpnr's own; neither has routed the 1x8x8 "
+                        "SoC yet, see bitstreams/boards/README.md)")
     p.add_argument("--place-only", action="store_true",
-                   help="stop after placement (nextpnr --no-route, no .bit): Fmax and the critical paths "
-                        "are nextpnr's estimates from the placement, in minutes rather than an hour")
+                   help="stop after placement (nextpnr --no-route, no .bit): the Fmax is nextpnr's "
+                        "estimate from the placement (no critical path), in minutes rather than hours")
     p.add_argument("--timeout", type=positive_int, metavar="S", default=None,
                    help="give up after S seconds (exit 4); a design that does not fit or route exits 3")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
