@@ -347,5 +347,6 @@ def build(cfg, board: Board, out_dir: str, *, clock_mhz: float | None = None, ba
          "hops": [{k: h.get(k) for k in ("type", "net", "delay", "from", "to")} for h in p.get("path", [])]}
         for p in crit_paths]
     report["steps"] = times
-    _progress(f"done: Fmax {report['timing']['fmax_mhz']} MHz for {clock_mhz:g} MHz asked; {bit}", t0, progress)
+    _progress(f"done: Fmax {report['timing']['fmax_mhz']} MHz for {clock_mhz:g} MHz asked; "
+              + ("placed only, no .bit" if place_only else bit), t0, progress)
     return report
