@@ -142,13 +142,14 @@ class Stage:
     unit : str            ``"load"``, ``"compute"`` or ``"store"``
     q : stream interface  the command queue's output (payload ``QueueEntry``)
     tokens : the unit's token ports by queue name (``hw.interfaces.token_members(unit)``)
-    status : the unit's ``UnitStatusSignature`` port; Stage drives all of it but ``err``
+    status : the unit's ``UnitStatusSignature`` port; Stage drives all of it, ``err`` from ``fault``
     exec_done : Signal    the unit's execution finished (sampled in the execute state)
     halt : Signal         take no new instruction
     can_start : Value or None   the unit can begin the instruction now (its pops wait for it too);
                           None: always
-    fault : Value or None  the instruction ends in an error in this cycle (with ``exec_done``): no
-                          new instruction is taken from then on, in the cycles before the supervisor's
+    fault : Value or None  the instruction ends in an error in this cycle (with ``exec_done``): sets
+                          ``status.err`` (sticky until reset), and no new instruction is taken from
+                          then on, in the cycles before the supervisor's
                           ``halt`` follows (an instruction that pushes nothing leaves EXEC for IDLE
                           directly, so without it IDLE could take the next one first)
 
@@ -183,6 +184,8 @@ class Stage:
             faulted = Signal(name=f"{unit}_faulted")
             m.d.sync += faulted.eq(fault | (faulted & ~halt))
             stop = halt | faulted
+            with m.If(fault):
+                m.d.sync += status.err.eq(1)
         with m.FSM(name=f"{unit}_fsm") as fsm:
             with m.State("IDLE"):
                 m.d.comb += q.ready.eq(~stop)

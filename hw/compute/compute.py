@@ -119,8 +119,6 @@ class Compute(wiring.Component):
             m.d.sync += tensor_run.eq(0)
         m.d.comb += exec_done.eq(immediate | dma_uop.done | dma_acc.done | tensor_done)
         m.d.comb += fault.eq((dma_uop.done & dma_uop.err) | (dma_acc.done & dma_acc.err))
-        with m.If(fault):
-            m.d.sync += self.status.err.eq(1)
 
         with m.If(self.clear):
             m.d.sync += self.finish.eq(0)

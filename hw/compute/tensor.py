@@ -31,10 +31,10 @@ two bypasses.  The price is one cycle of latency per instruction: ``DRAIN_CYCLES
 ALU MUL is the exception to one micro-op per cycle: each lane has one 16 x 16 multiplier, not a
 32 x 32 one, and a MUL micro-op stays ``MUL_CYCLES`` = 3 cycles in S4, one partial product per cycle
 (low x low, high x low, low x high; the high x high one only reaches bits 32 and up), summed in the S5
-result register, which is idle meanwhile.  A MUL issues only while no other is in S1 or S2, so MUL
-micro-ops issue every third cycle and each one finds S4 free; x and y are taken (with the bypass) in its
-first S4 cycle and held.  The micro-ops of one instruction share its opcode, so every other instruction
-keeps one micro-op per cycle.
+result register, which is idle meanwhile.  Nothing issues while a MUL is in S1 or S2, so the micro-op
+behind a MUL (of its instruction or the next) issues three cycles after it and finds S4 free; x and y
+are taken (with the bypass) in its first S4 cycle and held.  Every other micro-op issues one cycle after
+the one before.
 
 The acc reads behave as read ports transparent for the acc write port: a read issued in S2 in the
 cycle S5 writes the same entry sees the new value.  They are plain synchronous ports with that bypass
@@ -289,7 +289,7 @@ class TensorCore(wiring.Component):
                     # read as signed are w0*x and the rest plus their sign bit is w1*x, both exact.
                     for oc in range(0, cfg.block_out, 2):
                         for ic in range(bi):
-                            p = Signal(2 * pw + iw, name=f"prod_b{b}_oc{oc}_{oc + 1}_ic{ic}")
+                            p = Signal(2 * pw, name=f"prod_b{b}_oc{oc}_{oc + 1}_ic{ic}")
                             m.d.sync += p.eq(((w_at(oc + 1, ic) << pw) + w_at(oc, ic)) * ins[ic])
                             prods[b, oc, ic] = p[:pw].as_signed()
                             prods[b, oc + 1, ic] = (p[pw:].as_signed() + p[pw - 1])[:pw].as_signed()

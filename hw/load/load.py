@@ -81,8 +81,6 @@ class Load(wiring.Component):
             m.d.sync += zero.eq(insn.x_size == 0)
         m.d.comb += exec_done.eq(zero | dma_inp.done | dma_wgt.done)
         m.d.comb += fault.eq((dma_inp.done & dma_inp.err) | (dma_wgt.done & dma_wgt.err))
-        with m.If(fault):
-            m.d.sync += self.status.err.eq(1)
 
         nbytes = insn.x_size * insn.y_size
         with m.If(st.start):

@@ -69,8 +69,6 @@ class Store(wiring.Component):
         m.d.comb += dma.cmd.valid.eq(pending)
         m.d.comb += exec_done.eq(zero | dma.done)
         m.d.comb += fault.eq(dma.done & dma.err)
-        with m.If(fault):
-            m.d.sync += self.status.err.eq(1)
         with m.If(st.start):
             m.d.comb += self.inc.out_store_nbytes.eq(
                 (insn.x_size * insn.y_size) << log2(cfg.out_elem_bytes))
