@@ -36,8 +36,9 @@ PAGE_BYTES = 4096
 class _Engine(wiring.Component):
     """What both engines share: the parameters are checked before the object exists, so a refused
     engine leaves nothing behind for Amaranth to warn "created but never used" about; the members, from
-    a subclass's ``_PORTS`` (command layout, memory signature, SRAM signature); and the IDLE, START and
-    DONE states of the control FSM."""
+    a subclass's ``_PORTS`` (command layout, memory signature, SRAM signature); the IDLE and START
+    states of :class:`DmaWrite`'s control FSM (:class:`DmaRead` takes commands while it writes) and the
+    DONE state of both."""
 
     def __new__(cls, elem_bits: int, bus_bits: int, sram_addr_width: int):
         check_bus_bits(bus_bits)
@@ -174,16 +175,19 @@ class DmaRead(_Engine):
     Members
     -------
     cmd : In(stream.Signature(DmaReadCmd))
-        Commands; one is taken when the engine is idle.
+        Commands.  One is taken as soon as the burst requests of the one before are all issued, while
+        that one's data may still be coming in and being written: the engine holds up to two
+        commands, and writes each one's elements in the order they were taken.
     mem : Out(MemReadSignature(bus_bits))
         Read client of the memory arbiter.
     sram : Out(SramWriteSignature(sram_addr_width, elem_bits))
         SRAM write port (registered outputs).
     busy : Out(1)
-        A command is being executed (from the cycle after it is taken up to its ``done`` pulse).
+        A command is being executed (from the cycle after it is taken up to its ``done`` pulse, and
+        while a taken command waits).
     done : Out(1)
-        One-cycle pulse: the command's last SRAM write has taken place (the cycle after the last
-        ``sram.en``, or a few cycles after an empty command is taken).
+        One-cycle pulse per command, in the order taken: its last SRAM write has taken place (the cycle
+        after the last ``sram.en``, or a few cycles after an empty command begins).
     err : Out(1)
         With ``done``: some beat of the command came back with an error response.
     """
@@ -196,7 +200,26 @@ class DmaRead(_Engine):
         le, lb = ceil_log2(E // 8), ceil_log2(B // 8)
         resp = self.mem.resp
 
-        # -- the command, held while it runs -------------------------------------------------------
+        # -- the command: taken as soon as the burst generator is free, so the next command's requests
+        # go out while this one's data still comes in; the write sequence below then takes the
+        # commands in order, each from the cycle it is taken if it is idle, else from ``q_*`` --------
+        p = self.cmd.payload
+        la = min(le, lb)
+        r_addr = Signal(ADDR_WIDTH)          # the burst generator's command, held while it requests
+        r_y, r_x, r_stride = Signal(16), Signal(16), Signal(16)
+        req_start = Signal()                 # the burst generator loads the command taken last cycle
+        q_valid = Signal()                   # a taken command waits for the write sequence
+        q_fields = {name: Signal(len(getattr(p, name)), name=f"q_{name}")
+                    for name in ("sram_base", "dram_addr", "y_size", "x_size", "x_stride",
+                                 "x_pad_0", "x_pad_1", "y_pad_0", "y_pad_1")}
+        take = Signal()
+        aligned_addr = Cat(Const(0, la), p.dram_addr[la:])
+        with m.If(take):
+            m.d.sync += [r_addr.eq(aligned_addr), r_y.eq(p.y_size), r_x.eq(p.x_size),
+                         r_stride.eq(p.x_stride)]
+        m.d.sync += req_start.eq(take)
+
+        # -- the command of the write sequence, held while it runs ------------------------------------
         c_sram = Signal(A)
         c_addr = Signal(ADDR_WIDTH)          # rounded down to min(elem, bus) bytes
         c_y, c_x, c_stride = Signal(16), Signal(16), Signal(16)
@@ -208,10 +231,10 @@ class DmaRead(_Engine):
         m.d.comb += [W.eq(c_xp0 + c_x + c_xp1), d_hi.eq(c_xp0 + c_x), r_hi.eq(c_yp0 + c_y),
                      r_end.eq(r_hi + c_yp1)]
 
-        start = Signal()
         running = Signal()
-        active, _, _ = _bursts(m, self.mem.req, bus_bytes=B // 8, start=start,
-                               addr=c_addr, rows=c_y, row_bytes=c_x << le, stride_bytes=c_stride << le)
+        active, _, _ = _bursts(m, self.mem.req, bus_bytes=B // 8, start=req_start,
+                               addr=r_addr, rows=r_y, row_bytes=r_x << le, stride_bytes=r_stride << le)
+        m.d.comb += [self.cmd.ready.eq(~req_start & ~active & ~q_valid), take.eq(self.cmd.valid & self.cmd.ready)]
 
         # -- the SRAM write sequence -----------------------------------------------------------------
         row, col = Signal(18), Signal(18)
@@ -269,13 +292,27 @@ class DmaRead(_Engine):
                 m.d.sync += col.eq(col + 1)
 
         # -- control -----------------------------------------------------------------------------------
-        with m.FSM():
-            self._idle_state(m, dict(sram_base=c_sram, dram_addr=c_addr, y_size=c_y, x_size=c_x,
-                                     x_stride=c_stride, x_pad_0=c_xp0, x_pad_1=c_xp1, y_pad_0=c_yp0,
-                                     y_pad_1=c_yp1))
-            self._start_state(m, start, (c_x == 0) | (r_end == 0),
-                              [row.eq(0), col.eq(0), sram_ptr.eq(c_sram), err_acc.eq(0)]
-                              + ([row_lane.eq(c_addr[le:lb])] if E < B else []))
+        held = dict(sram_base=c_sram, dram_addr=c_addr, y_size=c_y, x_size=c_x, x_stride=c_stride,
+                    x_pad_0=c_xp0, x_pad_1=c_xp1, y_pad_0=c_yp0, y_pad_1=c_yp1)
+        with m.FSM() as fsm:
+            with m.State("IDLE"):
+                with m.If(q_valid):
+                    m.d.sync += [reg.eq(q_fields[name]) for name, reg in held.items()]
+                    m.d.sync += q_valid.eq(0)
+                    m.next = "START"
+                with m.Elif(take):
+                    m.d.sync += [reg.eq(aligned_addr if name == "dram_addr" else getattr(p, name))
+                                 for name, reg in held.items()]
+                    m.next = "START"
+            with m.State("START"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [row.eq(0), col.eq(0), sram_ptr.eq(c_sram), err_acc.eq(0)]
+                if E < B:
+                    m.d.sync += row_lane.eq(c_addr[le:lb])
+                with m.If((c_x == 0) | (r_end == 0)):
+                    m.next = "DONE"
+                with m.Else():
+                    m.next = "RUN"
             with m.State("RUN"):
                 m.d.comb += [running.eq(1), self.busy.eq(1)]
                 with m.If(step & last_col & last_row):
@@ -284,6 +321,12 @@ class DmaRead(_Engine):
                 m.d.comb += self.busy.eq(1)
                 m.next = "DONE"
             self._done_state(m, err_acc)
+        with m.If(take & ~fsm.ongoing("IDLE")):     # the write sequence is busy: the command waits
+            m.d.sync += [reg.eq(aligned_addr if name == "dram_addr" else getattr(p, name))
+                         for name, reg in q_fields.items()]
+            m.d.sync += q_valid.eq(1)
+        with m.If(q_valid | req_start | active):
+            m.d.comb += self.busy.eq(1)
         return m
 
 

@@ -147,11 +147,22 @@ class Stage:
     halt : Signal         take no new instruction
     can_start : Value or None   the unit can begin the instruction now (its pops wait for it too);
                           None: always
-    fault : Value or None  the instruction ends in an error in this cycle (with ``exec_done``): sets
-                          ``status.err`` (sticky until reset), and no new instruction is taken from
-                          then on, in the cycles before the supervisor's
-                          ``halt`` follows (an instruction that pushes nothing leaves EXEC for IDLE
-                          directly, so without it IDLE could take the next one first)
+    fault : Value or None  the instruction ends in an error in this cycle (with ``exec_done``, or with
+                          ``retire`` for a unit with a tail): sets ``status.err`` (sticky until reset),
+                          and no new instruction is taken from then on, in the cycles before the
+                          supervisor's ``halt`` follows (an instruction that pushes nothing leaves EXEC
+                          for IDLE directly, so without it IDLE could take the next one first)
+    retire : Value or None  None: an instruction is finished when it leaves EXEC (load-compute-store
+                          order, one instruction at a time).  Else the unit has a *tail*: ``exec_done``
+                          only says the instruction has handed its work on (a load: its DMA command is
+                          taken), and the instruction waits in a one-entry tail, while the next one is
+                          taken, pops its tokens and executes, until ``retire`` (a level, sampled while
+                          the tail waits) says its work is complete; then it pushes its tokens.  A
+                          faulting tail instruction (``fault`` with ``retire``) pushes nothing, and
+                          neither does the executing one after it (it ends when it has handed on its
+                          work).  ``status.index`` shows the tail's instruction while there is one and
+                          after a fault (the oldest unfinished: the one an error or a blocked push is
+                          about)
 
     Attributes
     ----------
@@ -159,9 +170,11 @@ class Stage:
     index : its program index
     start : one-cycle pulse: execution begins
     executing : the instruction executes (between its pops and its pushes)
+    handoff : (units with a tail) one-cycle pulse: the executing instruction moves into the tail
+    tail_valid : (units with a tail) an instruction is in the tail
     """
 
-    def __init__(self, m, unit, q, tokens, status, exec_done, halt, can_start=None, fault=None):
+    def __init__(self, m, unit, q, tokens, status, exec_done, halt, can_start=None, fault=None, retire=None):
         fq = FLAG_QUEUES[unit]
         self.insn = data.View(GENERIC.amaranth_layout(), Signal(INSN_WIDTH, name=f"{unit}_insn"))
         self.index = Signal(INDEX_WIDTH, name=f"{unit}_index")
@@ -169,15 +182,24 @@ class Stage:
         insn = self.insn
 
         waits_pop = {qn: Signal(name=f"{unit}_needs_{qn}") for qn in fq["pop"].values()}
-        waits_push = {qn: Signal(name=f"{unit}_blocks_{qn}") for qn in fq["push"].values()}
         for flag, qn in fq["pop"].items():
             m.d.comb += waits_pop[qn].eq(getattr(insn, flag) & ~tokens[qn].avail)
-        for flag, qn in fq["push"].items():
-            m.d.comb += waits_push[qn].eq(getattr(insn, flag) & tokens[qn].full)
         pops_ready = Signal(name=f"{unit}_pops_ready")
+        m.d.comb += pops_ready.eq(~Cat(*waits_pop.values()).any())
+        # The flags whose tokens are pushed: the executing instruction's, or the tail's.
+        if retire is None:
+            push_flags = {flag: getattr(insn, flag) for flag in fq["push"]}
+        else:
+            push_flags = {flag: Signal(name=f"{unit}_tail_{flag}") for flag in fq["push"]}
+        waits_push = {qn: Signal(name=f"{unit}_blocks_{qn}") for qn in fq["push"].values()}
+        for flag, qn in fq["push"].items():
+            m.d.comb += waits_push[qn].eq(push_flags[flag] & tokens[qn].full)
         pushes_ready = Signal(name=f"{unit}_pushes_ready")
-        m.d.comb += [pops_ready.eq(~Cat(*waits_pop.values()).any()),
-                     pushes_ready.eq(~Cat(*waits_push.values()).any())]
+        m.d.comb += pushes_ready.eq(~Cat(*waits_push.values()).any())
+
+        def push_tokens():
+            for flag, qn in fq["push"].items():
+                m.d.comb += tokens[qn].push.eq(push_flags[flag])
 
         stop = halt
         if fault is not None:
@@ -186,13 +208,48 @@ class Stage:
             stop = halt | faulted
             with m.If(fault):
                 m.d.sync += status.err.eq(1)
+
+        # The tail (units with ``retire``): WAIT until ``retire``, then PUSH its tokens.
+        self.tail_valid = tail_valid = Signal(name=f"{unit}_tail_valid")
+        tail_push = Signal(name=f"{unit}_tail_push")          # the tail is in PUSH (else WAIT)
+        tail_index = Signal(INDEX_WIDTH, name=f"{unit}_tail_index")
+        tail_free = Signal(name=f"{unit}_tail_free")          # the tail takes an instruction this cycle
+        self.handoff = handoff = Signal(name=f"{unit}_handoff")
+        tail_blocked = Signal(name=f"{unit}_tail_blocked")    # the tail waits to push on a full queue
+        if retire is not None:
+            leaving = Signal(name=f"{unit}_tail_leaving")
+            tail_fault = Signal(name=f"{unit}_tail_fault")
+            m.d.comb += tail_fault.eq(0 if fault is None else fault)
+            any_push = Cat(*push_flags.values()).any()
+            dropped = Signal(name=f"{unit}_tail_dropped")     # a faulting tail leaves, pushing nothing
+            with m.If(tail_valid & ~tail_push & retire):
+                with m.If(tail_fault):
+                    m.d.comb += dropped.eq(1)
+                with m.Elif(any_push):
+                    m.d.sync += tail_push.eq(1)
+                with m.Else():
+                    m.d.comb += leaving.eq(1)
+            with m.If(tail_valid & tail_push):
+                with m.If(pushes_ready):
+                    push_tokens()
+                    m.d.comb += leaving.eq(1)
+                with m.Else():
+                    m.d.comb += tail_blocked.eq(1)
+            m.d.comb += tail_free.eq(~tail_valid | leaving)
+            with m.If(handoff):
+                m.d.sync += [tail_valid.eq(1), tail_push.eq(0), tail_index.eq(self.index)]
+                m.d.sync += [push_flags[flag].eq(getattr(insn, flag)) for flag in fq["push"]]
+            with m.Elif(leaving | dropped):
+                m.d.sync += [tail_valid.eq(0), tail_push.eq(0)]
+
+        front_stuck = Signal(name=f"{unit}_front_stuck")     # the instruction sequence waits on others
         with m.FSM(name=f"{unit}_fsm") as fsm:
             with m.State("IDLE"):
                 m.d.comb += q.ready.eq(~stop)
                 with m.If(q.valid & ~stop):
                     m.d.sync += [self.insn.eq(q.payload.insn), self.index.eq(q.payload.index)]
                     m.next = "POP"
-                m.d.comb += status.stuck.eq(~q.valid)
+                m.d.comb += front_stuck.eq(~q.valid)
             with m.State("POP"):
                 with m.If(pops_ready & (1 if can_start is None else can_start)):
                     for flag, qn in fq["pop"].items():
@@ -200,24 +257,44 @@ class Stage:
                     m.d.comb += self.start.eq(1)
                     m.next = "EXEC"
                 with m.Else():
-                    m.d.comb += status.stuck.eq(1)
+                    m.d.comb += front_stuck.eq(1)
             with m.State("EXEC"):
-                with m.If(exec_done):
-                    # An instruction that pushes no token is done here: no cycle in PUSH.
-                    with m.If(Cat(*[getattr(insn, f) for f in fq["push"]]).any()):
-                        m.next = "PUSH"
-                    with m.Else():
+                if retire is None:
+                    with m.If(exec_done):
+                        # An instruction that pushes no token is done here: no cycle in PUSH.
+                        with m.If(Cat(*push_flags.values()).any()):
+                            m.next = "PUSH"
+                        with m.Else():
+                            m.next = "IDLE"
+                else:
+                    with m.If(exec_done):
+                        with m.If(status.err | tail_fault):
+                            m.next = "IDLE"                     # after a fault: dropped, nothing pushed
+                        with m.Elif(tail_free):
+                            m.d.comb += handoff.eq(1)
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.d.comb += front_stuck.eq(1)      # waits for the tail only
+            if retire is None:
+                with m.State("PUSH"):
+                    with m.If(pushes_ready):
+                        push_tokens()
                         m.next = "IDLE"
-            with m.State("PUSH"):
-                with m.If(pushes_ready):
-                    for flag, qn in fq["push"].items():
-                        m.d.comb += tokens[qn].push.eq(getattr(insn, flag))
-                    m.next = "IDLE"
-                with m.Else():
-                    m.d.comb += status.stuck.eq(1)
+                    with m.Else():
+                        m.d.comb += front_stuck.eq(1)
         self.executing = fsm.ongoing("EXEC")
+        waits_in = {qn: (fsm.ongoing("PUSH") if retire is None else tail_valid & tail_push) & w
+                    for qn, w in waits_push.items()}
+        if retire is None:
+            m.d.comb += [status.busy.eq(~fsm.ongoing("IDLE")), status.active.eq(self.executing),
+                         status.index.eq(self.index), status.stuck.eq(front_stuck)]
+        else:
+            # Stuck: the front is (above) and the tail is empty or blocked on a push (a tail waiting for
+            # its work to complete is progress).  Active: executing, or the tail's work is under way.
+            m.d.comb += [status.busy.eq(~fsm.ongoing("IDLE") | tail_valid),
+                         status.active.eq(self.executing | (tail_valid & ~tail_push)),
+                         status.index.eq(Mux(tail_valid | status.err, tail_index, self.index)),
+                         status.stuck.eq(front_stuck & (~tail_valid | tail_blocked))]
         # The per-token waits count only in their states.
-        m.d.comb += [status.busy.eq(~fsm.ongoing("IDLE")), status.active.eq(self.executing),
-                     status.index.eq(self.index)]
         m.d.comb += [getattr(status, f"wait_{qn}").eq(fsm.ongoing("POP") & w) for qn, w in waits_pop.items()]
-        m.d.comb += [getattr(status, f"wait_{qn}").eq(fsm.ongoing("PUSH") & w) for qn, w in waits_push.items()]
+        m.d.comb += [getattr(status, f"wait_{qn}").eq(w) for qn, w in waits_in.items()]

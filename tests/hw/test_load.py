@@ -69,10 +69,12 @@ def test_pops_g2l_before_and_pushes_l2g_after_and_ignores_the_prev_flags():
     trace, _ = b.run([(i.encode(CFG), k) for k, i in enumerate(insns)], tokens={"g2l": 2},
                      constants={"inp_base": INP_BASE, "wgt_base": WGT_BASE})
     assert len(trace.pops["g2l"]) == 2 and len(trace.pushes["l2g"]) == 2
-    # Each pop comes after its instruction was taken and before the next one; each push at the end.
-    t = trace.taken
+    # Each pop comes after its instruction was taken and before the next one; each push after the
+    # instruction's last SRAM write (loads overlap: the next one is taken before that).
+    t, push = trace.taken, trace.pushes["l2g"]
     assert t[0] < trace.pops["g2l"][0] < t[1] and t[3] < trace.pops["g2l"][1]
-    assert t[1] < trace.pushes["l2g"][0] < t[2] and t[3] < trace.pushes["l2g"][1]
+    assert trace.writes["wgt_wr"][-1] < push[0] and trace.writes["inp_wr"][-1] < push[1]
+    assert t[1] < t[2] < push[0] < push[1]
     assert trace.waits == {"g2l": 0, "l2g": 0}
 
 

@@ -28,6 +28,7 @@ class Trace:
     taken: list = field(default_factory=list)       # cycle each instruction left the command queue
     pops: dict = field(default_factory=dict)         # queue -> cycles of its pop pulses
     pushes: dict = field(default_factory=dict)       # queue -> cycles of its push pulses
+    writes: dict = field(default_factory=dict)       # SRAM write port -> cycles of its writes (en)
     inc: dict = field(default_factory=dict)          # counter -> sum of its increments
     busy: int = 0                                    # cycles status.busy
     active: int = 0                                  # cycles status.active
@@ -64,12 +65,15 @@ class UnitBench:
                                                 write_latency=write_latency, init=dram)
         wiring.connect(m, arb.bus, self.mem.bus)
         self.srams = {}
+        self.write_ports = []
         for port_name, (bits, depth, init) in (srams or {}).items():
             mem = m.submodules[f"sram_{port_name}"] = Memory(shape=bits, depth=depth, init=init)
             port = getattr(unit, port_name)
             reads = port.signature.members["data"].flow == wiring.In
             wiring.connect(m, port, mem.read_port() if reads else mem.write_port())
             self.srams[port_name] = mem
+            if not reads:
+                self.write_ports.append(port_name)
 
     def run(self, insns, tokens=None, space=None, max_cycles=20000, sram_reads=None, halt_at=None,
             dram_bytes=0, constants=None, stop_after=None, watch=()):
@@ -118,6 +122,9 @@ class UnitBench:
                     if ctx.get(getattr(unit, q).push):
                         trace.pushes[q].append(cycle)
                         space[q] = space.get(q, 1 << 30) - 1
+                for name in self.write_ports:
+                    if ctx.get(getattr(unit, name).en):
+                        trace.writes.setdefault(name, []).append(cycle)
                 for n in trace.inc:
                     trace.inc[n] += ctx.get(getattr(unit.inc, n))
                 for n in watch:
