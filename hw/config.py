@@ -106,6 +106,12 @@ class VTAConfig:
                 raise ConfigError(
                     f"{self.source}: {key} = {getattr(self, f'log_{name}_buff_size')} is smaller than "
                     f"one {name} element ({getattr(self, f'{name}_elem_bytes')} bytes)")
+        # The core's uop SRAM is a word of one bus beat wide (``uop_lanes``): it must hold one.
+        if self.log_uop_buff_size < self.log_bus_width - 3:
+            raise ConfigError(
+                f"{self.source}: LOG_UOP_BUFF_SIZE = {self.log_uop_buff_size} is smaller than one bus beat "
+                f"({self.bus_bytes} bytes at LOG_BUS_WIDTH = {self.log_bus_width}): this core keeps its "
+                f"micro-ops in words of a beat each")
         # Instruction and micro-op fields must fit (the layouts raise ConfigError naming the field).
         try:
             layouts(self)
@@ -210,6 +216,9 @@ class VTAConfig:
 
     bus_bits = property(lambda self: 1 << self.log_bus_width)
     bus_bytes = property(lambda self: (1 << self.log_bus_width) // 8)
+    #: Micro-ops per word of the core's uop SRAM: a bus beat's worth, so that LOAD UOP writes a beat a
+    #: cycle (``hw.dma.DmaReadLanes``).  Not a VTA parameter: a layout choice of this core.
+    uop_lanes = property(lambda self: self.bus_bits // UOP_WIDTH)
 
     def elem_bytes(self, mem: str) -> int:
         """Bytes of one element of memory ``mem`` (``"uop"``, ``"inp"``, ``"wgt"``, ``"acc"``, ``"out"``,

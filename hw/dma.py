@@ -27,7 +27,7 @@ from .interfaces import (ADDR_WIDTH, DmaReadCmd, DmaWriteCmd, MemReadSignature, 
                          SramReadSignature, SramWriteSignature)
 from .util import IdQueue, check_bus_bits, check_int
 
-__all__ = ["DmaRead", "DmaWrite", "MAX_BURST_BEATS", "PAGE_BYTES", "insn_cmd"]
+__all__ = ["DmaRead", "DmaReadLanes", "DmaWrite", "MAX_BURST_BEATS", "PAGE_BYTES", "insn_cmd"]
 
 MAX_BURST_BEATS = 256
 PAGE_BYTES = 4096
@@ -327,6 +327,121 @@ class DmaRead(_Engine):
             m.d.sync += q_valid.eq(1)
         with m.If(q_valid | req_start | active):
             m.d.comb += self.busy.eq(1)
+        return m
+
+
+class DmaReadLanes(_Engine):
+    """1-D load, DRAM to an SRAM whose words hold ``L = bus_bits // elem_bits`` elements (``L`` ≥ 2),
+    written a whole word a cycle with per-element write enables: a bus beat's worth of elements per
+    cycle, where :class:`DmaRead` writes one element a cycle.  The micro-op loads (LOAD UOP) use it.
+
+    A command (``hw.interfaces.DmaReadCmd``; only ``sram_base``, ``dram_addr`` and ``x_size`` count)
+    copies the ``x_size`` elements at DRAM ``dram_addr`` to SRAM elements ``sram_base``,
+    ``sram_base + 1``, ... (element ``e`` is lane ``e mod L`` of word ``e // L``; addresses wrap modulo
+    the SRAM's 2^``sram_addr_width`` elements).  When an element's lane in its beat differs from its
+    lane in its word, each beat is rotated into place and the elements that belong to the next word
+    wait for it in a register, so the engine still takes one beat a cycle.
+
+    Members
+    -------
+    cmd, mem, busy, done, err
+        As for :class:`DmaRead` (one command at a time: taken when the engine is idle).
+    sram : Out(SramWriteSignature(sram_addr_width - log2(L), bus_bits, lanes=L))
+        SRAM word write port (registered outputs): ``en`` has a bit per element lane.
+    """
+
+    def __new__(cls, elem_bits: int, bus_bits: int, sram_addr_width: int):
+        self = super().__new__(cls, elem_bits, bus_bits, sram_addr_width)
+        if elem_bits >= bus_bits or (1 << sram_addr_width) < bus_bits // elem_bits:
+            raise ValueError(f"DmaReadLanes needs elements narrower than the bus and an SRAM of at least "
+                             f"one word, not elem_bits={elem_bits}, bus_bits={bus_bits}, "
+                             f"sram_addr_width={sram_addr_width}")
+        return self
+
+    def __init__(self, elem_bits: int, bus_bits: int, sram_addr_width: int):
+        self.lanes = bus_bits // elem_bits
+        ll = ceil_log2(self.lanes)
+        self._PORTS = (DmaReadCmd, MemReadSignature,
+                       lambda aw, e: SramWriteSignature(aw - ll, bus_bits, lanes=self.lanes))
+        super().__init__(elem_bits, bus_bits, sram_addr_width)
+
+    def elaborate(self, platform):
+        m = Module()
+        E, B, A, L = self.elem_bits, self.bus_bits, self.sram_addr_width, self.lanes
+        le, lb, ll = ceil_log2(E // 8), ceil_log2(B // 8), ceil_log2(L)
+        resp = self.mem.resp
+
+        c_sram, c_addr, c_x = Signal(A), Signal(ADDR_WIDTH), Signal(16)
+        start, running = Signal(), Signal()
+        _bursts(m, self.mem.req, bus_bytes=B // 8, start=start, addr=c_addr, rows=Const(1, 16),
+                row_bytes=c_x << le, stride_bytes=Const(0, 16))
+
+        j0 = c_addr[le:lb]                   # the first element's lane in its beat
+        s0 = c_sram[:ll]                     # ... and in its word
+        rot = Signal(ll)                     # beat lane j goes to word lane (j + rot) mod L
+        beats_left = Signal(17)              # beats of the command still to come
+        elems_left = Signal(17)              # elements not yet arrived (they end the last beat)
+        wptr = Signal(A - ll)                # the word this beat's lower lanes go to
+        carry, carry_en = Signal(B), Signal(L)   # elements of the word after ``wptr``, rotated
+        err_acc = Signal()
+
+        # This beat's valid lanes: from the first element's lane in the first beat, up to the last
+        # element's; rotated with the data.
+        first = Signal()
+        lo = Mux(first, j0, 0)
+        valid = Signal(L)
+        m.d.comb += valid.eq(Cat(*[(j >= lo) & ((j - lo) < elems_left) for j in range(L)]))
+        lanes = [resp.payload.data.word_select(j, E) for j in range(L)]
+        rdata = Signal(B)
+        ren = Signal(L)
+        with m.Switch(rot):
+            for r in range(L):
+                with m.Case(r):
+                    m.d.comb += [rdata.eq(Cat(*(lanes[(p - r) % L] for p in range(L)))),
+                                 ren.eq(Cat(*(valid[(p - r) % L] for p in range(L))))]
+        low = Signal(L)                      # word lanes p >= rot: this beat's part of word ``wptr``
+        m.d.comb += low.eq(Cat(*[p >= rot for p in range(L)]))
+
+        m.d.comb += resp.ready.eq(running & (beats_left != 0))
+        beat = resp.valid & resp.ready
+        m.d.sync += self.sram.en.eq(0)
+        with m.If(beat):
+            en = Signal(L)
+            m.d.comb += en.eq((ren & low) | carry_en)
+            m.d.sync += [self.sram.en.eq(en), self.sram.addr.eq(wptr),
+                         self.sram.data.eq(Cat(*[Mux(low[p], rdata.word_select(p, E), carry.word_select(p, E))
+                                                 for p in range(L)])),
+                         carry.eq(rdata), carry_en.eq(ren & ~low),
+                         wptr.eq(wptr + 1), beats_left.eq(beats_left - 1), first.eq(0),
+                         elems_left.eq(elems_left - Mux(first, L - j0, L))]
+            with m.If(resp.payload.err):
+                m.d.sync += err_acc.eq(1)
+
+        with m.FSM():
+            self._idle_state(m, dict(sram_base=c_sram, dram_addr=c_addr, x_size=c_x))
+            # The first beat's lower lanes belong to the word before the first one when the first
+            # element's lane moves down (j0 + rot >= L): that word then gets no lane (``en`` 0).
+            r0 = (s0 - j0)[:ll]
+            self._start_state(m, start, c_x == 0,
+                              [rot.eq(r0), first.eq(1), elems_left.eq(c_x), carry_en.eq(0), err_acc.eq(0),
+                               beats_left.eq((j0 + c_x + (L - 1)) >> ll),
+                               wptr.eq(c_sram[ll:] - ((j0 + r0) >> ll))])
+            with m.State("RUN"):
+                m.d.comb += [running.eq(1), self.busy.eq(1)]
+                with m.If(beat & (beats_left == 1)):     # the last beat: its write is registered now
+                    with m.If((ren & ~low).any()):
+                        m.next = "FLUSH"
+                    with m.Else():
+                        m.next = "LAST"
+            with m.State("FLUSH"):           # the elements left in ``carry`` go to the next word
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [self.sram.en.eq(carry_en), self.sram.addr.eq(wptr), self.sram.data.eq(carry),
+                             carry_en.eq(0)]
+                m.next = "LAST"
+            with m.State("LAST"):            # the last write is on the SRAM port this cycle
+                m.d.comb += self.busy.eq(1)
+                m.next = "DONE"
+            self._done_state(m, err_acc)
         return m
 
 

@@ -93,9 +93,10 @@ DmaWriteCmd = data.StructLayout({
 })
 
 
-def SramWriteSignature(addr_width: int, width: int) -> wiring.Signature:
-    """A unit's side of an SRAM write port (connect to ``Memory.write_port()`` flipped)."""
-    return wiring.Signature({"addr": Out(addr_width), "data": Out(width), "en": Out(1)})
+def SramWriteSignature(addr_width: int, width: int, lanes: int = 1) -> wiring.Signature:
+    """A unit's side of an SRAM write port (connect to ``Memory.write_port()`` flipped); with ``lanes``
+    > 1, ``en`` has a bit per ``width // lanes``-bit lane (``Memory.write_port(granularity=...)``)."""
+    return wiring.Signature({"addr": Out(addr_width), "data": Out(width), "en": Out(lanes)})
 
 
 def SramReadSignature(addr_width: int, width: int) -> wiring.Signature:

@@ -88,6 +88,9 @@ class Tiling:
     tn_first : int         output blocks of the first output tile of each batch tile when smaller than
                            ``tn``: a narrow first tile shortens the first weight load, which nothing
                            overlaps (what compute-bound layers lose at the start); 0: no such tile
+    tb_last : int          batch blocks of the last batch tile when smaller than ``tb``: its epilogue
+                           and store are the drain nothing overlaps (the weights are read once more
+                           for it); 0: batch tiles split evenly
     """
     tb: int
     tn: int
@@ -102,6 +105,13 @@ class Tiling:
     tk0: int = 0
     tn_last: int = 0
     tn_first: int = 0
+    tb_last: int = 0
+
+    def b_split(self, bb: int) -> list[int]:
+        """The batch blocks of each batch tile."""
+        if self.tb_last and self.tb_last < bb:
+            return _split(bb - self.tb_last, self.tb) + [self.tb_last]
+        return _split(bb, self.tb)
 
     def k_split(self, kb: int) -> list[int]:
         """The input blocks of each step of an output tile."""
@@ -128,8 +138,10 @@ class Tiling:
 
 #: Per-instruction costs of the cost model, in cycles beyond the data it moves or the micro-ops it
 #: issues: a load's memory round trip and set-up, a GEMM/ALU instruction's pipeline fill, a store's.
-#: ``row`` is the fewest cycles a DMA row (one burst) takes, however few beats it has.
-COSTS = {"load": 24, "gemm": 8, "alu": 8, "store": 25, "start": 30, "row": 5}
+#: ``gap`` is what a load costs instead of ``load`` when it follows the one before on the bus (loads
+#: overlap: its requests go out while the data of the one before still comes in).  ``row`` is the
+#: fewest cycles a DMA row (one burst) takes, however few beats it has.
+COSTS = {"load": 24, "gap": 4, "gemm": 8, "alu": 8, "store": 25, "start": 30, "row": 5}
 
 
 def _split(total: int, size: int) -> list[int]:
@@ -143,21 +155,24 @@ def fill_order(t: Tiling, d) -> list:
     out = []
     tile = 0
     ks = t.k_split(d.kb)
-    for bt, tb in enumerate(_split(d.bb, t.tb)):
+    b0 = 0
+    for bt, tb in enumerate(t.b_split(d.bb)):
         n0 = 0
         for nt, tn in enumerate(t.n_split(d.nb)):
             k0 = 0
             for kt, tk in enumerate(ks):
-                out.append((tile, bt, nt, kt, bt * t.tb, tb, n0, tn, k0, tk))
+                out.append((tile, bt, nt, kt, b0, tb, n0, tn, k0, tk))
                 k0 += tk
             n0 += tn
             tile += 1
+        b0 += tb
     return out
 
 
-def _beats(cfg: VTAConfig, row_bytes: int, rows: int) -> int:
-    """Cycles a DMA of ``rows`` rows of ``row_bytes`` each keeps the bus busy."""
-    return rows * max(n_blocks(row_bytes, cfg.bus_bytes), COSTS["row"])
+def _beats(cfg: VTAConfig, row_bytes: int, rows: int, elem_bytes: int) -> int:
+    """Cycles a DMA of ``rows`` rows of ``row_bytes`` each (elements of ``elem_bytes``) keeps the bus
+    busy: a beat a cycle, but an SRAM element a cycle at most when elements are narrower than the bus."""
+    return rows * max(n_blocks(row_bytes, cfg.bus_bytes), row_bytes // elem_bytes, COSTS["row"])
 
 
 def early_reset(t: Tiling, n_tiles: int) -> bool:
@@ -177,27 +192,28 @@ def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limi
     c = costs or COSTS
     S, A = t.wgt_slots, t.acc_slots
     ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
-    c_load, c_gemm, c_alu, c_store = c["load"], c["gemm"], c["alu"], c["store"]
+    c_load, c_gap, c_gemm, c_alu, c_store = c["load"], c["gap"], c["gemm"], c["alu"], c["store"]
     memo: dict = {}
 
-    def beats(row_bytes, rows):
-        k = (row_bytes, rows)
+    def beats(row_bytes, rows, elem_bytes):
+        k = (row_bytes, rows, elem_bytes)
         if k not in memo:
-            memo[k] = _beats(cfg, row_bytes, rows)
+            memo[k] = _beats(cfg, row_bytes, rows, elem_bytes)
         return memo[k]
 
     gemm_done: list[int] = []
     store_done: list[int] = []
-    uop_beats = n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0
+    uop_beats = n_blocks(uops * cfg.uop_elem_bytes, cfg.bus_bytes) if uops else 0   # a beat a cycle
     # The up-front micro-op load shares the read bus with the first input and weight loads.
     load_free = c["start"] + uop_beats
     store_free = c["start"]
     comp = c["start"] + (c_load + uop_beats if uops else 0)
     s = 0
+    loads_done = 0
     ks = t.k_split(d.kb)
     tile = 0
-    sizes = [(tb, tn) for tb in _split(d.bb, t.tb) for tn in t.n_split(d.nb)]
-    for tb in _split(d.bb, t.tb):
+    sizes = [(tb, tn) for tb in t.b_split(d.bb) for tn in t.n_split(d.nb)]
+    for tb in t.b_split(d.bb):
         for nt, tn in enumerate(t.n_split(d.nb)):
             if tile >= A:
                 comp = max(comp, store_done[tile - A])
@@ -206,16 +222,21 @@ def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limi
             if tile != 1 or not early_reset(t, len(sizes)):
                 comp += tb * tn + c_gemm              # reset
             for tk in ks:
-                start = max(load_free, gemm_done[s - S] if s >= S else 0)
-                if not t.resident or nt == 0:
-                    start += c_load + beats(tk * ib, tb)
-                start += c_load + beats(tk * wb, tn)
-                load_free = start
+                # A load waits for its slot (the GEMM that last used it), then for its data's round
+                # trip, or, if the load before it is still receiving, only a ``gap`` behind that one.
+                ready = gemm_done[s - S] if s >= S else 0
+                for nbeats in ((beats(tk * ib, tb, ib),) if not t.resident or nt == 0 else ()) + (beats(tk * wb, tn, wb),):
+                    if loads_done:
+                        load_free = max(load_free + c_gap, ready + c_load) + nbeats
+                    else:
+                        load_free = max(load_free, ready) + c_load + nbeats
+                    loads_done += 1
+                start = load_free
                 comp = max(comp, start) + tb * tn * tk + c_gemm
                 gemm_done.append(comp)
                 s += 1
             comp += n_alu * (tb * tn + c_alu)
-            store_free = max(store_free, comp) + c_store + beats(tn * ob, tb)
+            store_free = max(store_free, comp) + c_store + beats(tn * ob, tb, ob)
             store_done.append(store_free)
             tile += 1
             if limit is not None and comp > limit:
@@ -303,15 +324,16 @@ def _estimate(t: Tiling, d, cfg: VTAConfig, n_alu: int) -> float:
     c = COSTS
     ib, wb, ob = cfg.inp_elem_bytes, cfg.wgt_elem_bytes, cfg.out_elem_bytes
     steps = t.n_steps
-    wstep = c["load"] + _beats(cfg, t.tk * wb, t.tn)
-    istep = c["load"] + _beats(cfg, t.tk * ib, t.tb)
+    wstep = c["load"] + _beats(cfg, t.tk * wb, t.tn, wb)
+    istep = c["load"] + _beats(cfg, t.tk * ib, t.tb, ib)
+    saved = c["load"] - c["gap"]         # by each load but the first: it overlaps the one before
     gstep = t.tb * t.tn * t.tk + c["gemm"]
     epi = (1 + n_alu) * (t.tb * t.tn + c["alu"])
     n_iloads = t.nbt * t.nkt if t.resident else steps
-    loads = steps * wstep + n_iloads * istep
+    loads = steps * wstep + n_iloads * istep - (steps + n_iloads - 1) * saved
     compute = (d.bb * d.nb * (d.kb + 1 + n_alu) + steps * c["gemm"] + t.n_tiles * (1 + n_alu) * c["alu"]
                + c["load"] + n_blocks(n_uops(t, n_alu) * cfg.uop_elem_bytes, cfg.bus_bytes))
-    store = c["store"] + _beats(cfg, t.tn * ob, t.tb)
+    store = c["store"] + _beats(cfg, t.tn * ob, t.tb, ob)
     fill = wstep + istep
     if t.resident:                       # the first output tile waits for its input pieces
         fill += max(0, t.nkt * (wstep + istep) - (t.nkt * gstep + epi))
@@ -381,4 +403,18 @@ def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
     for tnf in sorted({1, 2, 4, t0.tn // 2}):
         if 1 <= tnf < t0.tn and tnf < d.nb:
             play(tails(t0, t0.tk0, t0.tn_last, tnf), idx)
+    # A narrower last batch tile, tried on the winner: a shorter drain for one more read of the weights.
+    t0, idx = best[1], best[0][2]
+    for tbl in sorted({1, 2, 4, t0.tb // 4, t0.tb // 2}):
+        if 1 <= tbl < t0.tb and tbl < d.bb:
+            t = dataclasses.replace(t0, tb_last=tbl)
+            nbt = len(t.b_split(d.bb))
+            regions = (1 if nbt == 1 else 2) if t.resident else 0
+            if t.resident and regions * t.tb * d.kb > cfg.inp_depth:
+                continue
+            acc = 2 if cfg.acc_depth >= 2 * t.tb else 1
+            t = dataclasses.replace(t, nbt=nbt, inp_regions=regions, acc_slots=acc)
+            if t.resident and nbt > 1 and t.wgt_slots > t.ntn * t.nkt:
+                continue
+            play(t, idx)
     return best[1], best[0][0]

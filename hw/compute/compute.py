@@ -11,7 +11,7 @@ from ..interfaces import (MemReadSignature, SramReadSignature, SramWriteSignatur
                           CounterIncSignature, ADDR_WIDTH, token_members)
 from ..queues import QueueEntry, Stage
 from ..glue import glue
-from ..dma import DmaRead, insn_cmd
+from ..dma import DmaRead, DmaReadLanes, insn_cmd
 from ..util import log2
 from .tensor import TensorCore
 
@@ -65,7 +65,7 @@ class Compute(wiring.Component):
         cfg = self.cfg
         lay = layouts(cfg)
         m.submodules.tensor = tensor = self.tensor
-        m.submodules.dma_uop = dma_uop = DmaRead(32, cfg.bus_bits, cfg.log_uop_depth)
+        m.submodules.dma_uop = dma_uop = DmaReadLanes(cfg.uop_elem_bits, cfg.bus_bits, cfg.log_uop_depth)
         m.submodules.dma_acc = dma_acc = DmaRead(cfg.acc_elem_bits, cfg.bus_bits, cfg.log_acc_depth)
         wiring.connect(glue(m, "uop_mem_glue"), wiring.flipped(self.mem_uop), dma_uop.mem)
         wiring.connect(glue(m, "acc_mem_glue"), wiring.flipped(self.mem_acc), dma_acc.mem)

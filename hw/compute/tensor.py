@@ -56,6 +56,7 @@ from amaranth.lib.wiring import In, Out
 from .. import isa
 from ..config import VTAConfig
 from ..isa import INSN_WIDTH, MUL_CYCLES
+from ..util import log2
 from ..interfaces import SramReadSignature, SramWriteSignature
 
 __all__ = ["TensorCore", "DRAIN_CYCLES"]
@@ -115,8 +116,11 @@ class TensorCore(wiring.Component):
         Read port of the wgt SRAM (data the cycle after addr).
     out_wr : Out(SramWriteSignature(cfg.log_out_depth, cfg.out_elem_bits))
         Write port of the out SRAM.
-    uop_wr : In(SramWriteSignature(cfg.log_uop_depth, 32))
-        Write port of the core's uop SRAM, driven by the uop DMA; only while ``busy`` is 0.
+    uop_wr : In(SramWriteSignature(cfg.log_uop_depth - log2(L), 32 * L, lanes=L))
+        Write port of the core's uop SRAM, driven by the uop DMA; only while ``busy`` is 0.  The SRAM's
+        words hold ``L = cfg.uop_lanes`` micro-ops (a bus beat's worth: micro-op ``k`` is lane
+        ``k mod L`` of word ``k // L``), with a write enable per micro-op, so a LOAD UOP writes a beat a
+        cycle; S0 reads word ``k // L`` and S1 selects the lane.
     acc_wr : In(SramWriteSignature(cfg.log_acc_depth, cfg.acc_elem_bits))
         Write port of the core's acc SRAM, driven by the acc DMA (LOAD ACC); only while ``busy`` is 0.
     acc_wr_strobe : Out(1)
@@ -130,7 +134,8 @@ class TensorCore(wiring.Component):
     Attributes
     ----------
     uop_mem : MemoryData
-        Contents of the uop SRAM (32 bits x ``cfg.uop_depth``), for testbenches and simulators.
+        Contents of the uop SRAM (``cfg.uop_depth / L`` words of ``L`` micro-ops), for testbenches and
+        simulators.
     acc_mem : MemoryData
         Contents of the acc SRAM (``cfg.acc_elem_bits`` x ``cfg.acc_depth``).
 
@@ -145,6 +150,7 @@ class TensorCore(wiring.Component):
             raise TypeError(f"cfg must be a VTAConfig, not {cfg!r}")
         self.cfg = cfg
         self.pack_products = bool(pack_products)
+        L = cfg.uop_lanes
         super().__init__({
             "insn": In(INSN_WIDTH),
             "start": In(1),
@@ -154,13 +160,13 @@ class TensorCore(wiring.Component):
             "inp_rd": Out(SramReadSignature(cfg.log_inp_depth, cfg.inp_elem_bits)),
             "wgt_rd": Out(SramReadSignature(cfg.log_wgt_depth, cfg.wgt_elem_bits)),
             "out_wr": Out(SramWriteSignature(cfg.log_out_depth, cfg.out_elem_bits)),
-            "uop_wr": In(SramWriteSignature(cfg.log_uop_depth, cfg.uop_elem_bits)),
+            "uop_wr": In(SramWriteSignature(cfg.log_uop_depth - log2(L), L * cfg.uop_elem_bits, lanes=L)),
             "acc_wr": In(SramWriteSignature(cfg.log_acc_depth, cfg.acc_elem_bits)),
             "acc_wr_strobe": Out(1),
             "gemm_active": Out(1),
             "alu_active": Out(1),
         })
-        self.uop_mem = MemoryData(shape=unsigned(cfg.uop_elem_bits), depth=cfg.uop_depth, init=[])
+        self.uop_mem = MemoryData(shape=unsigned(L * cfg.uop_elem_bits), depth=cfg.uop_depth // L, init=[])
         self.acc_mem = MemoryData(shape=unsigned(cfg.acc_elem_bits), depth=cfg.acc_depth, init=[])
 
     def elaborate(self, platform):
@@ -178,7 +184,8 @@ class TensorCore(wiring.Component):
 
         # -- SRAMs owned by the core -------------------------------------------------------------------
         m.submodules.uop_mem = uop_mem = Memory(self.uop_mem)
-        uop_w = uop_mem.write_port()
+        L = cfg.uop_lanes
+        uop_w = uop_mem.write_port(granularity=cfg.uop_elem_bits)
         uop_r = uop_mem.read_port()
         m.submodules.acc_mem = acc_mem = Memory(self.acc_mem)
         acc_w = acc_mem.write_port()
@@ -231,7 +238,9 @@ class TensorCore(wiring.Component):
         dst_off1, src_off1, wgt_off1 = Signal(la), Signal(ls), Signal(lw)
 
         empty = (gi.iter_out == 0) | (gi.iter_in == 0) | (gi.uop_end <= gi.uop_bgn)
-        m.d.comb += uop_r.addr.eq(k[:lu])
+        k_lane = Signal(range(L))                    # the lane of the word S1 receives
+        m.d.comb += uop_r.addr.eq(k[log2(L):lu])
+        m.d.sync += k_lane.eq(k[:log2(L)])
         m.d.sync += nop.eq(0)
         with m.If(self.start & ~issuing):
             m.d.sync += [insn0.eq(self.insn),
@@ -262,7 +271,7 @@ class TensorCore(wiring.Component):
                 m.d.sync += k.eq(k + 1)
 
         # -- S1: indices -> inp and wgt read addresses ------------------------------------------------------
-        u = lay["uop"].amaranth_layout()(uop_r.data)
+        u = lay["uop"].amaranth_layout()(uop_r.data.word_select(k_lane, cfg.uop_elem_bits))
         dst1 = (u.dst_idx + dst_off1)[:la]
         src1 = (u.src_idx + src_off1)[:ls]
         wgt1 = (u.wgt_idx + wgt_off1)[:lw]

@@ -42,8 +42,10 @@ def test_load_uop_and_load_acc_fill_the_tensor_cores_srams():
     b, unit, dram = bench()
     insns = [load(MemType.UOP, sram_base=4, dram_base=3, x=5),
              load(MemType.ACC, sram_base=2, dram_base=1, y=2, x=2, pads=(1, 0, 1, 1))]
-    trace, got = run(b, insns, sram_reads={"uop": (unit.tensor.uop_mem, range(CFG.uop_depth)),
+    lanes = CFG.uop_lanes                    # the uop SRAM's words hold a bus beat of micro-ops
+    trace, got = run(b, insns, sram_reads={"uop": (unit.tensor.uop_mem, range(CFG.uop_depth // lanes)),
                                            "acc": (unit.tensor.acc_mem, range(CFG.acc_depth))})
+    got["uop"] = [(w >> (32 * j)) & 0xFFFFFFFF for w in got["uop"] for j in range(lanes)]
     uops = elems_of(dram[UOP_BASE + 3 * 4:UOP_BASE + 8 * 4], 4)
     assert got["uop"][4:9] == uops and got["uop"][:4] == [0] * 4 and got["uop"][9:] == [0] * (CFG.uop_depth - 9)
     eb = CFG.acc_elem_bytes

@@ -15,7 +15,7 @@ from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
 from hw.axi import MemArbiter
-from hw.dma import DmaRead, DmaWrite
+from hw.dma import DmaRead, DmaReadLanes, DmaWrite
 from sim.axi_mem import AxiMemory
 from tests.support.axi_models import AxiSlaveModel, Setter, check_burst
 from tests.support.dma_models import model_load, model_store
@@ -49,16 +49,23 @@ def build(kind, E, B, A, dram: bytes, sram_init: list, lat=8, python_slave=None)
     """DMA + arbiter + memory + SRAM.  With ``python_slave`` (a probability) the AXI slave is the
     randomly stalling Python model instead of AxiMemory; it is returned as ``slave``."""
     m = Module()
-    dma = DmaRead(E, B, A) if kind == "read" else DmaWrite(E, B, A)
+    dma = {"read": DmaRead, "lanes": DmaReadLanes, "write": DmaWrite}[kind](E, B, A)
     m.submodules.dma = dma
     m.submodules.arb = arb = MemArbiter(B, 1, 1)
-    wiring.connect(m, dma.mem, arb.rd[0] if kind == "read" else arb.wr[0])
+    wiring.connect(m, dma.mem, arb.wr[0] if kind == "write" else arb.rd[0])
     mem = slave = None
     if python_slave is None:
         m.submodules.mem = mem = AxiMemory(B, len(dram), read_latency=lat, init=dram)
         wiring.connect(m, arb.bus, mem.bus)
     else:
         slave = AxiSlaveModel(arb.bus, B, bytearray(dram), err_base=len(dram), p=python_slave, seed=E + B)
+    if kind == "lanes":                      # words of B // E elements, a write enable each
+        L = B // E
+        words = [sum(sram_init[w * L + j] << (j * E) for j in range(L)) for w in range((1 << A) // L)]
+        m.submodules.sram = sram = Memory(shape=B, depth=(1 << A) // L, init=words)
+        wp = sram.write_port(granularity=E)
+        m.d.comb += [wp.addr.eq(dma.sram.addr), wp.data.eq(dma.sram.data), wp.en.eq(dma.sram.en)]
+        return m, dma, arb, mem, slave, sram
     m.submodules.sram = sram = Memory(shape=E, depth=1 << A, init=sram_init)
     if kind == "read":
         wp = sram.write_port()
@@ -135,14 +142,14 @@ def check_cmds(kind, E, B, A, cmds, dram_bytes=32768, lat=8, seed=0, python_slav
 
     async def tb(ctx):
         s = Setter(ctx)
-        model = list(sram0) if kind == "read" else dram
+        model = dram if kind == "write" else list(sram0)
         for c in cmds:
             n, err, st = await run_cmd(ctx, dma, c, slave, s, bus=arb.bus)
             if not slave:
                 assert st["beats"] == row_beats(c, eb, B // 8), f"{c}: {st['beats']} beats"
-            if kind == "read":
+            if kind in ("read", "lanes"):
                 model = model_load(dram, model, eb, c)
-                got = [ctx.get(sram.data[i]) for i in range(1 << A)]
+                got = sram_elems(ctx, sram, E, B, A, kind)
                 bad = [i for i in range(1 << A) if got[i] != model[i]]
                 assert not bad, f"{c}: SRAM differs at {len(bad)} addresses, first {bad[0]}"
             else:
@@ -158,6 +165,14 @@ def check_cmds(kind, E, B, A, cmds, dram_bytes=32768, lat=8, seed=0, python_slav
     sim.run()
     assert [e for _, e in results] == (expect_err or [0] * len(cmds))
     return results
+
+
+def sram_elems(ctx, sram, E, B, A, kind):
+    """The SRAM's elements in order (a ``lanes`` SRAM's words unpacked)."""
+    if kind != "lanes":
+        return [ctx.get(sram.data[i]) for i in range(1 << A)]
+    L = B // E
+    return [(ctx.get(sram.data[i // L]) >> (i % L * E)) & ((1 << E) - 1) for i in range(1 << A)]
 
 
 def check_loads(E, B, A, cmds, **kwargs):
@@ -230,29 +245,35 @@ def test_load_random_stalls(E, B, A):
     check_loads(E, B, A, cs, dram_bytes=16384, python_slave=0.4, seed=7)
 
 
-def test_load_error_response():
-    E, B, A = 64, 64, 6
-    size = 8192
-    cs = [cmd(sram_base=0, dram_addr=size - 16, y_size=1, x_size=2, x_pad_0=1),   # in range
-          cmd(sram_base=8, dram_addr=size - 8, y_size=1, x_size=3)]                # 2 beats beyond
+def error_run(kind, E, B, A, size, cs, lo, hi):
+    """Run load commands ``cs`` over ``size`` bytes of random DRAM (beats beyond it get DECERR); the
+    DRAM, the SRAM's first contents, each command's err and the SRAM elements ``lo`` to ``hi``."""
     rng = random.Random(3)
     dram = np.frombuffer(rng.randbytes(size), dtype=np.uint8)
     sram0 = rand_elems(rng, 1 << A, E)
-    m, dma, arb, mem, slave, sram = build("read", E, B, A, dram.tobytes(), sram0)
+    m, dma, arb, mem, slave, sram = build(kind, E, B, A, dram.tobytes(), sram0)
     res = []
 
     async def tb(ctx):
         for c in cs:
-            res.append(await run_cmd(ctx, dma, c))
-        res.append([ctx.get(sram.data[i]) for i in range(8, 11)])
+            res.append((await run_cmd(ctx, dma, c))[1])
+        res.append(sram_elems(ctx, sram, E, B, A, kind)[lo:hi])
 
     sim = Simulator(m)
     sim.add_clock(1e-8)
     sim.add_testbench(tb)
     sim.run()
-    assert [e for _, e in res[:2]] == [0, 1]
+    return dram, sram0, res[:-1], res[-1]
+
+
+def test_load_error_response():
+    size = 8192
+    cs = [cmd(sram_base=0, dram_addr=size - 16, y_size=1, x_size=2, x_pad_0=1),   # in range
+          cmd(sram_base=8, dram_addr=size - 8, y_size=1, x_size=3)]                # 2 beats beyond
+    dram, _, errs, got = error_run("read", 64, 64, 6, size, cs, 8, 11)
+    assert errs == [0, 1]
     last = int.from_bytes(dram[size - 8:].tobytes(), "little")
-    assert res[2] == [last, 0, 0]       # DECERR beats read as zero
+    assert got == [last, 0, 0]       # DECERR beats read as zero
 
 
 @pytest.mark.parametrize("E,B,x,y", [(64, 64, 1024, 2), (2048, 512, 128, 4), (512, 128, 128, 4)])
@@ -279,6 +300,94 @@ def test_load_narrow_elements_one_per_cycle():
     E, B, x = 64, 256, 512
     res = check_loads(E, B, 9, [cmd(dram_addr=0, y_size=1, x_size=x)], seed=2)
     assert x / res[0][0] >= 0.95
+
+
+def test_load_overlaps_the_next_command():
+    """A command is taken once the one before has issued its requests, while its data still comes in;
+    the elements land as if the commands ran one after the other, with a done pulse each, in order."""
+    E, B, A = 256, 64, 7
+    eb = E // 8
+    rng = random.Random(5)
+    dram = np.frombuffer(rng.randbytes(32768), dtype=np.uint8)
+    sram0 = rand_elems(rng, 1 << A, E)
+    cs = [cmd(sram_base=3, dram_addr=10 * eb, y_size=2, x_size=6, x_stride=9, x_pad_0=1),
+          cmd(sram_base=1, dram_addr=2 * eb, y_size=0, x_size=3, y_pad_0=2),          # padding only
+          cmd(sram_base=30, dram_addr=40 * eb, y_size=3, x_size=4, y_pad_1=1),
+          cmd(sram_base=5, dram_addr=70 * eb, y_size=1, x_size=5)]                     # overwrites
+    m, dma, arb, mem, slave, sram = build("read", E, B, A, dram.tobytes(), sram0, lat=12)
+    seen = {"taken": [], "done": []}
+
+    async def tb(ctx):
+        left = list(cs)
+        for cycle in range(2000):
+            if left:
+                ctx.set(dma.cmd.payload, left[0])
+            ctx.set(dma.cmd.valid, bool(left))
+            taken = bool(left) and ctx.get(dma.cmd.ready)
+            if ctx.get(dma.done):
+                seen["done"].append(cycle)
+                assert not ctx.get(dma.err)
+            await ctx.tick()
+            if taken:
+                seen["taken"].append(cycle)
+                left.pop(0)
+            if len(seen["done"]) == len(cs):
+                break
+        seen["sram"] = sram_elems(ctx, sram, E, B, A, "read")
+
+    sim = Simulator(m)
+    sim.add_clock(1e-8)
+    sim.add_testbench(tb)
+    sim.run()
+    model = list(sram0)
+    for c in cs:
+        model = model_load(dram, model, eb, c)
+    assert seen["sram"] == model
+    assert len(seen["done"]) == len(cs)
+    assert seen["taken"][1] < seen["done"][0] and seen["taken"][3] < seen["done"][2]   # they overlap
+
+
+LANE_SHAPES = [(32, 64, 6), (32, 128, 7), (32, 512, 8), (64, 256, 6)]
+
+
+@pytest.mark.parametrize("E,B,A", LANE_SHAPES)
+def test_load_lanes_every_alignment(E, B, A):
+    """DmaReadLanes (1-D, a word of elements a cycle): every DRAM and SRAM lane offset, lengths of one
+    element to several beats, and wrapping around the SRAM."""
+    eb, L = E // 8, B // E
+    depth = 1 << A
+    rng = random.Random(E + B)
+    cs = []
+    for j0 in range(L):
+        for s0 in range(L):
+            x = rng.choice([1, L - 1 or 1, L, L + 1, 3 * L + 2])
+            cs.append(cmd(sram_base=rng.randrange(depth // L) * L + s0, dram_addr=(rng.randrange(200) * L + j0) * eb,
+                          x_size=x))
+    cs += [cmd(sram_base=depth - 3, dram_addr=5 * eb, x_size=7),            # wraps
+           cmd(sram_base=9, dram_addr=4096 - 3 * eb, x_size=2 * L + 5),     # crosses a 4 KiB page
+           cmd(sram_base=4, dram_addr=0, x_size=0),                         # nothing
+           cmd(sram_base=depth // 2 + 1, dram_addr=3 * eb, x_size=depth + 5)]   # longer than the SRAM
+    check_cmds("lanes", E, B, A, cs, seed=E * B)
+
+
+def test_load_lanes_random_stalls_and_a_beat_a_cycle():
+    E, B, A = 32, 256, 9
+    L = B // E
+    cs = [cmd(sram_base=3, dram_addr=5 * 4, x_size=41), cmd(sram_base=L * 7, dram_addr=L * 4 * 9, x_size=5 * L)]
+    check_cmds("lanes", E, B, A, cs, dram_bytes=16384, python_slave=0.4, seed=3)
+    res = check_cmds("lanes", E, B, A, [cmd(sram_base=0, dram_addr=0, x_size=64 * L)], seed=1)
+    assert 64 / res[0][0] >= 0.8                 # 64 beats: a beat a cycle, plus the round trip
+
+
+def test_load_lanes_error_response():
+    """An error beat sets ``err`` with ``done``; its elements read as zero (DECERR), the others land."""
+    size = 4096
+    cs = [cmd(sram_base=1, dram_addr=size - 8, x_size=2),      # in range
+          cmd(sram_base=9, dram_addr=size - 4, x_size=3)]      # 1 beat beyond
+    dram, sram0, errs, got = error_run("lanes", 32, 64, 6, size, cs, 8, 13)
+    assert errs == [0, 1]
+    last = int.from_bytes(dram[size - 4:].tobytes(), "little")
+    assert got == [sram0[8], last, 0, 0, sram0[12]]
 
 
 # -- store ---------------------------------------------------------------------------------------------

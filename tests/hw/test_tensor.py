@@ -158,10 +158,12 @@ class Harness:
         insn_words = [i.encode(cfg) for i in insns]
 
         async def testbench(ctx):
+            lanes = cfg.uop_lanes                 # micro-op k: lane k % lanes of word k // lanes
             for i, w in enumerate(uop_words):
-                ctx.set(core.uop_wr.addr, (uop_base + i) % cfg.uop_depth)
-                ctx.set(core.uop_wr.data, w)
-                ctx.set(core.uop_wr.en, 1)
+                k = (uop_base + i) % cfg.uop_depth
+                ctx.set(core.uop_wr.addr, k // lanes)
+                ctx.set(core.uop_wr.data, w << (32 * (k % lanes)))
+                ctx.set(core.uop_wr.en, 1 << (k % lanes))
                 await ctx.tick()
             ctx.set(core.uop_wr.en, 0)
             for row, w in zip(self.acc_rows, acc_words):
