@@ -35,7 +35,7 @@ import numpy as np
 
 from hw.config import VTAConfig
 from hw.isa import AluOp, MemType
-from sw.fcplan import choose_tiling, early_reset, fc_bounds, fill_order
+from sw.fcplan import choose_tiling, drain_chunks, early_reset, fc_bounds, fill_order
 from sw.pack import check_int8_matrix, n_blocks, pack_inp, pack_wgt, unpack_out
 from sw.program import Program
 from sw.runtime import (MAX_LOOP_EXTENT, STAGE_COMPUTE, STAGE_LOAD, STAGE_STORE, StreamBuilder,
@@ -317,7 +317,9 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
             kernels.append(reset_kernel(abase, tb, tn))
         kernels.append(gemm_kernel(abase, ibase, wbase, tb, tn, tk))
         if s + 1 == n_steps or steps[s + 1][0] != tile:
-            kernels += [_alu_kernel(op, imm, alu_loops(tb, tn), (abase, abase, 0)) for op, imm in ops]
+            for r0, rows, c0, cols in drain_chunks(t, s + 1 == n_steps, tb, tn):
+                base = abase + r0 * tn + c0
+                kernels += [_alu_kernel(op, imm, alu_loops(rows, cols), (base, base, 0)) for op, imm in ops]
     preloaded = sb.preload(kernels)
     early = early_reset(t, n_out)
     if early:
@@ -349,18 +351,22 @@ def _build_default(sb: StreamBuilder, cfg: VTAConfig, d: _Dims, ops) -> dict:
         if s + S < n_steps:
             sb.dep_push(STAGE_COMPUTE, STAGE_LOAD)
         if s + 1 == n_steps or steps[s + 1][0] != tile:
-            # Epilogue on the ALU, then hand the tile to the store.
-            for op, imm in ops:
-                sb.alu(_alu_kernel(op, imm, alu_loops(tb, tn), (abase, abase, 0)))
-            sb.dep_push(STAGE_COMPUTE, STAGE_STORE)
-            sb.dep_pop(STAGE_COMPUTE, STAGE_STORE)
-            sb.store_2d(abase, MemType.OUT, b0 * d.nb + n0, tn, tb, d.nb)
+            # Epilogue on the ALU, then hand the tile to the store (the last tile maybe in halves, so
+            # that the first half's store overlaps the second half's epilogue).
+            for r0, rows, c0, cols in drain_chunks(t, s + 1 == n_steps, tb, tn):
+                base = abase + r0 * tn + c0
+                for op, imm in ops:
+                    sb.alu(_alu_kernel(op, imm, alu_loops(rows, cols), (base, base, 0)))
+                sb.dep_push(STAGE_COMPUTE, STAGE_STORE)
+                sb.dep_pop(STAGE_COMPUTE, STAGE_STORE)
+                sb.store_2d(base, MemType.OUT, (b0 + r0) * d.nb + n0 + c0, cols, rows, d.nb)
             if tile + A < n_out:
                 sb.dep_push(STAGE_STORE, STAGE_COMPUTE)
     inp_bytes = d.bb * d.kb * cfg.inp_elem_bytes * (1 if t.resident else t.ntn)
     wgt_bytes = d.nb * d.kb * cfg.wgt_elem_bytes * t.nbt
     return {"tb": t.tb, "tn": t.tn, "tk": t.tk, "tk_last": t.k_split(d.kb)[-1],
-            "tn_last": t.n_split(d.nb)[-1], "tn_first": t.n_split(d.nb)[0], "inp_resident": t.resident, "wgt_slots": S,
+            "tn_last": t.n_split(d.nb)[-1], "tn_first": t.n_split(d.nb)[0], "tb_last": t.b_split(d.bb)[-1],
+            "split_drain": t.split_drain, "inp_resident": t.resident, "wgt_slots": S,
             "inp_slots": t.inp_regions if t.resident else S, "acc_slots": A,
             "b_tiles": t.nbt, "n_tiles": t.ntn, "k_tiles": t.nkt, "uops_preloaded": preloaded,
             "predicted_cycles": predicted,

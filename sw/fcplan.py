@@ -91,6 +91,8 @@ class Tiling:
     tb_last : int          batch blocks of the last batch tile when smaller than ``tb``: its epilogue
                            and store are the drain nothing overlaps (the weights are read once more
                            for it); 0: batch tiles split evenly
+    split_drain : bool     the last output tile's epilogue and store go in two halves (rows, or columns
+                           of a one-row tile), so the first half's store overlaps the second's epilogue
     """
     tb: int
     tn: int
@@ -106,6 +108,7 @@ class Tiling:
     tn_last: int = 0
     tn_first: int = 0
     tb_last: int = 0
+    split_drain: bool = False
 
     def b_split(self, bb: int) -> list[int]:
         """The batch blocks of each batch tile."""
@@ -142,6 +145,17 @@ class Tiling:
 #: overlap: its requests go out while the data of the one before still comes in).  ``row`` is the
 #: fewest cycles a DMA row (one burst) takes, however few beats it has.
 COSTS = {"load": 24, "gap": 4, "gemm": 8, "alu": 8, "store": 25, "start": 30, "row": 5}
+
+
+def drain_chunks(t: Tiling, last: bool, tb: int, tn: int) -> list[tuple[int, int, int, int]]:
+    """The pieces the epilogue and store of an output tile of ``tb`` x ``tn`` blocks go in, as
+    ``(row, rows, column, columns)``: the whole tile, or for the last tile (``last``) with
+    ``t.split_drain`` two halves of its rows (of its columns when it has one row)."""
+    if last and t.split_drain and tb >= 2:
+        return [(0, tb // 2, 0, tn), (tb // 2, tb - tb // 2, 0, tn)]
+    if last and t.split_drain and tn >= 2:
+        return [(0, 1, 0, tn // 2), (0, 1, tn // 2, tn - tn // 2)]
+    return [(0, tb, 0, tn)]
 
 
 def _split(total: int, size: int) -> list[int]:
@@ -235,8 +249,9 @@ def predict_cycles(t: Tiling, d, cfg: VTAConfig, n_alu: int, uops: int = 0, limi
                 comp = max(comp, start) + tb * tn * tk + c_gemm
                 gemm_done.append(comp)
                 s += 1
-            comp += n_alu * (tb * tn + c_alu)
-            store_free = max(store_free, comp) + c_store + beats(tn * ob, tb, ob)
+            for _, rows, _, cols in drain_chunks(t, tile + 1 == len(sizes), tb, tn):
+                comp += n_alu * (rows * cols + c_alu)
+                store_free = max(store_free, comp) + c_store + beats(cols * ob, rows, ob)
             store_done.append(store_free)
             tile += 1
             if limit is not None and comp > limit:
@@ -403,6 +418,8 @@ def choose_tiling(cfg: VTAConfig, d, n_alu: int) -> tuple[Tiling, int]:
     for tnf in sorted({1, 2, 4, t0.tn // 2}):
         if 1 <= tnf < t0.tn and tnf < d.nb:
             play(tails(t0, t0.tk0, t0.tn_last, tnf), idx)
+    # The last tile's epilogue and store in two halves, tried on the winner.
+    play(dataclasses.replace(best[1], split_drain=True), best[0][2])
     # A narrower last batch tile, tried on the winner: a shorter drain for one more read of the weights.
     t0, idx = best[1], best[0][2]
     for tbl in sorted({1, 2, 4, t0.tb // 4, t0.tb // 2}):

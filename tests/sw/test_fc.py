@@ -4,6 +4,7 @@ Expected results are computed here with numpy as the tutorial does; expected cou
 tutorial's printed statistics (semantics.md §6) or from the layer's shape.
 """
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -176,6 +177,17 @@ def test_default_schedule_slots(seed_data, batch):
     assert sum(g.push_prev_dep for g in gemms) == n_steps - S
     resets = [i for i in insns if isinstance(i, GemmInsn) and i.reset_reg]
     stores = [i for i in insns if i.opcode == Opcode.STORE and i.x_size]
+    if t["split_drain"]:
+        # the last tile's epilogue and store come in two halves of its rows (of its columns if it has
+        # one row): they cover the tile, and stand in for one store below
+        a, b = stores[-2:]
+        assert not a.push_prev_dep
+        if t["tb"] == 1:
+            assert (b.sram_base, b.dram_base) == (a.sram_base + a.x_size, a.dram_base + a.x_size)
+            stores = stores[:-2] + [dataclasses.replace(a, x_size=a.x_size + b.x_size)]
+        else:
+            assert a.x_size == b.x_size and b.sram_base == a.sram_base + a.y_size * a.x_size
+            stores = stores[:-2] + [dataclasses.replace(a, y_size=a.y_size + b.y_size)]
     widths = [s.x_size for s in stores]
     # one reset kernel per (acc slot, tile width) in use
     assert len(resets) == n_out
@@ -243,6 +255,31 @@ def test_default_schedule_matrix(cfg_name, shape):
     # the whole weight matrix is read once per batch tile
     assert r.counters["wgt_load_nbytes"] == fc.tiles["b_tiles"] * nb * kb * cfg.wgt_elem_bytes
     assert r.counters["inp_load_nbytes"] == fc.tiles["inp_load_nbytes"]
+
+
+@pytest.mark.parametrize("shape,tail", [(s, "split_drain") for s in [(1, 300, 100), (2, 64, 48), (7, 200, 40),
+                                                                      (1, 16, 16)]]
+                         + [(s, "tb_last") for s in [(2, 64, 48), (7, 200, 40)]])
+def test_default_schedule_tails(monkeypatch, shape, tail):
+    """The last tile's epilogue and store in two halves (of its rows, or of its columns when it has one
+    row), and a narrower last batch tile, whether or not the planner picks them for the shape: the
+    results and the tokens stay right."""
+    import sw.fc
+    chosen = sw.fc.choose_tiling
+
+    def forced(cfg, d, n_alu):
+        t, p = chosen(cfg, d, n_alu)
+        if tail == "split_drain":
+            return dataclasses.replace(t, split_drain=True), p
+        t = dataclasses.replace(t, tb=max(1, d.bb - 1), tb_last=1)
+        return dataclasses.replace(t, nbt=len(t.b_split(d.bb)), acc_slots=1,
+                                   inp_regions=(2 if t.resident else 0)), p
+
+    monkeypatch.setattr(sw.fc, "choose_tiling", forced)
+    rng = np.random.default_rng(sum(shape))
+    B, K, N = shape
+    fc, _ = run_and_check(rand(rng, B, K), rand(rng, N, K), shift=7, clip=(-5, 90))
+    assert fc.tiles[tail] == (True if tail == "split_drain" else 1)
 
 
 @pytest.mark.parametrize("cfg_name", ["block4_batch0", "block3_batch1"])
