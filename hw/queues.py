@@ -295,6 +295,8 @@ class Stage:
                          status.active.eq(self.executing | (tail_valid & ~tail_push)),
                          status.index.eq(Mux(tail_valid | status.err, tail_index, self.index)),
                          status.stuck.eq(front_stuck & (~tail_valid | tail_blocked))]
-        # The per-token waits count only in their states.
-        m.d.comb += [getattr(status, f"wait_{qn}").eq(fsm.ongoing("POP") & w) for qn, w in waits_pop.items()]
+        # The per-token waits count only in their states; with a tail, a pop wait only while the tail
+        # is not at work (the unit is then held up by the token, not busy with the load before).
+        pop_waiting = fsm.ongoing("POP") if retire is None else fsm.ongoing("POP") & ~(tail_valid & ~tail_push)
+        m.d.comb += [getattr(status, f"wait_{qn}").eq(pop_waiting & w) for qn, w in waits_pop.items()]
         m.d.comb += [getattr(status, f"wait_{qn}").eq(w) for qn, w in waits_in.items()]

@@ -55,7 +55,7 @@ REGS: tuple[Reg, ...] = (
     Reg("stall",        0x34, "ro", "at an error: what each module was waiting on (STALL_BITS)"),
     Reg("config_id",    0x38, "ro", "the configuration: LOG_BATCH in bits 3:0, LOG_BLOCK 7:4, LOG_BUS_WIDTH 11:8, "
                                     "LOG_UOP/INP/WGT/ACC_BUFF_SIZE in 16:12, 21:17, 26:22, 31:27"),
-    Reg("load_index",   0x3C, "ro", "at an error: the load module's current instruction"),
+    Reg("load_index",   0x3C, "ro", "at an error: the load module's current instruction (the oldest unfinished one: loads overlap)"),
     Reg("compute_index", 0x40, "ro", "at an error: the compute module's current instruction"),
     Reg("store_index",  0x44, "ro", "at an error: the store module's current instruction"),
     Reg("fetch_index",  0x48, "ro", "at an error: the next instruction fetch dispatches"),
