@@ -91,6 +91,7 @@ def _vta(*args):
     (["--board", "ulx3s-85f", "--clock", "77"], "--clock 77"),
     (["--board", "ulx3s-85f", "--baud", "12345678"], "--baud 12345678"),
     (["--board", "ulx3s-85f", "--config", "/nonexistent.json"], "/nonexistent.json"),
+    (["--board", "ulx3s-85f", "--placer", "sa2"], "--placer"),
 ])
 def test_cli_refuses_bad_input_in_one_line(args, needle):
     r = _vta("bitstream", *args)
