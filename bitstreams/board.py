@@ -77,7 +77,7 @@ class Board:
 
 BOARDS = {
     "ulx3s-85f": Board("ulx3s-85f", "amaranth_boards.ulx3s:ULX3S_85F_Platform", "lfe5u-85f",
-                       osc_mhz=25.0, clock_mhz=75.0, baud=115200, mem_bytes=1 << 17,
+                       osc_mhz=25.0, clock_mhz=37.5, baud=115200, mem_bytes=1 << 17,
                        config="ulx3s-85f-8x8.json"),
 }
 
@@ -178,11 +178,11 @@ class BoardTop(Elaboratable):
 
 # -- the build ---------------------------------------------------------------------------------------
 
-#: nextpnr-ecp5's routers (``--router``).  Neither has routed the 1x8x8 SoC yet: router1 (nextpnr's
-#: default, kept here) stalled with ~17k arcs left after 322k iterations; router2 got down to ~1.3k
-#: overused wires at its 29th iteration, then climbed again (7.2k at the 56th, two hours in).
+#: nextpnr-ecp5's routers (``--router``).  router2 after the static placer routed the 1x8x8 SoC at
+#: 37.5 MHz (no overused wire at its 60th iteration, about 9 minutes); router1 (nextpnr's default) had
+#: tens of thousands of arcs left after an hour on every placement tried.
 ROUTERS = ("router1", "router2")
-DEFAULT_ROUTER = "router1"
+DEFAULT_ROUTER = "router2"
 #: nextpnr-ecp5's placers (``--placer``).  On the 1x8x8 SoC the analytic ``static`` placer gave a third
 #: less wire length than ``heap`` (nextpnr's default) in a third of the time, and router2 then got from
 #: 32.7k overused wires to 1.5k by its 21st iteration, where after ``heap`` it stalled near 10k.

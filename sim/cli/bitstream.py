@@ -39,12 +39,12 @@ def register(subparsers) -> None:
                    help="build directory (default: build/BOARD); holds vta_soc.bit, the tools' logs, "
                         "report.json and report.md")
     p.add_argument("--clock", type=_mhz, metavar="MHZ", default=None,
-                   help="core clock asked for, made by the PLL (default: the board's, 75 MHz on the ULX3S)")
+                   help="core clock asked for, made by the PLL (default: the board's, 37.5 MHz on the ULX3S: what the 1x8x8 SoC meets)")
     p.add_argument("--baud", type=positive_int, default=None, help="UART baud rate (default 115200)")
     p.add_argument("--seed", type=positive_int, default=1, help="nextpnr's placement seed (default 1)")
-    p.add_argument("--router", choices=("router1", "router2"), default="router1",
-                   help="nextpnr's router (default router1, nextpnr's own; neither has routed the 1x8x8 "
-                        "SoC yet, see bitstreams/boards/README.md)")
+    p.add_argument("--router", choices=("router1", "router2"), default="router2",
+                   help="nextpnr's router (default router2, which routes the 1x8x8 SoC; router1 is nextpnr's own "
+                        "default, see bitstreams/boards/README.md")
     p.add_argument("--placer", choices=("heap", "static"), default="static",
                    help="nextpnr's placer (default static: on the 1x8x8 SoC a third less wire length than "
                         "heap, nextpnr's default, in a third of the time)")
