@@ -286,24 +286,36 @@ def _amaranth_release() -> str:
     return importlib.metadata.version("amaranth")
 
 
+#: The source files' hash per set of modules, taken once per process (see :func:`source_digest`).
+_SOURCE_HASH: dict[tuple, bytes] = {}
+
+
 def source_digest(*modules: str, extra: str = "") -> str:
     """A hash of the Python sources the Verilog is made from (every ``.py`` under ``hw/`` plus the
     named modules' files), of Amaranth's version and of ``extra``; used to reuse generated Verilog (or
-    a model built from it) without elaborating.  Nothing is imported: the files are found and read."""
+    a model built from it) without elaborating.  Nothing is imported: the files are found and read.
+
+    The files are read once per process: the modules a process has imported are those it elaborates
+    from, so a key computed after the files changed under a long run (a ``vta bench`` while the sources
+    are edited) would otherwise name a model of the new sources built from the old ones."""
     import importlib.util
+    if modules not in _SOURCE_HASH:
+        hs = hashlib.sha256()
+        hw_dir = os.path.dirname(importlib.util.find_spec("hw").origin)
+        files = []
+        for root, _, names in os.walk(hw_dir):
+            files += [os.path.join(root, n) for n in names if n.endswith(".py")]
+        for mod in modules:
+            files.append(importlib.util.find_spec(mod).origin)
+        for path in sorted(files):
+            hs.update(os.path.relpath(path, os.path.dirname(hw_dir)).encode())
+            with open(path, "rb") as f:
+                hs.update(f.read())
+        _SOURCE_HASH[modules] = hs.digest()
     h = hashlib.sha256()
     h.update(_amaranth_release().encode())
     h.update(extra.encode())
-    hw_dir = os.path.dirname(importlib.util.find_spec("hw").origin)
-    files = []
-    for root, _, names in os.walk(hw_dir):
-        files += [os.path.join(root, n) for n in names if n.endswith(".py")]
-    for mod in modules:
-        files.append(importlib.util.find_spec(mod).origin)
-    for path in sorted(files):
-        h.update(os.path.relpath(path, os.path.dirname(hw_dir)).encode())
-        with open(path, "rb") as f:
-            h.update(f.read())
+    h.update(_SOURCE_HASH[modules])
     return h.hexdigest()[:16]
 
 

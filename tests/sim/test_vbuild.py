@@ -78,3 +78,18 @@ def test_cflags_and_the_processor_are_part_of_the_key(harness, monkeypatch):
                          cflags=["-march=native"])
     vbuild.build_library("vbkey", "vb_counter", COUNTER, [harness], defines={"OFFSET": 0}, cflags=["-O1"])
     assert len(set(keys[:4])) == 4 and keys[4] == keys[1]
+
+
+def test_source_digest_reads_the_sources_once_per_process(monkeypatch):
+    """A long run keys every model by the sources as they were when it first looked (the modules it
+    elaborates from), not as they are on disk later; other parameters still change the key."""
+    import builtins
+    from sim import verilog
+    first = verilog.source_digest("sim.verilog", extra="a")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("source_digest read a file again")
+
+    monkeypatch.setattr(builtins, "open", no_reading)
+    assert verilog.source_digest("sim.verilog", extra="a") == first
+    assert verilog.source_digest("sim.verilog", extra="b") != first
